@@ -1,0 +1,88 @@
+/*
+ * cli.h - what the subcommands share: options common to all, opening and
+ * unlocking the vault, messages, exit codes, output helpers.
+ */
+#ifndef EV_CLI_H
+#define EV_CLI_H
+
+#include "evault.h"
+
+#include <stdio.h>
+
+/* Exit codes (stable; listed in `evault --help`). */
+enum {
+    EXIT_OK = 0,
+    EXIT_INTEGRITY = 1, /* the evidence is not intact */
+    EXIT_USAGE = 2,
+    EXIT_OPERATIONAL = 3, /* I/O, not a vault, disk full */
+    EXIT_KEY = 4,         /* wrong passphrase or key */
+    EXIT_BUSY = 5         /* another process is writing */
+};
+
+struct cli {
+    const char *cmd;        /* the subcommand's name, for messages */
+    const char *vault_dir;  /* --vault */
+    const char *pass_file;  /* --passphrase-file */
+    int pass_fd;            /* --passphrase-fd, or -1 */
+    int json;               /* --json */
+};
+
+/* Common long options, to splice into each command's getopt table. */
+#define CLI_OPT_VAULT 1001
+#define CLI_OPT_PASSFILE 1002
+#define CLI_OPT_PASSFD 1003
+#define CLI_OPT_JSON 1004
+#define CLI_COMMON_OPTIONS                                                   \
+    {"vault", required_argument, NULL, CLI_OPT_VAULT},                       \
+        {"passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE},      \
+        {"passphrase-fd", required_argument, NULL, CLI_OPT_PASSFD},          \
+        {"json", no_argument, NULL, CLI_OPT_JSON},                           \
+        {"help", no_argument, NULL, 'h'}
+
+#define CLI_COMMON_HELP                                                      \
+    "      --vault DIR            the vault (default: $EVAULT_DIR, else the\n" \
+    "                             current directory)\n"                      \
+    "      --passphrase-file F    read the passphrase from the first line\n" \
+    "                             of F (default: $EVAULT_PASSPHRASE_FILE,\n" \
+    "                             else ask on the terminal)\n"               \
+    "      --passphrase-fd N      read the passphrase from file descriptor N\n" \
+    "  -h, --help                 show this help\n"
+
+/* Handles a common option; returns 1 if it was one, -1 on a bad value. */
+int cli_common_option(struct cli *c, int opt, const char *arg);
+
+/* Prints "evault: error: ..." and returns the exit code for status. */
+int cli_error(struct cli *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same with the library's detail for v. */
+int cli_fail(struct cli *c, ev_vault *v, int status);
+void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Bad usage: one line and the usage, exit 2. */
+int cli_usage_error(struct cli *c, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int cli_exit_code(int status);
+
+/* Reads the passphrase (file, fd, environment or terminal) into guarded
+ * memory.  confirm: ask twice on a terminal.  Returns an exit code. */
+int cli_passphrase(struct cli *c, const char *prompt, int confirm,
+                   char **pass, size_t *len);
+
+/* Opens the vault named by the options and unlocks it.  Exit code. */
+int cli_open(struct cli *c, ev_vault **v);
+
+/* Parses a record id ("12"); 0 on success. */
+int cli_parse_id(const char *s, int64_t *id);
+/* Parses a byte count; 0 on success. */
+int cli_parse_u64(const char *s, uint64_t *out);
+
+/* Progress on stderr when it is a terminal. */
+void cli_progress(void *ctx, uint64_t done, uint64_t total);
+void cli_progress_end(void);
+
+/* Output: a record as a JSON line, or as text. */
+void cli_print_record_json(FILE *f, const ev_record *r);
+const char *cli_state_name(int state);
+void cli_format_size(char *out, size_t len, uint64_t n);
+void cli_format_time(char *out, size_t len, int64_t t);
+
+#endif

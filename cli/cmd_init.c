@@ -1,0 +1,123 @@
+/*
+ * cmd_init.c - `evault init DIR`: create a vault.
+ */
+#include "cli.h"
+#include "commands.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: evault init [options] DIR\n";
+
+static const char help[] =
+    "\n"
+    "Creates a new vault in DIR (a new or empty directory).  Asks for a\n"
+    "passphrase twice, then prints a recovery key ONCE: write it on paper and\n"
+    "keep it somewhere safe, away from this computer.  It opens the vault if\n"
+    "the passphrase is lost.\n"
+    "\n"
+    "Options:\n"
+    "      --passphrase-file F    read the passphrase from the first line of F\n"
+    "      --passphrase-fd N      read the passphrase from file descriptor N\n"
+    "      --argon2-passes N      passphrase hardening: Argon2id passes\n"
+    "                             (default 30; raise it, never lower it, unless\n"
+    "                             for tests)\n"
+    "      --argon2-memory MIB    Argon2id memory in MiB (default 48)\n"
+    "      --json                 print {\"vault\":..., \"recovery_key\":...}\n"
+    "  -h, --help                 show this help\n";
+
+int
+cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"argon2-passes", required_argument, NULL, 'p'},
+        {"argon2-memory", required_argument, NULL, 'm'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct cli c = {"init", NULL, NULL, -1, 0};
+    ev_create_opts co = {0, 0};
+    char recovery[EV_RECOVERY_KEY_CHARS + 1];
+    ev_vault *v = NULL;
+    char *pass = NULL;
+    size_t len = 0;
+    uint64_t n;
+    int opt, rc, ex;
+
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            printf("%s%s", usage, help);
+            return EXIT_OK;
+        case 'p':
+            if (cli_parse_u64(optarg, &n) != 0 || n < 1 || n > 1000) {
+                return cli_usage_error(&c, usage,
+                                       "--argon2-passes takes 1 to 1000");
+            }
+            co.argon2_ops = n;
+            break;
+        case 'm':
+            if (cli_parse_u64(optarg, &n) != 0 || n < 1 || n > 4096) {
+                return cli_usage_error(&c, usage,
+                                       "--argon2-memory takes 1 to 4096 MiB");
+            }
+            co.argon2_mem_kib = n * 1024;
+            break;
+        default:
+            rc = cli_common_option(&c, opt, optarg);
+            if (rc == 1 && opt != CLI_OPT_VAULT) {
+                break;
+            }
+            return cli_usage_error(&c, usage, "unknown or bad option");
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error(&c, usage, "init takes exactly one directory");
+    }
+    ex = cli_passphrase(&c, "New passphrase: ", 1, &pass, &len);
+    if (ex != EXIT_OK) {
+        return ex;
+    }
+    if (len < 8 && isatty(0)) {
+        fprintf(stderr, "evault: warning: a passphrase of %zu characters is "
+                        "weak; several words are better\n", len);
+    }
+    rc = ev_vault_new(&v);
+    if (rc == EV_OK) {
+        if (isatty(2)) {
+            fprintf(stderr, "Creating the vault (this takes a second)...\n");
+        }
+        rc = ev_vault_create(v, argv[optind], &co, pass, len, recovery);
+    }
+    ev_secret_free(pass);
+    if (rc != EV_OK) {
+        ex = cli_fail(&c, v, rc);
+        ev_vault_free(v);
+        return ex;
+    }
+    if (c.json) {
+        json_t *o = json_pack("{s:s,s:s}", "vault", argv[optind],
+                              "recovery_key", recovery);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", s);
+        ev_secret_wipe(s, strlen(s));
+        free(s);
+        json_decref(o);
+    } else {
+        fprintf(stderr,
+                "Created vault '%s'.\n\n"
+                "Recovery key (shown only now; write it down and keep it\n"
+                "away from this computer):\n\n",
+                argv[optind]);
+        printf("%s\n", recovery);
+        fflush(stdout);
+        fprintf(stderr, "\nNext: evault add --vault %s FILE...\n",
+                argv[optind]);
+    }
+    ev_secret_wipe(recovery, sizeof recovery);
+    ev_vault_free(v);
+    return EXIT_OK;
+}

@@ -1,0 +1,13 @@
+/* commands.h - one entry point per subcommand (cli/cmd_<name>.c). */
+#ifndef EV_COMMANDS_H
+#define EV_COMMANDS_H
+
+int cmd_init(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * main.c - the evault command: a table of subcommands.
+ *
+ * Each subcommand lives in cli/cmd_<name>.c with its own usage text; this
+ * file only finds it, and prints the overview and the exit codes.
+ */
+#include "cli.h"
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init, "create a new vault"},
+    {"add", cmd_add, "add files, directories, a testimony or a hash"},
+    {"ls", cmd_ls, "list records, optionally by case, source, tag or hash"},
+    {"search", cmd_ls, "the same as ls"},
+    {"show", cmd_show, "show one record's details"},
+    {"get", cmd_get, "write a record's original bytes to a file or stdout"},
+    {"cat", cmd_cat, "write a record's original bytes to stdout"},
+    {"check", cmd_check, "check the vault's integrity"},
+};
+
+static const char overview[] =
+    "usage: evault <command> [options] [arguments]\n"
+    "\n"
+    "An encrypted, compressed evidence vault.\n"
+    "\n"
+    "Commands:\n";
+
+static const char exit_codes[] =
+    "\n"
+    "Every command but init finds its vault from --vault DIR, else\n"
+    "$EVAULT_DIR, else the current directory.  A passphrase comes from\n"
+    "--passphrase-file F, --passphrase-fd N, $EVAULT_PASSPHRASE_FILE, or\n"
+    "the terminal; never from the command line.\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  the evidence is not intact (a failed verification or check)\n"
+    "  2  usage error\n"
+    "  3  operational error (I/O, not a vault, disk full, no such record)\n"
+    "  4  wrong passphrase or key\n"
+    "  5  vault busy (another evault process is writing)\n"
+    "\n"
+    "Run 'evault <command> --help' for a command's options.\n";
+
+static void
+print_overview(FILE *f)
+{
+    fputs(overview, f);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    }
+    fputs(exit_codes, f);
+}
+
+/* Keys live in this process: no core dumps, no ptrace from other users'
+ * processes (PR_SET_DUMPABLE 0 also stops same-user attach). */
+static void
+harden(void)
+{
+    struct rlimit rl = {0, 0};
+
+    setrlimit(RLIMIT_CORE, &rl);
+    umask(077); /* every file evault writes is for its owner only */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+    harden();
+    if (argc < 2) {
+        print_overview(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        if (argc > 2 && strcmp(argv[1], "help") == 0) {
+            for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+                if (strcmp(argv[2], commands[i].name) == 0) {
+                    char *hargv[] = {argv[2], "--help", NULL};
+                    return commands[i].run(2, hargv);
+                }
+            }
+        }
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("evault 0.1.0 (vault format %d)\n", EV_FORMAT_VERSION);
+        return EXIT_OK;
+    }
+    if (ev_init() != EV_OK) {
+        fprintf(stderr, "evault: error: cannot initialise the crypto "
+                        "libraries\n");
+        return EXIT_OPERATIONAL;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "evault: error: '%s' is not an evault command\n",
+            argv[1]);
+    fprintf(stderr, "hint: run 'evault --help' for the list of commands\n");
+    return EXIT_USAGE;
+}

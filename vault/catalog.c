@@ -1,0 +1,607 @@
+/*
+ * catalog.c - the SQLite catalog (schema in catalog.h, docs/FORMAT.md).
+ *
+ * Owns: vault.db, its schema and every SQL statement.
+ * Never: sees a key or a plaintext field: callers pass bytes already
+ * encrypted, and blind index values already keyed.
+ */
+#include "catalog.h"
+
+#include "evault.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ev_catalog {
+    sqlite3 *db;
+    char errmsg[512];
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta("
+    " key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS keyslots("
+    " id INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
+    " params BLOB NOT NULL, wrapped BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS blobs("
+    " n INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, key BLOB NOT NULL,"
+    " padded_size INTEGER NOT NULL, data BLOB);"
+    "CREATE TABLE IF NOT EXISTS records("
+    " id INTEGER PRIMARY KEY, state INTEGER NOT NULL, blob BLOB,"
+    " padded_size INTEGER NOT NULL, meta BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS blind("
+    " field INTEGER NOT NULL, value BLOB NOT NULL, record INTEGER NOT NULL,"
+    " PRIMARY KEY(field, value, record)) WITHOUT ROWID;";
+
+void
+ev_bytes_free(ev_bytes *b)
+{
+    if (b != NULL) {
+        free(b->p);
+        b->p = NULL;
+        b->n = 0;
+    }
+}
+
+static int
+sql_status(ev_catalog *c, int rc)
+{
+    snprintf(c->errmsg, sizeof c->errmsg, "%s",
+             c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return EV_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return EV_EBUSY;
+    case SQLITE_FULL:
+        return EV_ENOSPC;
+    case SQLITE_NOMEM:
+        return EV_ENOMEM;
+    case SQLITE_CORRUPT:
+        return EV_ECORRUPT;
+    case SQLITE_NOTADB:
+        return EV_ENOTVAULT;
+    case SQLITE_CANTOPEN:
+        return EV_ENOENT;
+    default:
+        return EV_EIO;
+    }
+}
+
+static int
+exec(ev_catalog *c, const char *sql)
+{
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? EV_OK : sql_status(c, rc);
+}
+
+const char *
+ev_catalog_errmsg(const ev_catalog *c)
+{
+    return c != NULL ? c->errmsg : "out of memory";
+}
+
+int
+ev_catalog_open(ev_catalog **out, const char *path, int create, int busy_ms)
+{
+    ev_catalog *c = calloc(1, sizeof *c);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    *out = c;
+    if (c == NULL) {
+        return EV_ENOMEM;
+    }
+    if (create) {
+        flags |= SQLITE_OPEN_CREATE;
+    }
+    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        return sql_status(c, rc);
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, busy_ms);
+    /* Refuse a file that is not a database before changing anything. */
+    rc = exec(c, "SELECT count(*) FROM sqlite_schema;");
+    if (rc != EV_OK) {
+        return rc == EV_EIO ? EV_ENOTVAULT : rc;
+    }
+    rc = exec(c, "PRAGMA journal_mode=WAL;"
+                 "PRAGMA synchronous=FULL;"
+                 "PRAGMA secure_delete=ON;"
+                 "PRAGMA foreign_keys=ON;"
+                 "PRAGMA trusted_schema=OFF;");
+    if (rc != EV_OK) {
+        return rc;
+    }
+    if (create) {
+        rc = exec(c, schema);
+    }
+    return rc;
+}
+
+void
+ev_catalog_close(ev_catalog *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+int
+ev_catalog_begin(ev_catalog *c)
+{
+    return exec(c, "BEGIN IMMEDIATE;");
+}
+
+int
+ev_catalog_commit(ev_catalog *c)
+{
+    return exec(c, "COMMIT;");
+}
+
+void
+ev_catalog_rollback(ev_catalog *c)
+{
+    if (!sqlite3_get_autocommit(c->db)) {
+        sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
+    }
+}
+
+int
+ev_catalog_checkpoint(ev_catalog *c)
+{
+    return exec(c, "PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+static int
+prepare(ev_catalog *c, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+
+    return rc == SQLITE_OK ? EV_OK : sql_status(c, rc);
+}
+
+/* Steps a statement that returns no rows, and finalizes it. */
+static int
+step_done(ev_catalog *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int status = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+
+    sqlite3_finalize(st);
+    return status;
+}
+
+static int
+copy_blob(ev_bytes *out, sqlite3_stmt *st, int col)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+
+    out->p = malloc(n > 0 ? (size_t)n : 1);
+    out->n = (size_t)n;
+    if (out->p == NULL) {
+        return EV_ENOMEM;
+    }
+    if (n > 0) {
+        memcpy(out->p, p, (size_t)n);
+    }
+    return EV_OK;
+}
+
+int
+ev_catalog_meta_put(ev_catalog *c, const char *key, const void *v, size_t n)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_meta_get(ev_catalog *c, const char *key, ev_bytes *out)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "SELECT value FROM meta WHERE key = ?", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        rc = copy_blob(out, st, 0);
+    } else if (rc == SQLITE_DONE) {
+        snprintf(c->errmsg, sizeof c->errmsg, "no '%s' in the catalog", key);
+        rc = EV_ENOENT;
+    } else {
+        rc = sql_status(c, rc);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+ev_catalog_keyslot_add(ev_catalog *c, int kind, const void *params,
+                       size_t params_len, const void *wrapped,
+                       size_t wrapped_len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(
+        c, "INSERT INTO keyslots(kind, params, wrapped) VALUES(?,?,?)", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int(st, 1, kind);
+    sqlite3_bind_blob(st, 2, params, (int)params_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, wrapped, (int)wrapped_len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_keyslot_each(ev_catalog *c,
+                        int (*fn)(void *ctx, int64_t id, int kind,
+                                  const uint8_t *params, size_t pn,
+                                  const uint8_t *wrapped, size_t wn),
+                        void *ctx)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(
+        c, "SELECT id, kind, params, wrapped FROM keyslots ORDER BY id", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int r = fn(ctx, sqlite3_column_int64(st, 0),
+                   sqlite3_column_int(st, 1), sqlite3_column_blob(st, 2),
+                   (size_t)sqlite3_column_bytes(st, 2),
+                   sqlite3_column_blob(st, 3),
+                   (size_t)sqlite3_column_bytes(st, 3));
+        if (r != 0) {
+            sqlite3_finalize(st);
+            return r;
+        }
+    }
+    rc = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void
+ev_blob_row_free(ev_blob_row *r)
+{
+    ev_bytes_free(&r->key);
+    ev_bytes_free(&r->data);
+}
+
+int
+ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
+                    size_t key_len, uint64_t padded_size, const void *data,
+                    size_t data_len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "INSERT INTO blobs(id, key, padded_size, data) "
+                     "VALUES(?,?,?,?)",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)padded_size);
+    if (data != NULL) {
+        sqlite3_bind_blob64(st, 4, data, data_len, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 4);
+    }
+    return step_done(c, st);
+}
+
+int
+ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
+                    ev_blob_row *out)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     want_data ? "SELECT key, padded_size, data IS NOT NULL,"
+                                 " data FROM blobs WHERE id = ?"
+                               : "SELECT key, padded_size, data IS NOT NULL"
+                                 " FROM blobs WHERE id = ?",
+                     &st);
+
+    memset(out, 0, sizeof *out);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->padded_size = (uint64_t)sqlite3_column_int64(st, 1);
+        out->inline_ = sqlite3_column_int(st, 2);
+        rc = copy_blob(&out->key, st, 0);
+        if (rc == EV_OK && want_data && out->inline_) {
+            rc = copy_blob(&out->data, st, 3);
+        }
+    } else if (rc == SQLITE_DONE) {
+        snprintf(c->errmsg, sizeof c->errmsg, "blob missing from catalog");
+        rc = EV_ENOENT;
+    } else {
+        rc = sql_status(c, rc);
+    }
+    sqlite3_finalize(st);
+    if (rc != EV_OK) {
+        ev_blob_row_free(out);
+    }
+    return rc;
+}
+
+int
+ev_catalog_blob_each(ev_catalog *c,
+                     int (*fn)(void *ctx, const uint8_t *id, int inline_,
+                               uint64_t padded_size),
+                     void *ctx)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "SELECT id, data IS NOT NULL, padded_size FROM blobs "
+                     "ORDER BY n",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t id[32] = {0};
+        int r;
+        if (sqlite3_column_bytes(st, 0) == 32) {
+            memcpy(id, sqlite3_column_blob(st, 0), 32);
+        }
+        r = fn(ctx, id, sqlite3_column_int(st, 1),
+               (uint64_t)sqlite3_column_int64(st, 2));
+        if (r != 0) {
+            sqlite3_finalize(st);
+            return r;
+        }
+    }
+    rc = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t
+ev_catalog_record_next_id(ev_catalog *c)
+{
+    sqlite3_stmt *st;
+    int64_t id = 1;
+
+    if (prepare(c, "SELECT coalesce(max(id), 0) + 1 FROM records", &st) !=
+        EV_OK) {
+        return -1;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+    } else {
+        id = -1;
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+int
+ev_catalog_record_add(ev_catalog *c, int64_t id, int state,
+                      const uint8_t *blob_id, uint64_t padded_size,
+                      const void *meta, size_t meta_len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "INSERT INTO records(id, state, blob, padded_size, meta)"
+                     " VALUES(?,?,?,?,?)",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    if (blob_id != NULL) {
+        sqlite3_bind_blob(st, 3, blob_id, 32, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 3);
+    }
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)padded_size);
+    sqlite3_bind_blob(st, 5, meta, (int)meta_len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+void
+ev_record_row_free(ev_record_row *r)
+{
+    ev_bytes_free(&r->meta);
+}
+
+static void
+row_from(ev_record_row *r, sqlite3_stmt *st)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    r->state = sqlite3_column_int(st, 1);
+    r->has_blob = sqlite3_column_bytes(st, 2) == 32;
+    if (r->has_blob) {
+        memcpy(r->blob_id, sqlite3_column_blob(st, 2), 32);
+    }
+    r->padded_size = (uint64_t)sqlite3_column_int64(st, 3);
+}
+
+int
+ev_catalog_record_get(ev_catalog *c, int64_t id, ev_record_row *out)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "SELECT id, state, blob, padded_size, meta FROM records"
+                     " WHERE id = ?",
+                     &st);
+
+    memset(out, 0, sizeof *out);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row_from(out, st);
+        rc = copy_blob(&out->meta, st, 4);
+    } else if (rc == SQLITE_DONE) {
+        snprintf(c->errmsg, sizeof c->errmsg, "no record %lld",
+                 (long long)id);
+        rc = EV_ENOENT;
+    } else {
+        rc = sql_status(c, rc);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+ev_catalog_record_each(ev_catalog *c, const ev_blind_term *blind,
+                       size_t nblind,
+                       int (*fn)(void *ctx, const ev_record_row *r),
+                       void *ctx)
+{
+    char sql[1024];
+    size_t len;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (nblind > 8) {
+        return EV_EINVAL;
+    }
+    len = (size_t)snprintf(sql, sizeof sql,
+                           "SELECT id, state, blob, padded_size, meta "
+                           "FROM records WHERE 1");
+    for (size_t i = 0; i < nblind; i++) {
+        len += (size_t)snprintf(sql + len, sizeof sql - len,
+                                " AND id IN (SELECT record FROM blind"
+                                " WHERE field = ? AND value = ?)");
+    }
+    snprintf(sql + len, sizeof sql - len, " ORDER BY id");
+    rc = prepare(c, sql, &st);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < nblind; i++) {
+        sqlite3_bind_int(st, (int)(2 * i + 1), blind[i].field);
+        sqlite3_bind_blob(st, (int)(2 * i + 2), blind[i].value, 16,
+                          SQLITE_STATIC);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ev_record_row r;
+        int stop;
+        memset(&r, 0, sizeof r);
+        row_from(&r, st);
+        r.meta.p = (uint8_t *)sqlite3_column_blob(st, 4);
+        r.meta.n = (size_t)sqlite3_column_bytes(st, 4);
+        stop = fn(ctx, &r);
+        if (stop != 0) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    rc = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+ev_catalog_blind_add(ev_catalog *c, int field, const uint8_t value[16],
+                     int64_t record)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "INSERT OR IGNORE INTO blind(field, value, record) "
+                     "VALUES(?,?,?)",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int(st, 1, field);
+    sqlite3_bind_blob(st, 2, value, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, record);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_blind_each(ev_catalog *c,
+                      int (*fn)(void *ctx, int field, const uint8_t *value,
+                                int64_t record),
+                      void *ctx)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "SELECT field, value, record FROM blind", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t v[16] = {0};
+        int r;
+        if (sqlite3_column_bytes(st, 1) == 16) {
+            memcpy(v, sqlite3_column_blob(st, 1), 16);
+        }
+        r = fn(ctx, sqlite3_column_int(st, 0), v,
+               sqlite3_column_int64(st, 2));
+        if (r != 0) {
+            sqlite3_finalize(st);
+            return r;
+        }
+    }
+    rc = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int
+ev_catalog_integrity(ev_catalog *c)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "PRAGMA integrity_check", &st);
+    const char *msg;
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = sql_status(c, rc);
+        sqlite3_finalize(st);
+        return rc == EV_OK ? EV_ECORRUPT : rc;
+    }
+    msg = (const char *)sqlite3_column_text(st, 0);
+    if (msg != NULL && strcmp(msg, "ok") == 0) {
+        rc = EV_OK;
+    } else {
+        snprintf(c->errmsg, sizeof c->errmsg, "%s",
+                 msg != NULL ? msg : "integrity_check failed");
+        rc = EV_ECORRUPT;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * catalog.h - the SQLite catalog, vault.db.  The only user of sqlite3.h.
+ *
+ * Tables (see docs/FORMAT.md, "Catalog"):
+ *   meta(key, value)            format version, vault id, wrapped identity
+ *   keyslots(id, kind, params, wrapped, label)
+ *   blobs(n, id, key, padded_size, data)
+ *                               key = wrapped DEK and lengths; data holds
+ *                               small blobs inline, NULL for blob files
+ *   records(id, state, blob, padded_size, meta)
+ *                               meta = encrypted metadata
+ *   blind(field, value, record) blind indexes for equality search
+ *
+ * Opened in WAL mode with synchronous=FULL and secure_delete=ON.
+ */
+#ifndef EV_CATALOG_H
+#define EV_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ev_catalog ev_catalog;
+
+/* A byte string returned by the catalog; free with ev_bytes_free. */
+typedef struct ev_bytes {
+    uint8_t *p;
+    size_t n;
+} ev_bytes;
+void ev_bytes_free(ev_bytes *b);
+
+int ev_catalog_open(ev_catalog **out, const char *path, int create,
+                    int busy_ms);
+void ev_catalog_close(ev_catalog *c);
+const char *ev_catalog_errmsg(const ev_catalog *c);
+
+/* Transactions: begin takes the write lock (BEGIN IMMEDIATE). */
+int ev_catalog_begin(ev_catalog *c);
+int ev_catalog_commit(ev_catalog *c);
+void ev_catalog_rollback(ev_catalog *c);
+/* Moves the WAL's content into the main file (PRAGMA wal_checkpoint). */
+int ev_catalog_checkpoint(ev_catalog *c);
+
+int ev_catalog_meta_put(ev_catalog *c, const char *key, const void *v,
+                        size_t n);
+/* EV_ENOENT when missing. */
+int ev_catalog_meta_get(ev_catalog *c, const char *key, ev_bytes *out);
+
+int ev_catalog_keyslot_add(ev_catalog *c, int kind, const void *params,
+                           size_t params_len, const void *wrapped,
+                           size_t wrapped_len);
+/* Calls fn for each slot in id order; stops when fn returns non-zero
+ * and returns that value. */
+int ev_catalog_keyslot_each(ev_catalog *c,
+                            int (*fn)(void *ctx, int64_t id, int kind,
+                                      const uint8_t *params, size_t pn,
+                                      const uint8_t *wrapped, size_t wn),
+                            void *ctx);
+
+/* A blob row.  data_len is 0 and inline_ 0 for a blob kept as a file. */
+typedef struct ev_blob_row {
+    ev_bytes key;
+    uint64_t padded_size;
+    int inline_;
+    ev_bytes data;
+} ev_blob_row;
+void ev_blob_row_free(ev_blob_row *r);
+
+int ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
+                        size_t key_len, uint64_t padded_size,
+                        const void *data, size_t data_len);
+/* EV_ENOENT when missing.  want_data 0 skips the inline bytes. */
+int ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
+                        ev_blob_row *out);
+/* Calls fn for each blob id (with whether it is inline). */
+int ev_catalog_blob_each(ev_catalog *c,
+                         int (*fn)(void *ctx, const uint8_t *id, int inline_,
+                                   uint64_t padded_size),
+                         void *ctx);
+
+int64_t ev_catalog_record_next_id(ev_catalog *c);
+int ev_catalog_record_add(ev_catalog *c, int64_t id, int state,
+                          const uint8_t *blob_id, uint64_t padded_size,
+                          const void *meta, size_t meta_len);
+typedef struct ev_record_row {
+    int64_t id;
+    int state;
+    int has_blob;
+    uint8_t blob_id[32];
+    uint64_t padded_size;
+    ev_bytes meta;
+} ev_record_row;
+void ev_record_row_free(ev_record_row *r);
+/* EV_ENOENT when missing. */
+int ev_catalog_record_get(ev_catalog *c, int64_t id, ev_record_row *out);
+/* Every record (blind == NULL) or those carrying each of the nblind
+ * (field, value) pairs, in id order.  fn's row is valid during the call;
+ * a non-zero return stops the walk and is returned. */
+typedef struct ev_blind_term {
+    int field;
+    uint8_t value[16];
+} ev_blind_term;
+int ev_catalog_record_each(ev_catalog *c, const ev_blind_term *blind,
+                           size_t nblind,
+                           int (*fn)(void *ctx, const ev_record_row *r),
+                           void *ctx);
+int ev_catalog_blind_add(ev_catalog *c, int field, const uint8_t value[16],
+                         int64_t record);
+/* Record ids carrying a blind value, for the integrity check. */
+int ev_catalog_blind_each(ev_catalog *c,
+                          int (*fn)(void *ctx, int field,
+                                    const uint8_t *value, int64_t record),
+                          void *ctx);
+
+/* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
+int ev_catalog_integrity(ev_catalog *c);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * crypto.h - the only door to libsodium's and libcrypto's primitives.
+ *
+ * Small secrets (keys, wrapped keys) use libsodium: crypto_kdf for subkeys,
+ * XChaCha20-Poly1305 to wrap, BLAKE2b for keyed hashes, Argon2id for
+ * passphrases.  Bulk data uses OpenSSL's ChaCha20-Poly1305-IETF (the same
+ * algorithm as libsodium's, measured faster here) and SHA-256 (which uses
+ * the CPU's SHA instructions).
+ */
+#ifndef EV_CRYPTO_H
+#define EV_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EV_KEY_BYTES 32
+#define EV_TAG_BYTES 16
+#define EV_WRAP_NONCE_BYTES 24
+/* ev_wrap output = nonce || ciphertext || tag */
+#define EV_WRAP_OVERHEAD (EV_WRAP_NONCE_BYTES + EV_TAG_BYTES)
+#define EV_CHUNK_NONCE_BYTES 12
+#define EV_SALT_BYTES 16
+
+/* Subkey ids for ev_kdf_subkey(); pinned: changing one breaks vaults. */
+enum ev_subkey {
+    EV_SUBKEY_META = 1,     /* record metadata encryption */
+    EV_SUBKEY_BLIND = 2,    /* blind indexes */
+    EV_SUBKEY_BLOBID = 3,   /* blob ids from SHA-256 */
+    EV_SUBKEY_DEK = 4,      /* wrapping of per-blob data keys */
+    EV_SUBKEY_IDENTITY = 5, /* wrapping of identity secret keys */
+    EV_SUBKEY_CUSTODY = 6   /* custody log entries */
+};
+
+int ev_crypto_init(void);
+
+/* Guarded memory (sodium_malloc): for keys and passphrases only. */
+void *ev_secure_alloc(size_t n);
+void ev_secure_free(void *p);
+void ev_wipe(void *p, size_t n);
+/* Constant-time equality of secret-derived bytes: 1 equal, 0 not. */
+int ev_memeq(const void *a, const void *b, size_t n);
+
+void ev_random(void *buf, size_t n);
+
+void ev_kdf_subkey(uint8_t out[EV_KEY_BYTES], enum ev_subkey id,
+                   const uint8_t mk[EV_KEY_BYTES]);
+
+/* XChaCha20-Poly1305 with a random nonce; out holds in_len +
+ * EV_WRAP_OVERHEAD bytes. */
+void ev_wrap(uint8_t *out, const uint8_t *in, size_t in_len,
+             const uint8_t *ad, size_t ad_len,
+             const uint8_t key[EV_KEY_BYTES]);
+/* Returns 0, or -1 when the tag does not verify (out is wiped). */
+int ev_unwrap(uint8_t *out, const uint8_t *in, size_t in_len,
+              const uint8_t *ad, size_t ad_len,
+              const uint8_t key[EV_KEY_BYTES]);
+
+/* ChaCha20-Poly1305-IETF for blob chunks; out holds in_len + 16 bytes.
+ * The nonce is the STREAM nonce built by ev_chunk_nonce(). */
+void ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,
+                    int last);
+int ev_chunk_seal(uint8_t *out, const uint8_t *in, size_t in_len,
+                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
+                  const uint8_t *ad, size_t ad_len,
+                  const uint8_t key[EV_KEY_BYTES]);
+/* in_len includes the tag.  Returns 0, or -1 on a bad tag (out wiped). */
+int ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
+                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
+                  const uint8_t *ad, size_t ad_len,
+                  const uint8_t key[EV_KEY_BYTES]);
+
+/* Streaming SHA-256. */
+typedef struct ev_sha256 ev_sha256;
+ev_sha256 *ev_sha256_new(void);
+void ev_sha256_update(ev_sha256 *h, const void *in, size_t n);
+void ev_sha256_final(ev_sha256 *h, uint8_t out[32]); /* and resets */
+void ev_sha256_free(ev_sha256 *h);
+void ev_sha256_once(uint8_t out[32], const void *in, size_t n);
+
+/* Keyed BLAKE2b with outlen 16..64 bytes. */
+void ev_keyed_hash(uint8_t *out, size_t out_len,
+                   const uint8_t key[EV_KEY_BYTES], const void *in,
+                   size_t in_len);
+
+/* BLAKE2b with a key of key_len bytes (16..64), or unkeyed (key NULL). */
+void ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key,
+                size_t key_len, const void *in, size_t in_len);
+
+/* Argon2id.  Returns 0, or -1 when memory could not be had. */
+int ev_argon2id(uint8_t out[EV_KEY_BYTES], const char *pass, size_t pass_len,
+                const uint8_t salt[EV_SALT_BYTES], uint64_t ops,
+                uint64_t mem_kib);
+
+/* Ed25519 and X25519 key pairs for the vault identity. */
+#define EV_SIGN_PK_BYTES 32
+#define EV_SIGN_SK_BYTES 64
+#define EV_BOX_PK_BYTES 32
+#define EV_BOX_SK_BYTES 32
+void ev_sign_keypair(uint8_t pk[EV_SIGN_PK_BYTES],
+                     uint8_t sk[EV_SIGN_SK_BYTES]);
+void ev_box_keypair(uint8_t pk[EV_BOX_PK_BYTES], uint8_t sk[EV_BOX_SK_BYTES]);
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * evault.h - the public interface of the evault library.
+ *
+ * evault keeps evidence (files, testimonies, hashes of files that may not be
+ * kept) encrypted, compressed and padded in a vault directory, with an
+ * encrypted SQLite catalog.  This header is the only one the command line
+ * includes.  The library never prints, prompts or exits: every function
+ * returns an ev_status, and ev_vault_errmsg() gives the detail (a path, an
+ * SQLite message) of the last failure on a handle.
+ *
+ * Thread safety: one ev_vault handle is used by one thread at a time.  The
+ * library starts worker threads of its own while it adds or reads data.
+ */
+#ifndef EVAULT_H
+#define EVAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define EV_API __attribute__((visibility("default")))
+#else
+#define EV_API
+#endif
+
+/* ===================================================================
+ * Types
+ * =================================================================== */
+
+typedef struct ev_vault ev_vault;
+
+#define EV_SHA256_BYTES 32
+/* A recovery key as printed: 9 groups of 4 characters joined by '-'. */
+#define EV_RECOVERY_KEY_CHARS 44
+/* The vault format this library writes and the newest it reads. */
+#define EV_FORMAT_VERSION 1
+
+/* Record states, as stored in the catalog. */
+enum ev_state {
+    EV_STATE_ACTIVE = 1,
+    EV_STATE_SEALED = 2,
+    EV_STATE_DESTROYED = 3
+};
+
+/* A record's metadata.  Strings are NUL-terminated UTF-8 owned by the
+ * record; NULL means "not given".  Release with ev_record_release(). */
+typedef struct ev_record {
+    int64_t id;
+    int state;             /* enum ev_state */
+    char *name;            /* file name as added (no directories) */
+    char *path;            /* the path given at intake, relative */
+    char *kind;            /* video, photo, audio, document, testimony */
+    char *case_name;       /* --case */
+    char *source;          /* --source (a pseudonym, ideally) */
+    char *note;            /* --note */
+    char *captured_at;     /* --captured-at, ISO 8601 */
+    char *location;        /* --location */
+    char **tags;           /* ntags strings */
+    size_t ntags;
+    uint8_t sha256[EV_SHA256_BYTES];
+    uint64_t size;         /* bytes of the original */
+    int64_t added_at;      /* seconds since the epoch, local clock */
+    int hash_only;         /* 1: only the hash and size were recorded */
+    int64_t same_as;       /* another record with identical content, or 0 */
+} ev_record;
+
+/* What `add` attaches to every record it makes.  Any field may be NULL. */
+typedef struct ev_add_opts {
+    const char *name;        /* overrides the file name (stdin, --sha256) */
+    const char *kind;        /* NULL: guessed from the file name */
+    const char *case_name;
+    const char *source;
+    const char *note;
+    const char *captured_at; /* already checked with ev_parse_time() */
+    const char *location;
+    const char *const *tags;
+    size_t ntags;
+    int hash_only;           /* record SHA-256 and size, store no bytes */
+} ev_add_opts;
+
+/* Equality filters for ev_record_list(); NULL fields match everything. */
+typedef struct ev_filter {
+    const char *case_name;
+    const char *source;
+    const char *tag;
+    const uint8_t *sha256;   /* EV_SHA256_BYTES, or NULL */
+} ev_filter;
+
+/* Called once per record after it is committed (durable). */
+typedef int (*ev_record_fn)(void *ctx, const ev_record *r);
+/* Progress of long work: bytes done out of total (total may be 0). */
+typedef void (*ev_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* ===================================================================
+ * Errors
+ * =================================================================== */
+
+typedef enum ev_status {
+    EV_OK = 0,         /* success */
+    EV_EINVAL = 1,     /* a malformed argument or input from the caller */
+    EV_ENOMEM = 2,     /* out of memory */
+    EV_EIO = 3,        /* a read, write or sync failed */
+    EV_ENOSPC = 4,     /* the disk is full */
+    EV_ENOTVAULT = 5,  /* the directory is not an evault vault */
+    EV_EVERSION = 6,   /* the vault's format is newer than this evault */
+    EV_EKEY = 7,       /* wrong passphrase or key */
+    EV_ECORRUPT = 8,   /* a MAC, hash or structure check failed: the data
+                          was altered or damaged */
+    EV_EBUSY = 9,      /* another process is writing to the vault */
+    EV_ENOENT = 10,    /* no such file or record */
+    EV_ECHANGED = 11,  /* a file changed while it was being read */
+    EV_EEXIST = 12,    /* the target already exists */
+    EV_ELOCKED = 13,   /* the vault is not unlocked */
+    EV_ELAST           /* never used: the number of codes */
+} ev_status;
+
+/* A short description of a status code; never NULL. */
+EV_API const char *ev_strerror(int code);
+
+/* ===================================================================
+ * Vault
+ * =================================================================== */
+
+/* Creation options; zero fields take the defaults. */
+typedef struct ev_create_opts {
+    uint64_t argon2_ops;       /* Argon2id passes for the passphrase slot */
+    uint64_t argon2_mem_kib;   /* Argon2id memory in KiB */
+} ev_create_opts;
+
+/* The defaults: unlocking takes about half a second on a 2020s laptop,
+ * with a peak of 48 MiB. */
+#define EV_ARGON2_OPS_DEFAULT 30
+#define EV_ARGON2_MEM_KIB_DEFAULT (48 * 1024)
+
+/* Library initialisation (libsodium, OpenSSL); safe to call many times. */
+EV_API int ev_init(void);
+
+/* A new handle; close and free it with ev_vault_free(), which accepts NULL. */
+EV_API int ev_vault_new(ev_vault **out);
+EV_API void ev_vault_free(ev_vault *v);
+
+/* The detail of the last failure on this handle ("" when none). */
+EV_API const char *ev_vault_errmsg(const ev_vault *v);
+
+/* Creates a vault in dir (created if missing, must be empty otherwise),
+ * with a passphrase slot and a recovery-key slot, and leaves it open and
+ * unlocked.  The recovery key is written to recovery (NUL-terminated);
+ * show it to the user once. */
+EV_API int ev_vault_create(ev_vault *v, const char *dir,
+                           const ev_create_opts *opts, const char *pass,
+                           size_t pass_len,
+                           char recovery[EV_RECOVERY_KEY_CHARS + 1]);
+
+/* Opens an existing vault (locked).  Checks the format version. */
+EV_API int ev_vault_open(ev_vault *v, const char *dir);
+
+/* Is dir an evault vault?  1 yes, 0 no. */
+EV_API int ev_vault_probe(const char *dir);
+
+/* Unlocks with a passphrase or with a recovery key as printed by init.
+ * EV_EKEY when it does not open any slot. */
+EV_API int ev_vault_unlock_passphrase(ev_vault *v, const char *pass,
+                                      size_t pass_len);
+EV_API int ev_vault_unlock_recovery(ev_vault *v, const char *recovery_key);
+
+/* Checks a recovery key's form and checksum without a vault: EV_OK or
+ * EV_EINVAL (a mistyped key). */
+EV_API int ev_recovery_key_check(const char *recovery_key);
+
+/* Sets the progress callback for long work (NULL: none). */
+EV_API void ev_vault_set_progress(ev_vault *v, ev_progress_fn fn, void *ctx);
+
+/* How long a writer waits for another writer before EV_EBUSY (ms). */
+EV_API void ev_vault_set_busy_timeout(ev_vault *v, int ms);
+
+/* ===================================================================
+ * Records
+ * =================================================================== */
+
+/* Adds files and directories (recursively, in name order), one record per
+ * regular file.  cb runs for each record once it is durable. */
+EV_API int ev_record_add_paths(ev_vault *v, const char *const *paths,
+                               size_t npaths, const ev_add_opts *opts,
+                               ev_record_fn cb, void *ctx);
+
+/* Adds the bytes read from fd until end of file (a testimony on stdin).
+ * Nothing is written in plaintext anywhere. */
+EV_API int ev_record_add_fd(ev_vault *v, int fd, const ev_add_opts *opts,
+                            ev_record_fn cb, void *ctx);
+
+/* Records a SHA-256 and size known from elsewhere; stores no bytes. */
+EV_API int ev_record_add_hash(ev_vault *v,
+                              const uint8_t sha256[EV_SHA256_BYTES],
+                              uint64_t size, const ev_add_opts *opts,
+                              ev_record_fn cb, void *ctx);
+
+/* One record's metadata.  EV_ENOENT when there is no such record. */
+EV_API int ev_record_get(ev_vault *v, int64_t id, ev_record *out);
+EV_API void ev_record_release(ev_record *r);
+
+/* Lists records matching f (NULL: all), in id order. */
+EV_API int ev_record_list(ev_vault *v, const ev_filter *f, ev_record_fn cb,
+                          void *ctx);
+
+/* Writes the exact original bytes of a record to fd.  Every chunk is
+ * authenticated before it is written; on EV_ECORRUPT the bytes already
+ * written must be discarded by the caller. */
+EV_API int ev_record_read(ev_vault *v, int64_t id, int fd);
+
+/* Like ev_record_read, into a new file at path (refuses to overwrite unless
+ * overwrite is set).  The file appears under its name only once all of it
+ * was authenticated and synced; on failure nothing is left behind. */
+EV_API int ev_record_export(ev_vault *v, int64_t id, const char *path,
+                            int overwrite);
+
+/* ===================================================================
+ * Checking
+ * =================================================================== */
+
+#define EV_CHECK_READ_DATA 1 /* decrypt every blob and compare SHA-256 */
+
+/* One problem found by ev_check.  record is 0 when it concerns no record. */
+typedef struct ev_problem {
+    int64_t record;
+    int code;            /* ev_status: EV_ECORRUPT for damage */
+    const char *what;    /* plain words */
+} ev_problem;
+typedef void (*ev_problem_fn)(void *ctx, const ev_problem *p);
+
+/* Checks the catalog (and with EV_CHECK_READ_DATA every blob).  Returns
+ * EV_OK when all is intact, EV_ECORRUPT when anything is damaged; each
+ * problem is passed to cb.  *nrecords receives how many were checked. */
+EV_API int ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
+                    uint64_t *nrecords);
+
+/* ===================================================================
+ * Helpers for front ends
+ * =================================================================== */
+
+/* Parses an ISO 8601 time ("2024-03-01", "2024-03-01T14:05",
+ * "2024-03-01T14:05:09Z", "2024-03-01 14:05:09+02:00") and writes it back
+ * normalised as UTC "YYYY-MM-DDTHH:MM:SSZ" (or the date alone). */
+EV_API int ev_parse_time(const char *in, char *out, size_t out_len);
+
+/* Guarded memory for secrets a front end holds (a passphrase as typed):
+ * locked, with guard pages, wiped when freed.  ev_secret_free accepts
+ * NULL. */
+EV_API void *ev_secret_alloc(size_t n);
+EV_API void ev_secret_free(void *p);
+EV_API void ev_secret_wipe(void *p, size_t n);
+
+/* Hex of a SHA-256 (65 bytes with the NUL) and back. */
+EV_API void ev_hex(char *out, const uint8_t *in, size_t in_len);
+EV_API int ev_unhex(uint8_t *out, size_t out_len, const char *in);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVAULT_H */

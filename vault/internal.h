@@ -1,0 +1,90 @@
+/*
+ * internal.h - the vault handle, shared by vault.c, record.c and check.c.
+ * Not installed; front ends use evault.h only.
+ */
+#ifndef EV_INTERNAL_H
+#define EV_INTERNAL_H
+
+#include "catalog.h"
+#include "crypto.h"
+#include "evault.h"
+#include "store.h"
+
+#include <stdarg.h>
+
+#define EV_VAULT_ID_BYTES 16
+
+/* Keys derived from the master key; one sodium_malloc'd block. */
+struct ev_keys {
+    uint8_t mk[EV_KEY_BYTES];
+    uint8_t meta[EV_KEY_BYTES];
+    uint8_t blind[EV_KEY_BYTES];
+    uint8_t blobid[EV_KEY_BYTES];
+    uint8_t dek[EV_KEY_BYTES];
+    uint8_t identity[EV_KEY_BYTES];
+};
+
+struct ev_vault {
+    char *dir;
+    ev_catalog *cat;
+    ev_store *store;
+    uint8_t vault_id[EV_VAULT_ID_BYTES];
+    struct ev_keys *keys; /* NULL while locked */
+    int lock_fd;          /* the writer lock, -1 when not held */
+    int busy_ms;
+    ev_progress_fn progress;
+    void *progress_ctx;
+    char errmsg[1024];
+};
+
+/* Sets the handle's detail message and returns code. */
+int ev_fail(ev_vault *v, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copies the catalog's message into the handle and returns code. */
+int ev_fail_catalog(ev_vault *v, int code, const char *what);
+
+/* Takes and releases the writer lock (DIR/lock, flock). */
+int ev_vault_lock_write(ev_vault *v);
+void ev_vault_unlock_write(ev_vault *v);
+
+/* Installs the master key: derives every subkey.  mk is copied. */
+int ev_vault_set_master(ev_vault *v, const uint8_t mk[EV_KEY_BYTES]);
+
+/* Blind index fields (pinned values). */
+enum ev_blind_field {
+    EV_BLIND_CASE = 1,
+    EV_BLIND_SOURCE = 2,
+    EV_BLIND_TAG = 3,
+    EV_BLIND_SHA256 = 4
+};
+void ev_blind_value(ev_vault *v, uint8_t out[16], int field, const void *in,
+                    size_t in_len);
+/* Text fields are trimmed and ASCII-lowercased before hashing. */
+void ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s);
+
+/* Record metadata <-> encrypted bytes (meta.c). */
+int ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out,
+                 size_t *out_len);
+int ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
+                 ev_record *r);
+/* Adds the blind index rows of a record. */
+int ev_meta_index(ev_vault *v, const ev_record *r);
+
+/* The data key and lengths of a blob, wrapped in blobs.key. */
+#define EV_DEKREC_BYTES (EV_KEY_BYTES + 16)
+#define EV_DEKREC_WRAPPED (EV_DEKREC_BYTES + EV_WRAP_OVERHEAD)
+int ev_dek_wrap(ev_vault *v, uint8_t out[EV_DEKREC_WRAPPED],
+                 const uint8_t id[EV_BLOBID_BYTES],
+                 const uint8_t dek[EV_KEY_BYTES], uint64_t stored_len,
+                 uint64_t content_len);
+int ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES],
+                  uint64_t *stored_len, uint64_t *content_len,
+                  const uint8_t id[EV_BLOBID_BYTES], const uint8_t *in,
+                  size_t in_len);
+
+/* Reads a blob and writes its plaintext to fd (fd < 0: discard), hashing
+ * into sha256 when not NULL.  (record.c) */
+int ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
+                 uint8_t *sha256, uint64_t *content_len);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * os.c - the file-system call table (see os.h) and small helpers on it.
+ *
+ * Owns: every open/read/write/fsync/rename/unlink the library makes.
+ * Never: decides policy; it only forwards calls and retries EINTR.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static int
+sys_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags | O_CLOEXEC, mode);
+}
+
+static int
+sys_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+    return openat(dirfd, path, flags | O_CLOEXEC, mode);
+}
+
+const struct ev_os ev_os_default = {
+    sys_open, sys_openat, close, read, pread, write,
+    fsync, fstat, rename, unlink, mkdir, flock,
+};
+
+struct ev_os ev_os = {
+    sys_open, sys_openat, close, read, pread, write,
+    fsync, fstat, rename, unlink, mkdir, flock,
+};
+
+ssize_t
+ev_os_read_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t r = ev_os.read(fd, (char *)buf + got, n - got);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+ssize_t
+ev_os_pread_full(int fd, void *buf, size_t n, off_t off)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t r = ev_os.pread(fd, (char *)buf + got, n - got,
+                                off + (off_t)got);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int
+ev_os_write_full(int fd, const void *buf, size_t n)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        ssize_t r = ev_os.write(fd, (const char *)buf + done, n - done);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (r == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+int
+ev_os_fsync_dir(const char *dir)
+{
+    int fd = ev_os.open(dir, O_RDONLY | O_DIRECTORY, 0);
+    int rc, saved;
+
+    if (fd < 0) {
+        return -1;
+    }
+    rc = ev_os.fsync(fd);
+    saved = errno;
+    ev_os.close(fd);
+    errno = saved;
+    return rc;
+}
+
+int
+ev_os_create_excl(const char *path)
+{
+    return ev_os.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+}
+
+int
+ev_os_mkdir_if_missing(const char *path, mode_t mode)
+{
+    if (ev_os.mkdir(path, mode) == 0 || errno == EEXIST) {
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,49 @@
+/*
+ * os.h - every call evault makes to the file system, through one table.
+ *
+ * Tests replace entries of ev_os to inject faults (the N-th write fails with
+ * ENOSPC, a file grows while it is read), as SQLite's os_unix.c aSyscall[]
+ * does.  Nothing else in the library calls open/read/write/fsync/rename.
+ */
+#ifndef EV_OS_H
+#define EV_OS_H
+
+#include <dirent.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct ev_os {
+    int (*open)(const char *path, int flags, mode_t mode);
+    int (*openat)(int dirfd, const char *path, int flags, mode_t mode);
+    int (*close)(int fd);
+    ssize_t (*read)(int fd, void *buf, size_t n);
+    ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
+    ssize_t (*write)(int fd, const void *buf, size_t n);
+    int (*fsync)(int fd);
+    int (*fstat)(int fd, struct stat *st);
+    int (*rename)(const char *from, const char *to);
+    int (*unlink)(const char *path);
+    int (*mkdir)(const char *path, mode_t mode);
+    int (*flock)(int fd, int op);
+};
+
+/* The table in force; tests may overwrite entries and restore them. */
+extern struct ev_os ev_os;
+/* The real system calls, for restoring. */
+extern const struct ev_os ev_os_default;
+
+/* Reads exactly n bytes unless end of file comes first; returns the count
+ * or -1 with errno set.  Retries EINTR. */
+ssize_t ev_os_read_full(int fd, void *buf, size_t n);
+ssize_t ev_os_pread_full(int fd, void *buf, size_t n, off_t off);
+/* Writes all n bytes or returns -1 with errno set. */
+int ev_os_write_full(int fd, const void *buf, size_t n);
+/* fsyncs the directory that holds path (or dir itself). */
+int ev_os_fsync_dir(const char *dir);
+/* Creates a file that must not exist yet, mode 0600, no symlink followed. */
+int ev_os_create_excl(const char *path);
+/* mkdir -p for one or two levels below an existing directory. */
+int ev_os_mkdir_if_missing(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,1506 @@
+/*
+ * record.c - adding records and reading them back.
+ *
+ * Owns: the intake pipeline (read, hash, compress, seal, store, commit) and
+ * the read pipeline (fetch, open, decompress, write).
+ * Never: writes plaintext anywhere but the caller's fd, or makes a record
+ * visible before its blob is durable.
+ *
+ * Intake: one thread reads each file in 1 MiB pieces and hashes them with
+ * SHA-256; workers compress and seal the pieces; the same thread writes the
+ * sealed chunks in order.  A blob of one chunk (content up to 1 MiB) is kept
+ * inline in the catalog, so thousands of small files cost one fsync per
+ * batch; a larger blob goes to a temporary file that is fsynced and renamed
+ * before its record is inserted.  Records are committed in batches (1000
+ * records, 32 MiB inline or one second), and reported after the commit.
+ */
+#include "blob.h"
+#include "internal.h"
+#include "os.h"
+#include "pipeline.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_RECORDS 1000
+#define BATCH_INLINE_BYTES (32u << 20)
+#define BATCH_SECONDS 1.0
+#define MAX_FIELD 4096
+
+/* ------------------------------------------------------------------ */
+/* Intake: the list of inputs                                          */
+/* ------------------------------------------------------------------ */
+
+struct input {
+    char *path;    /* to open; NULL for the caller's fd */
+    char *display; /* path as recorded (relative to what was given) */
+    uint64_t size;
+};
+
+struct inputs {
+    struct input *v;
+    size_t n, cap;
+    uint64_t total;
+};
+
+static void
+inputs_free(struct inputs *in)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        free(in->v[i].path);
+        free(in->v[i].display);
+    }
+    free(in->v);
+}
+
+static int
+inputs_push(struct inputs *in, const char *path, const char *display,
+            uint64_t size)
+{
+    if (in->n == in->cap) {
+        size_t cap = in->cap ? 2 * in->cap : 64;
+        struct input *nv = realloc(in->v, cap * sizeof *nv);
+        if (nv == NULL) {
+            return EV_ENOMEM;
+        }
+        in->v = nv;
+        in->cap = cap;
+    }
+    in->v[in->n].path = path != NULL ? strdup(path) : NULL;
+    in->v[in->n].display = strdup(display);
+    in->v[in->n].size = size;
+    if ((path != NULL && in->v[in->n].path == NULL) ||
+        in->v[in->n].display == NULL) {
+        free(in->v[in->n].path);
+        free(in->v[in->n].display);
+        return EV_ENOMEM;
+    }
+    in->n++;
+    in->total += size;
+    return EV_OK;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Walks a directory in name order.  Symbolic links inside it are refused:
+ * evidence is what the directory holds, not what its links point to. */
+static int
+walk(ev_vault *v, struct inputs *in, const char *path, const char *display,
+     int depth)
+{
+    DIR *d;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = EV_OK;
+
+    if (depth > 64) {
+        return ev_fail(v, EV_EINVAL, "'%s': directories nested too deep",
+                       path);
+    }
+    d = opendir(path);
+    if (d == NULL) {
+        return ev_fail(v, errno == ENOENT ? EV_ENOENT : EV_EIO,
+                       "cannot open '%s': %s", path, strerror(errno));
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        if (n == cap) {
+            char **nn;
+            cap = cap ? 2 * cap : 32;
+            nn = realloc(names, cap * sizeof *nn);
+            if (nn == NULL) {
+                rc = EV_ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        names[n] = strdup(e->d_name);
+        if (names[n] == NULL) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == EV_OK) {
+        qsort(names, n, sizeof *names, cmp_names);
+    }
+    for (size_t i = 0; rc == EV_OK && i < n; i++) {
+        char child[PATH_MAX], cdisp[PATH_MAX];
+        struct stat st;
+        if ((size_t)snprintf(child, sizeof child, "%s/%s", path, names[i]) >=
+                sizeof child ||
+            (size_t)snprintf(cdisp, sizeof cdisp, "%s/%s", display,
+                             names[i]) >= sizeof cdisp) {
+            rc = ev_fail(v, EV_EINVAL, "path too long in '%s'", path);
+            break;
+        }
+        if (lstat(child, &st) != 0) {
+            rc = ev_fail(v, EV_EIO, "cannot stat '%s': %s", child,
+                         strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = walk(v, in, child, cdisp, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = inputs_push(in, child, cdisp, (uint64_t)st.st_size);
+        } else {
+            rc = ev_fail(v, EV_EINVAL,
+                         "'%s' is not a regular file or directory (a link, "
+                         "device or socket); add what it points to instead",
+                         child);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+
+    return s != NULL ? s + 1 : path;
+}
+
+static int
+expand(ev_vault *v, struct inputs *in, const char *const *paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        char disp[PATH_MAX];
+        size_t len;
+        int rc;
+        if (stat(paths[i], &st) != 0) {
+            return ev_fail(v, errno == ENOENT ? EV_ENOENT : EV_EIO,
+                           "cannot add '%s': %s", paths[i], strerror(errno));
+        }
+        /* Strip trailing slashes for the recorded name. */
+        snprintf(disp, sizeof disp, "%s", paths[i]);
+        len = strlen(disp);
+        while (len > 1 && disp[len - 1] == '/') {
+            disp[--len] = '\0';
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk(v, in, paths[i], base_name(disp), 0);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = inputs_push(in, paths[i], base_name(disp),
+                             (uint64_t)st.st_size);
+        } else {
+            rc = ev_fail(v, EV_EINVAL,
+                         "cannot add '%s': not a regular file or directory",
+                         paths[i]);
+        }
+        if (rc != EV_OK) {
+            return rc;
+        }
+    }
+    return EV_OK;
+}
+
+static const char *
+guess_kind(const char *name)
+{
+    static const char *const video[] = {"mp4", "mov", "mkv", "avi", "webm",
+                                        "m4v", "3gp", "wmv", "mpg", "mpeg",
+                                        "ts",  NULL};
+    static const char *const photo[] = {"jpg", "jpeg", "png", "heic", "heif",
+                                        "gif", "tif",  "tiff", "webp", "dng",
+                                        "raw", "bmp",  NULL};
+    static const char *const audio[] = {"mp3", "wav", "m4a", "ogg",
+                                        "opus", "flac", "aac", "amr",
+                                        "wma", NULL};
+    const char *dot = strrchr(name, '.');
+    char ext[8];
+    size_t n;
+
+    if (dot == NULL || (n = strlen(dot + 1)) == 0 || n >= sizeof ext) {
+        return "document";
+    }
+    for (size_t i = 0; i <= n; i++) {
+        char c = dot[1 + i];
+        ext[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    for (size_t i = 0; video[i] != NULL; i++) {
+        if (strcmp(ext, video[i]) == 0) {
+            return "video";
+        }
+    }
+    for (size_t i = 0; photo[i] != NULL; i++) {
+        if (strcmp(ext, photo[i]) == 0) {
+            return "photo";
+        }
+    }
+    for (size_t i = 0; audio[i] != NULL; i++) {
+        if (strcmp(ext, audio[i]) == 0) {
+            return "audio";
+        }
+    }
+    return "document";
+}
+
+/* ------------------------------------------------------------------ */
+/* Intake: the pipeline                                                */
+/* ------------------------------------------------------------------ */
+
+struct file_job {
+    const struct input *input;
+    int fd;           /* the source; -1 once closed */
+    int own_fd;       /* close fd when done */
+    struct stat st0;  /* at open, to notice changes */
+    uint8_t *dek;     /* in the guarded key arena */
+    ev_sha256 *sha;
+    uint64_t content_len;
+    uint64_t nchunks;
+    uint32_t *entries;
+    size_t entries_cap;
+    /* the sealed blob: in memory while it has one chunk, then a file */
+    uint8_t *mem;
+    size_t mem_len, mem_cap;
+    int out_fd;
+    char tmpname[PATH_MAX];
+    uint64_t stored_len;
+    int hash_only;
+    int done_reading;
+};
+
+struct chunk_job {
+    struct file_job *file;
+    int marker;  /* 1: end of file, no work */
+    uint64_t counter;
+    size_t in_len;
+    uint8_t *in;
+    uint8_t *out;
+    uint32_t entry;
+};
+
+struct intake {
+    ev_vault *v;
+    const ev_add_opts *opts;
+    ev_record_fn cb;
+    void *cb_ctx;
+    ev_pipe *pipe;
+    struct chunk_job *jobs;
+    struct chunk_job **free_jobs;
+    size_t nfree, njobs;
+    uint8_t *key_arena; /* njobs + 1 data keys, guarded */
+    int *key_free;
+    size_t nkey_free;
+    /* the open batch */
+    int in_txn;
+    ev_record *batch;
+    size_t nbatch;
+    uint64_t batch_inline;
+    struct timespec batch_start;
+    int64_t next_id;
+    uint64_t done_bytes, total_bytes;
+};
+
+static void *
+worker_state_new(void)
+{
+    return ev_chunk_ctx_new();
+}
+
+static void
+worker_state_free(void *s)
+{
+    ev_chunk_ctx_free(s);
+}
+
+static void
+seal_work(void *state, void *arg)
+{
+    struct chunk_job *j = arg;
+
+    j->entry = ev_blob_seal_chunk(state, j->out, j->in, j->in_len,
+                                  j->counter, j->file->dek);
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int
+batch_commit(struct intake *k)
+{
+    ev_vault *v = k->v;
+    int rc = EV_OK;
+
+    if (k->in_txn) {
+        rc = ev_catalog_commit(v->cat);
+        k->in_txn = 0;
+        if (rc != EV_OK) {
+            ev_catalog_rollback(v->cat);
+            rc = ev_fail_catalog(v, rc, "cannot commit records");
+        }
+    }
+    for (size_t i = 0; i < k->nbatch; i++) {
+        if (rc == EV_OK && k->cb != NULL) {
+            k->cb(k->cb_ctx, &k->batch[i]);
+        }
+        /* fields point into opts or the input list; only tags are ours */
+        free(k->batch[i].tags);
+    }
+    k->nbatch = 0;
+    k->batch_inline = 0;
+    return rc;
+}
+
+static int
+batch_begin(struct intake *k)
+{
+    int rc;
+
+    if (k->in_txn) {
+        return EV_OK;
+    }
+    rc = ev_catalog_begin(k->v->cat);
+    if (rc != EV_OK) {
+        return ev_fail_catalog(k->v, rc, "cannot start a transaction");
+    }
+    k->in_txn = 1;
+    k->next_id = ev_catalog_record_next_id(k->v->cat);
+    clock_gettime(CLOCK_MONOTONIC, &k->batch_start);
+    if (k->next_id < 0) {
+        return ev_fail_catalog(k->v, EV_EIO, "cannot read the catalog");
+    }
+    return EV_OK;
+}
+
+/* Finds an earlier record with the same SHA-256 (0 when none). */
+static int
+first_same(void *ctx, const ev_record_row *r)
+{
+    *(int64_t *)ctx = r->id;
+    return 1;
+}
+
+/* Inserts one record (and its blob row when new) into the open batch. */
+static int
+insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
+              uint64_t padded, const uint8_t *wrapped_dek,
+              const uint8_t *inline_data, size_t inline_len)
+{
+    ev_vault *v = k->v;
+    ev_blind_term t;
+    uint8_t *meta = NULL;
+    size_t meta_len = 0;
+    int64_t same = 0;
+    int rc = batch_begin(k);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    t.field = EV_BLIND_SHA256;
+    ev_blind_value(v, t.value, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
+    rc = ev_catalog_record_each(v->cat, &t, 1, first_same, &same);
+    if (rc != EV_OK && rc != 1) {
+        return ev_fail_catalog(v, rc, "cannot search the catalog");
+    }
+    r->same_as = same;
+    r->id = k->next_id++;
+    if (wrapped_dek != NULL) {
+        rc = ev_catalog_blob_add(v->cat, blob_id, wrapped_dek,
+                                 EV_DEKREC_WRAPPED, padded, inline_data,
+                                 inline_len);
+        if (rc != EV_OK) {
+            return ev_fail_catalog(v, rc, "cannot store blob");
+        }
+        k->batch_inline += inline_len;
+    }
+    rc = ev_meta_seal(v, r, &meta, &meta_len);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    rc = ev_catalog_record_add(v->cat, r->id, EV_STATE_ACTIVE, blob_id,
+                               padded, meta, meta_len);
+    free(meta);
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot add record");
+    }
+    rc = ev_meta_index(v, r);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    k->batch[k->nbatch++] = *r;
+    if (k->nbatch >= BATCH_RECORDS || k->batch_inline >= BATCH_INLINE_BYTES ||
+        seconds_since(&k->batch_start) >= BATCH_SECONDS) {
+        return batch_commit(k);
+    }
+    return EV_OK;
+}
+
+static void
+fill_record(struct intake *k, ev_record *r, const char *name,
+            const char *path)
+{
+    const ev_add_opts *o = k->opts;
+
+    memset(r, 0, sizeof *r);
+    r->name = (char *)(o->name != NULL ? o->name : name);
+    r->path = (char *)path;
+    r->kind = (char *)(o->kind != NULL ? o->kind : guess_kind(r->name));
+    r->case_name = (char *)o->case_name;
+    r->source = (char *)o->source;
+    r->note = (char *)o->note;
+    r->captured_at = (char *)o->captured_at;
+    r->location = (char *)o->location;
+    r->ntags = o->ntags;
+    if (o->ntags > 0) {
+        r->tags = malloc(o->ntags * sizeof *r->tags);
+        if (r->tags != NULL) {
+            memcpy(r->tags, o->tags, o->ntags * sizeof *r->tags);
+        } else {
+            r->ntags = 0;
+        }
+    }
+    r->added_at = (int64_t)time(NULL);
+    r->state = EV_STATE_ACTIVE;
+}
+
+/* Appends sealed bytes to the file's blob: memory first, a temporary file
+ * once it has a second chunk. */
+static int
+sink_write(struct intake *k, struct file_job *f, const uint8_t *p, size_t n)
+{
+    ev_vault *v = k->v;
+
+    if (f->out_fd < 0 && f->nchunks <= 1 && f->mem_len + n <= f->mem_cap) {
+        memcpy(f->mem + f->mem_len, p, n);
+        f->mem_len += n;
+        f->stored_len += n;
+        return EV_OK;
+    }
+    if (f->out_fd < 0) {
+        int rc = ev_store_tmp_create(v->store, &f->out_fd, f->tmpname,
+                                     sizeof f->tmpname, v->errmsg,
+                                     sizeof v->errmsg);
+        if (rc != EV_OK) {
+            return rc;
+        }
+        if (ev_os_write_full(f->out_fd, f->mem, f->mem_len) != 0) {
+            goto fail;
+        }
+        f->mem_len = 0;
+    }
+    if (ev_os_write_full(f->out_fd, p, n) != 0) {
+        goto fail;
+    }
+    f->stored_len += n;
+    return EV_OK;
+fail:
+    return ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
+                   "cannot write '%s': %s", f->tmpname, strerror(errno));
+}
+
+static void
+file_job_free(struct intake *k, struct file_job *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    if (f->own_fd && f->fd >= 0) {
+        ev_os.close(f->fd);
+    }
+    if (f->out_fd >= 0) {
+        ev_store_tmp_discard(k->v->store, f->out_fd, f->tmpname);
+    }
+    if (f->dek != NULL) {
+        ev_wipe(f->dek, EV_KEY_BYTES);
+        k->key_free[k->nkey_free++] =
+            (int)((f->dek - k->key_arena) / EV_KEY_BYTES);
+    }
+    ev_sha256_free(f->sha);
+    free(f->entries);
+    free(f->mem);
+    free(f);
+}
+
+static struct file_job *
+file_job_new(struct intake *k, const struct input *in, int fd, int own_fd)
+{
+    struct file_job *f = calloc(1, sizeof *f);
+
+    if (f == NULL) {
+        return NULL;
+    }
+    f->input = in;
+    f->fd = fd;
+    f->own_fd = own_fd;
+    f->out_fd = -1;
+    f->hash_only = k->opts->hash_only;
+    f->sha = ev_sha256_new();
+    f->mem_cap = EV_BLOB_HEADER_BYTES + EV_CHUNK_SEALED_MAX +
+                 ev_blob_index_bytes(1);
+    f->mem = f->hash_only ? NULL : malloc(f->mem_cap);
+    if (k->nkey_free == 0 || f->sha == NULL ||
+        (f->mem == NULL && !f->hash_only)) {
+        file_job_free(k, f);
+        return NULL;
+    }
+    f->dek = k->key_arena + EV_KEY_BYTES * (size_t)k->key_free[--k->nkey_free];
+    ev_random(f->dek, EV_KEY_BYTES);
+    if (!f->hash_only) {
+        uint8_t h[EV_BLOB_HEADER_BYTES];
+        ev_blob_header(h);
+        memcpy(f->mem, h, sizeof h);
+        f->mem_len = f->stored_len = sizeof h;
+    }
+    return f;
+}
+
+/* All chunks of f are written: seal the index, pad, store, insert. */
+static int
+file_finish(struct intake *k, struct file_job *f)
+{
+    ev_vault *v = k->v;
+    ev_record r;
+    uint8_t sha[32], blob_id[EV_BLOBID_BYTES];
+    uint8_t wrapped[EV_DEKREC_WRAPPED];
+    ev_blob_row existing;
+    uint8_t *index = NULL, *pad = NULL;
+    size_t index_len;
+    uint64_t padded;
+    int rc;
+
+    ev_sha256_final(f->sha, sha);
+    fill_record(k, &r, base_name(f->input->display), f->input->display);
+    memcpy(r.sha256, sha, sizeof sha);
+    r.size = f->content_len;
+    r.hash_only = f->hash_only;
+    if (f->hash_only) {
+        rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0);
+        goto cleanup;
+    }
+    ev_keyed_hash(blob_id, sizeof blob_id, v->keys->blobid, sha, sizeof sha);
+    rc = ev_catalog_blob_get(v->cat, blob_id, 0, &existing);
+    if (rc == EV_OK) {
+        /* Same content as an earlier record: reuse its blob. */
+        padded = existing.padded_size;
+        ev_blob_row_free(&existing);
+        rc = insert_record(k, &r, blob_id, padded, NULL, NULL, 0);
+        goto cleanup;
+    }
+    if (rc != EV_ENOENT) {
+        rc = ev_fail_catalog(v, rc, "cannot search blobs");
+        goto cleanup;
+    }
+    index_len = ev_blob_index_bytes(f->nchunks);
+    index = malloc(index_len);
+    if (index == NULL) {
+        rc = EV_ENOMEM;
+        goto cleanup;
+    }
+    ev_blob_seal_index(index, f->content_len, f->entries, f->nchunks,
+                       f->dek);
+    rc = sink_write(k, f, index, index_len);
+    if (rc != EV_OK) {
+        goto cleanup;
+    }
+    padded = ev_padme(f->stored_len);
+    if (padded > f->stored_len) {
+        size_t n = (size_t)(padded - f->stored_len);
+        pad = malloc(n);
+        if (pad == NULL) {
+            rc = EV_ENOMEM;
+            goto cleanup;
+        }
+        ev_random(pad, n);
+        if (f->out_fd < 0 && f->mem_len + n > f->mem_cap) {
+            uint8_t *m = realloc(f->mem, f->mem_len + n);
+            if (m == NULL) {
+                rc = EV_ENOMEM;
+                goto cleanup;
+            }
+            f->mem = m;
+            f->mem_cap = f->mem_len + n;
+        }
+        rc = sink_write(k, f, pad, n);
+        f->stored_len -= n; /* the index is found from the unpadded end */
+        if (rc != EV_OK) {
+            goto cleanup;
+        }
+    }
+    rc = ev_dek_wrap(v, wrapped, blob_id, f->dek, f->stored_len,
+                     f->content_len);
+    if (rc != EV_OK) {
+        goto cleanup;
+    }
+    if (f->out_fd >= 0) {
+        int fd = f->out_fd;
+        f->out_fd = -1;
+        rc = ev_store_tmp_commit(v->store, fd, f->tmpname, blob_id,
+                                 v->errmsg, sizeof v->errmsg);
+        if (rc != EV_OK) {
+            ev_os.unlink(f->tmpname);
+            goto cleanup;
+        }
+        rc = insert_record(k, &r, blob_id, padded, wrapped, NULL, 0);
+    } else {
+        rc = insert_record(k, &r, blob_id, padded, wrapped, f->mem,
+                           f->mem_len);
+    }
+cleanup:
+    if (rc != EV_OK) {
+        free(r.tags);
+    }
+    free(index);
+    free(pad);
+    return rc;
+}
+
+static int
+intake_init(struct intake *k, ev_vault *v, const ev_add_opts *opts,
+            ev_record_fn cb, void *ctx)
+{
+    int workers = ev_pipe_default_workers();
+
+    memset(k, 0, sizeof *k);
+    k->v = v;
+    k->opts = opts;
+    k->cb = cb;
+    k->cb_ctx = ctx;
+    k->njobs = (size_t)(2 * workers + 4);
+    k->jobs = calloc(k->njobs, sizeof *k->jobs);
+    k->free_jobs = calloc(k->njobs, sizeof *k->free_jobs);
+    k->key_free = calloc(k->njobs + 1, sizeof *k->key_free);
+    k->batch = calloc(BATCH_RECORDS, sizeof *k->batch);
+    k->key_arena = ev_secure_alloc((k->njobs + 1) * EV_KEY_BYTES);
+    if (k->jobs == NULL || k->free_jobs == NULL || k->key_free == NULL ||
+        k->batch == NULL || k->key_arena == NULL) {
+        return EV_ENOMEM;
+    }
+    for (size_t i = 0; i <= k->njobs; i++) {
+        k->key_free[k->nkey_free++] = (int)i;
+    }
+    for (size_t i = 0; i < k->njobs; i++) {
+        k->jobs[i].in = malloc(EV_CHUNK_BYTES);
+        k->jobs[i].out = malloc(EV_CHUNK_SEALED_MAX);
+        if (k->jobs[i].in == NULL || k->jobs[i].out == NULL) {
+            return EV_ENOMEM;
+        }
+        k->free_jobs[k->nfree++] = &k->jobs[i];
+    }
+    k->pipe = ev_pipe_new(workers, k->njobs, seal_work, worker_state_new,
+                          worker_state_free);
+    return k->pipe != NULL ? EV_OK : EV_ENOMEM;
+}
+
+static void
+intake_release(struct intake *k)
+{
+    ev_pipe_free(k->pipe);
+    if (k->jobs != NULL) {
+        for (size_t i = 0; i < k->njobs; i++) {
+            if (k->jobs[i].in != NULL) {
+                ev_wipe(k->jobs[i].in, EV_CHUNK_BYTES);
+            }
+            free(k->jobs[i].in);
+            free(k->jobs[i].out);
+        }
+    }
+    free(k->jobs);
+    free(k->free_jobs);
+    free(k->key_free);
+    free(k->batch);
+    if (k->key_arena != NULL) {
+        ev_secure_free(k->key_arena);
+    }
+}
+
+static int
+open_input(struct intake *k, const struct input *in, int stdin_fd,
+           struct file_job **out)
+{
+    ev_vault *v = k->v;
+    int fd = stdin_fd;
+
+    *out = NULL;
+    if (in->path != NULL) {
+        fd = ev_os.open(in->path, O_RDONLY | O_NOCTTY, 0);
+        if (fd < 0) {
+            return ev_fail(v, errno == ENOENT ? EV_ENOENT : EV_EIO,
+                           "cannot open '%s': %s", in->path,
+                           strerror(errno));
+        }
+    }
+    *out = file_job_new(k, in, fd, in->path != NULL);
+    if (*out == NULL) {
+        if (in->path != NULL) {
+            ev_os.close(fd);
+        }
+        return EV_ENOMEM;
+    }
+    if (ev_os.fstat(fd, &(*out)->st0) != 0) {
+        return ev_fail(v, EV_EIO, "cannot stat '%s': %s", in->display,
+                       strerror(errno));
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return EV_OK;
+}
+
+/* A regular file that changed size or mtime while it was read. */
+static int
+check_unchanged(struct intake *k, struct file_job *f)
+{
+    struct stat st;
+
+    if (!S_ISREG(f->st0.st_mode)) {
+        return EV_OK;
+    }
+    if (ev_os.fstat(f->fd, &st) != 0) {
+        return ev_fail(k->v, EV_EIO, "cannot stat '%s': %s",
+                       f->input->display, strerror(errno));
+    }
+    if (st.st_size != f->st0.st_size ||
+        st.st_mtim.tv_sec != f->st0.st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != f->st0.st_mtim.tv_nsec ||
+        (uint64_t)st.st_size != f->content_len) {
+        return ev_fail(k->v, EV_ECHANGED,
+                       "'%s' changed while it was being added; add it "
+                       "again once nothing writes to it",
+                       f->input->path != NULL ? f->input->path
+                                              : f->input->display);
+    }
+    return EV_OK;
+}
+
+static int
+grow_entries(struct file_job *f)
+{
+    if (f->nchunks < f->entries_cap) {
+        return EV_OK;
+    }
+    if (f->nchunks >= EV_BLOB_MAX_CHUNKS) {
+        return EV_EINVAL;
+    }
+    size_t cap = f->entries_cap ? 2 * f->entries_cap : 16;
+    uint32_t *e = realloc(f->entries, cap * sizeof *e);
+    if (e == NULL) {
+        return EV_ENOMEM;
+    }
+    f->entries = e;
+    f->entries_cap = cap;
+    return EV_OK;
+}
+
+static void
+report_progress(struct intake *k, uint64_t n)
+{
+    k->done_bytes += n;
+    if (k->v->progress != NULL) {
+        k->v->progress(k->v->progress_ctx, k->done_bytes, k->total_bytes);
+    }
+}
+
+/* Handles one job coming out of the pipe, in order. */
+static int
+collect_one(struct intake *k, int failed)
+{
+    struct chunk_job *j = ev_pipe_collect(k->pipe);
+    struct file_job *f = j->file;
+    int rc = EV_OK;
+
+    if (!failed) {
+        if (j->marker) {
+            rc = file_finish(k, f);
+        } else if (!f->hash_only) {
+            f->entries[j->counter] = j->entry;
+            rc = sink_write(k, f, j->out, ev_entry_len(j->entry));
+        }
+    }
+    if (j->marker) {
+        file_job_free(k, f);
+    }
+    k->free_jobs[k->nfree++] = j;
+    return rc;
+}
+
+static int
+intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
+{
+    ev_vault *v = k->v;
+    struct file_job *cur = NULL;
+    size_t next = 0;
+    int rc = EV_OK;
+
+    k->total_bytes = ins->total;
+    for (;;) {
+        if (rc == EV_OK && k->nfree > 0 && (cur != NULL || next < ins->n)) {
+            struct chunk_job *j;
+            ssize_t got;
+            if (cur == NULL) {
+                rc = open_input(k, &ins->v[next++], stdin_fd, &cur);
+                if (rc != EV_OK) {
+                    file_job_free(k, cur);
+                    cur = NULL;
+                    continue;
+                }
+            }
+            j = k->free_jobs[--k->nfree];
+            j->file = cur;
+            got = ev_os_read_full(cur->fd, j->in, EV_CHUNK_BYTES);
+            if (got < 0) {
+                k->free_jobs[k->nfree++] = j;
+                rc = ev_fail(v, EV_EIO, "cannot read '%s': %s",
+                             cur->input->display, strerror(errno));
+                continue;
+            }
+            if (got > 0 || cur->nchunks == 0) {
+                if (grow_entries(cur) != EV_OK ||
+                    cur->content_len + (uint64_t)got > EV_BLOB_MAX_CONTENT) {
+                    k->free_jobs[k->nfree++] = j;
+                    rc = ev_fail(v, EV_EINVAL, "'%s' is too large",
+                                 cur->input->display);
+                    continue;
+                }
+                ev_sha256_update(cur->sha, j->in, (size_t)got);
+                j->marker = 0;
+                j->in_len = (size_t)got;
+                j->counter = cur->nchunks++;
+                cur->content_len += (uint64_t)got;
+                ev_pipe_submit(k->pipe, j, !cur->hash_only);
+                report_progress(k, (uint64_t)got);
+                if ((size_t)got == EV_CHUNK_BYTES) {
+                    continue; /* maybe more */
+                }
+                if (k->nfree == 0) {
+                    cur->done_reading = 1;
+                    goto drain_one;
+                }
+                j = k->free_jobs[--k->nfree];
+                j->file = cur;
+            }
+            /* End of this file: check it did not change, then a marker. */
+            rc = check_unchanged(k, cur);
+            if (rc != EV_OK) {
+                k->free_jobs[k->nfree++] = j;
+                continue;
+            }
+            j->marker = 1;
+            ev_pipe_submit(k->pipe, j, 0);
+            cur = NULL;
+            continue;
+        }
+    drain_one:
+        if (ev_pipe_pending(k->pipe) == 0) {
+            break;
+        }
+        {
+            int r = collect_one(k, rc != EV_OK);
+            if (rc == EV_OK) {
+                rc = r;
+            }
+        }
+        if (cur != NULL && cur->done_reading && k->nfree > 0 &&
+            rc == EV_OK) {
+            struct chunk_job *j = k->free_jobs[--k->nfree];
+            cur->done_reading = 0;
+            j->file = cur;
+            rc = check_unchanged(k, cur);
+            if (rc != EV_OK) {
+                k->free_jobs[k->nfree++] = j;
+                continue;
+            }
+            j->marker = 1;
+            ev_pipe_submit(k->pipe, j, 0);
+            cur = NULL;
+        }
+    }
+    if (cur != NULL) {
+        file_job_free(k, cur);
+    }
+    /* Records finished before a failure are kept: commit them. */
+    {
+        int r = batch_commit(k);
+        if (rc == EV_OK) {
+            rc = r;
+        }
+    }
+    return rc;
+}
+
+static int
+add_inputs(ev_vault *v, const struct inputs *ins, int stdin_fd,
+           const ev_add_opts *opts, ev_record_fn cb, void *ctx)
+{
+    struct intake k;
+    int rc;
+
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    rc = ev_vault_lock_write(v);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    ev_store_tmp_sweep(v->store);
+    rc = intake_init(&k, v, opts, cb, ctx);
+    if (rc == EV_OK) {
+        rc = intake_run(&k, ins, stdin_fd);
+    } else {
+        rc = ev_fail(v, rc, "out of memory");
+    }
+    intake_release(&k);
+    ev_vault_unlock_write(v);
+    return rc;
+}
+
+static int
+check_opts(ev_vault *v, const ev_add_opts *o)
+{
+    const char *fields[] = {o->name,     o->kind,        o->case_name,
+                            o->source,   o->note,        o->captured_at,
+                            o->location};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        if (fields[i] != NULL && strlen(fields[i]) > MAX_FIELD) {
+            return ev_fail(v, EV_EINVAL, "a field is longer than %d bytes",
+                           MAX_FIELD);
+        }
+    }
+    if (o->ntags > 64) {
+        return ev_fail(v, EV_EINVAL, "more than 64 tags");
+    }
+    for (size_t i = 0; i < o->ntags; i++) {
+        if (strlen(o->tags[i]) > 256 || o->tags[i][0] == '\0') {
+            return ev_fail(v, EV_EINVAL, "a tag is empty or too long");
+        }
+    }
+    return EV_OK;
+}
+
+int
+ev_record_add_paths(ev_vault *v, const char *const *paths, size_t npaths,
+                    const ev_add_opts *opts, ev_record_fn cb, void *ctx)
+{
+    struct inputs ins = {0};
+    ev_add_opts none = {0};
+    int rc;
+
+    if (opts == NULL) {
+        opts = &none;
+    }
+    rc = check_opts(v, opts);
+    if (rc == EV_OK) {
+        rc = expand(v, &ins, paths, npaths);
+    }
+    if (rc == EV_OK) {
+        rc = add_inputs(v, &ins, -1, opts, cb, ctx);
+    }
+    inputs_free(&ins);
+    return rc;
+}
+
+int
+ev_record_add_fd(ev_vault *v, int fd, const ev_add_opts *opts,
+                 ev_record_fn cb, void *ctx)
+{
+    struct inputs ins = {0};
+    ev_add_opts o = {0};
+    int rc;
+
+    if (opts != NULL) {
+        o = *opts;
+    }
+    if (o.kind == NULL) {
+        o.kind = "testimony";
+    }
+    rc = check_opts(v, &o);
+    if (rc == EV_OK) {
+        rc = inputs_push(&ins, NULL, o.name != NULL ? o.name : "testimony",
+                         0);
+    }
+    if (rc == EV_OK) {
+        rc = add_inputs(v, &ins, fd, &o, cb, ctx);
+    }
+    inputs_free(&ins);
+    return rc;
+}
+
+int
+ev_record_add_hash(ev_vault *v, const uint8_t sha256[EV_SHA256_BYTES],
+                   uint64_t size, const ev_add_opts *opts, ev_record_fn cb,
+                   void *ctx)
+{
+    struct intake k;
+    ev_record r;
+    int rc;
+
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    if (opts == NULL || opts->name == NULL) {
+        return ev_fail(v, EV_EINVAL, "a recorded hash needs a name");
+    }
+    rc = check_opts(v, opts);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    rc = ev_vault_lock_write(v);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    memset(&k, 0, sizeof k);
+    k.v = v;
+    k.opts = opts;
+    k.cb = cb;
+    k.cb_ctx = ctx;
+    k.batch = calloc(1, sizeof *k.batch);
+    if (k.batch == NULL) {
+        ev_vault_unlock_write(v);
+        return EV_ENOMEM;
+    }
+    fill_record(&k, &r, opts->name, opts->name);
+    memcpy(r.sha256, sha256, EV_SHA256_BYTES);
+    r.size = size;
+    r.hash_only = 1;
+    rc = insert_record(&k, &r, NULL, 0, NULL, NULL, 0);
+    if (rc != EV_OK) {
+        free(r.tags);
+        ev_catalog_rollback(v->cat);
+        k.in_txn = 0;
+    }
+    {
+        int c = batch_commit(&k);
+        if (rc == EV_OK) {
+            rc = c;
+        }
+    }
+    free(k.batch);
+    ev_vault_unlock_write(v);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+int
+ev_record_get(ev_vault *v, int64_t id, ev_record *out)
+{
+    ev_record_row row;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    rc = ev_catalog_record_get(v->cat, id, &row);
+    if (rc == EV_ENOENT) {
+        return ev_fail(v, EV_ENOENT, "no record %lld in this vault",
+                       (long long)id);
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the catalog");
+    }
+    rc = ev_meta_open(v, id, row.meta.p, row.meta.n, out);
+    if (rc == EV_OK) {
+        out->state = row.state;
+    }
+    ev_record_row_free(&row);
+    return rc;
+}
+
+struct list_ctx {
+    ev_vault *v;
+    ev_record_fn cb;
+    void *ctx;
+    int rc;
+};
+
+static int
+list_one(void *arg, const ev_record_row *row)
+{
+    struct list_ctx *l = arg;
+    ev_record r;
+    int stop;
+
+    l->rc = ev_meta_open(l->v, row->id, row->meta.p, row->meta.n, &r);
+    if (l->rc != EV_OK) {
+        return 1;
+    }
+    r.state = row->state;
+    stop = l->cb(l->ctx, &r);
+    ev_record_release(&r);
+    return stop != 0 ? 2 : 0;
+}
+
+int
+ev_record_list(ev_vault *v, const ev_filter *f, ev_record_fn cb, void *ctx)
+{
+    ev_blind_term t[4];
+    size_t n = 0;
+    struct list_ctx l = {v, cb, ctx, EV_OK};
+    int rc;
+
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    if (f != NULL && f->case_name != NULL) {
+        t[n].field = EV_BLIND_CASE;
+        ev_blind_text(v, t[n++].value, EV_BLIND_CASE, f->case_name);
+    }
+    if (f != NULL && f->source != NULL) {
+        t[n].field = EV_BLIND_SOURCE;
+        ev_blind_text(v, t[n++].value, EV_BLIND_SOURCE, f->source);
+    }
+    if (f != NULL && f->tag != NULL) {
+        t[n].field = EV_BLIND_TAG;
+        ev_blind_text(v, t[n++].value, EV_BLIND_TAG, f->tag);
+    }
+    if (f != NULL && f->sha256 != NULL) {
+        t[n].field = EV_BLIND_SHA256;
+        ev_blind_value(v, t[n++].value, EV_BLIND_SHA256, f->sha256,
+                       EV_SHA256_BYTES);
+    }
+    rc = ev_catalog_record_each(v->cat, t, n, list_one, &l);
+    if (rc == 1) {
+        return l.rc;
+    }
+    if (rc == 2) {
+        return EV_OK;
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the catalog");
+    }
+    return EV_OK;
+}
+
+/* The read pipeline: the main thread reads sealed chunks, workers open
+ * them, the main thread writes (and hashes) the plaintext in order. */
+struct read_job {
+    uint64_t counter;
+    size_t plain_len;
+    uint32_t entry;
+    const uint8_t *dek;
+    uint8_t *in;
+    uint8_t *out;
+    int rc;
+};
+
+static void
+open_work(void *state, void *arg)
+{
+    struct read_job *j = arg;
+
+    j->rc = ev_blob_open_chunk(state, j->out, j->plain_len, j->in, j->entry,
+                               j->counter, j->dek);
+}
+
+struct blob_src {
+    int fd;             /* file blob, or -1 */
+    const uint8_t *mem; /* inline blob */
+    uint64_t size;
+};
+
+static int
+src_read(const struct blob_src *s, uint8_t *buf, size_t n, uint64_t off)
+{
+    if (off > s->size || n > s->size - off) {
+        return -1;
+    }
+    if (s->fd < 0) {
+        memcpy(buf, s->mem + off, n);
+        return 0;
+    }
+    return ev_os_pread_full(s->fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+}
+
+int
+ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
+             uint8_t *sha256, uint64_t *content_len_out)
+{
+    ev_blob_row row;
+    struct blob_src src = {-1, NULL, 0};
+    uint8_t *dek = NULL, header[EV_BLOB_HEADER_BYTES];
+    uint8_t *index = NULL;
+    uint32_t *entries = NULL;
+    uint64_t stored_len, content_len, n, off, idx_content, written = 0;
+    size_t index_len;
+    struct read_job *jobs = NULL;
+    ev_pipe *pipe = NULL;
+    ev_sha256 *h = NULL;
+    char path[PATH_MAX];
+    int workers = ev_pipe_default_workers(), rc;
+    size_t njobs = (size_t)(2 * workers + 2);
+    uint64_t next = 0;
+
+    rc = ev_catalog_blob_get(v->cat, id, 1, &row);
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc == EV_ENOENT ? EV_ECORRUPT : rc,
+                               "blob row missing");
+    }
+    if (row.inline_) {
+        src.mem = row.data.p;
+        src.size = row.data.n;
+        snprintf(path, sizeof path, "inline blob");
+    } else {
+        ev_store_blob_path(v->store, id, path, sizeof path);
+        rc = ev_store_open_blob(v->store, id, &src.fd, &src.size, v->errmsg,
+                                sizeof v->errmsg);
+        if (rc != EV_OK) {
+            rc = rc == EV_ENOENT ? EV_ECORRUPT : rc;
+            goto cleanup;
+        }
+    }
+    dek = ev_secure_alloc(EV_KEY_BYTES);
+    if (dek == NULL) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot lock memory for a key");
+        goto cleanup;
+    }
+    rc = ev_dek_unwrap(v, dek, &stored_len, &content_len, id, row.key.p,
+                       row.key.n);
+    if (rc != EV_OK) {
+        rc = ev_fail(v, rc, "the data key of '%s' fails authentication",
+                     path);
+        goto cleanup;
+    }
+    n = ev_blob_nchunks(content_len);
+    index_len = ev_blob_index_bytes(n);
+    if (content_len > EV_BLOB_MAX_CONTENT || src.size != row.padded_size ||
+        stored_len > src.size ||
+        stored_len < EV_BLOB_HEADER_BYTES + index_len ||
+        src_read(&src, header, sizeof header, 0) != 0) {
+        rc = ev_fail(v, EV_ECORRUPT, "'%s' is truncated or resized", path);
+        goto cleanup;
+    }
+    rc = ev_blob_header_check(header);
+    if (rc != EV_OK) {
+        rc = ev_fail(v, rc, "'%s' has a damaged header", path);
+        goto cleanup;
+    }
+    index = malloc(index_len);
+    entries = malloc(n * sizeof *entries);
+    if (index == NULL || entries == NULL) {
+        rc = EV_ENOMEM;
+        goto cleanup;
+    }
+    if (src_read(&src, index, index_len, stored_len - index_len) != 0 ||
+        ev_blob_open_index(&idx_content, entries, n, index, index_len, dek) !=
+            EV_OK ||
+        idx_content != content_len) {
+        rc = ev_fail(v, EV_ECORRUPT, "'%s': index fails authentication",
+                     path);
+        goto cleanup;
+    }
+    /* The chunks must exactly fill the space between header and index. */
+    off = EV_BLOB_HEADER_BYTES;
+    for (uint64_t i = 0; i < n; i++) {
+        off += ev_entry_len(entries[i]);
+    }
+    if (off + index_len != stored_len) {
+        rc = ev_fail(v, EV_ECORRUPT, "'%s': chunk layout damaged", path);
+        goto cleanup;
+    }
+    if (sha256 != NULL && (h = ev_sha256_new()) == NULL) {
+        rc = EV_ENOMEM;
+        goto cleanup;
+    }
+    jobs = calloc(njobs, sizeof *jobs);
+    if (jobs == NULL) {
+        rc = EV_ENOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < njobs; i++) {
+        jobs[i].in = malloc(EV_CHUNK_SEALED_MAX);
+        jobs[i].out = malloc(EV_CHUNK_BYTES);
+        jobs[i].dek = dek;
+        if (jobs[i].in == NULL || jobs[i].out == NULL) {
+            rc = EV_ENOMEM;
+            goto cleanup;
+        }
+    }
+    pipe = ev_pipe_new(n > 1 ? workers : 1, njobs, open_work,
+                       worker_state_new, worker_state_free);
+    if (pipe == NULL) {
+        rc = EV_ENOMEM;
+        goto cleanup;
+    }
+    off = EV_BLOB_HEADER_BYTES;
+    while (rc == EV_OK && (next < n || ev_pipe_pending(pipe) > 0)) {
+        struct read_job *j;
+        if (next < n && ev_pipe_pending(pipe) < njobs) {
+            j = &jobs[next % njobs];
+            j->counter = next;
+            j->entry = entries[next];
+            j->plain_len = next + 1 < n
+                               ? EV_CHUNK_BYTES
+                               : (size_t)(content_len - next * EV_CHUNK_BYTES);
+            if (src_read(&src, j->in, ev_entry_len(j->entry), off) != 0) {
+                rc = ev_fail(v, EV_EIO, "cannot read '%s': %s", path,
+                             strerror(errno));
+                break;
+            }
+            off += ev_entry_len(j->entry);
+            ev_pipe_submit(pipe, j, 1);
+            next++;
+            continue;
+        }
+        j = ev_pipe_collect(pipe);
+        if (j->rc != EV_OK) {
+            rc = ev_fail(v, EV_ECORRUPT,
+                         "'%s': chunk %llu fails authentication", path,
+                         (unsigned long long)j->counter);
+            break;
+        }
+        if (h != NULL) {
+            ev_sha256_update(h, j->out, j->plain_len);
+        }
+        if (fd >= 0 && ev_os_write_full(fd, j->out, j->plain_len) != 0) {
+            rc = ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
+                         "cannot write output: %s", strerror(errno));
+            break;
+        }
+        written += j->plain_len;
+    }
+    if (rc == EV_OK && written != content_len) {
+        rc = ev_fail(v, EV_ECORRUPT, "'%s': length mismatch", path);
+    }
+    if (rc == EV_OK && h != NULL) {
+        ev_sha256_final(h, sha256);
+    }
+    if (rc == EV_OK && content_len_out != NULL) {
+        *content_len_out = content_len;
+    }
+cleanup:
+    ev_pipe_free(pipe);
+    if (jobs != NULL) {
+        for (size_t i = 0; i < njobs; i++) {
+            if (jobs[i].out != NULL) {
+                ev_wipe(jobs[i].out, EV_CHUNK_BYTES);
+            }
+            free(jobs[i].in);
+            free(jobs[i].out);
+        }
+        free(jobs);
+    }
+    ev_sha256_free(h);
+    free(index);
+    free(entries);
+    if (dek != NULL) {
+        ev_secure_free(dek);
+    }
+    if (src.fd >= 0) {
+        ev_os.close(src.fd);
+    }
+    ev_blob_row_free(&row);
+    return rc;
+}
+
+static int
+read_checked(ev_vault *v, int64_t id, int fd)
+{
+    ev_record_row row;
+    ev_record r;
+    uint8_t sha[32];
+    uint64_t len = 0;
+    int rc;
+
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    rc = ev_catalog_record_get(v->cat, id, &row);
+    if (rc == EV_ENOENT) {
+        return ev_fail(v, EV_ENOENT, "no record %lld in this vault",
+                       (long long)id);
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the catalog");
+    }
+    rc = ev_meta_open(v, id, row.meta.p, row.meta.n, &r);
+    if (rc != EV_OK) {
+        ev_record_row_free(&row);
+        return rc;
+    }
+    if (!row.has_blob) {
+        rc = ev_fail(v, EV_ENOENT,
+                     "record %lld holds only a hash: its bytes were never "
+                     "stored",
+                     (long long)id);
+    } else {
+        rc = ev_blob_read(v, row.blob_id, fd, sha, &len);
+        if (rc == EV_OK &&
+            (len != r.size || !ev_memeq(sha, r.sha256, sizeof sha))) {
+            rc = ev_fail(v, EV_ECORRUPT,
+                         "record %lld: content does not match its recorded "
+                         "SHA-256",
+                         (long long)id);
+        }
+    }
+    ev_record_release(&r);
+    ev_record_row_free(&row);
+    return rc;
+}
+
+int
+ev_record_read(ev_vault *v, int64_t id, int fd)
+{
+    return read_checked(v, id, fd);
+}
+
+int
+ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
+{
+    char tmp[PATH_MAX];
+    uint8_t r[8];
+    char hex[17];
+    const char *slash = strrchr(path, '/');
+    int fd, rc;
+
+    ev_random(r, sizeof r);
+    ev_hex(hex, r, sizeof r);
+    if (slash != NULL) {
+        snprintf(tmp, sizeof tmp, "%.*s/.%s.evault-%s", (int)(slash - path),
+                 path, slash + 1, hex);
+    } else {
+        snprintf(tmp, sizeof tmp, ".%s.evault-%s", path, hex);
+    }
+    if (!overwrite && access(path, F_OK) == 0) {
+        return ev_fail(v, EV_EEXIST, "'%s' already exists", path);
+    }
+    fd = ev_os_create_excl(tmp);
+    if (fd < 0) {
+        return ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
+                       "cannot create '%s': %s", tmp, strerror(errno));
+    }
+    rc = read_checked(v, id, fd);
+    if (rc == EV_OK && ev_os.fsync(fd) != 0) {
+        rc = ev_fail(v, EV_EIO, "cannot sync '%s': %s", tmp,
+                     strerror(errno));
+    }
+    ev_os.close(fd);
+    if (rc == EV_OK && !overwrite && access(path, F_OK) == 0) {
+        rc = ev_fail(v, EV_EEXIST, "'%s' already exists", path);
+    }
+    if (rc == EV_OK && ev_os.rename(tmp, path) != 0) {
+        rc = ev_fail(v, EV_EIO, "cannot rename to '%s': %s", path,
+                     strerror(errno));
+    }
+    if (rc != EV_OK) {
+        ev_os.unlink(tmp);
+    }
+    return rc;
+}
