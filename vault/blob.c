@@ -234,3 +234,26 @@ cleanup:
     free(plain);
     return rc;
 }
+
+void
+ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
+                const uint8_t dek[EV_KEY_BYTES])
+{
+    uint8_t nonce[EV_CHUNK_NONCE_BYTES];
+    uint8_t block[64];
+    size_t head = (size_t)(off % 64);
+
+    memset(nonce, 0xff, sizeof nonce);
+    nonce[11] = 0x02;
+    if (head != 0) {
+        size_t take = 64 - head < n ? 64 - head : n;
+        ev_keystream(block, sizeof block, nonce, (uint32_t)(off / 64), dek);
+        memcpy(out, block + head, take);
+        out += take;
+        n -= take;
+        off += take;
+    }
+    if (n > 0) {
+        ev_keystream(out, n, nonce, (uint32_t)(off / 64), dek);
+    }
+}

@@ -12,7 +12,9 @@
  *                              ad = header, content_len u64le ||
  *                              n u32le || 0 u32le || entry_0..entry_{n-1})
  *   entry_i = u32le: stored length of chunk_i (with tag) | compressed << 31
- *   padding = random bytes up to Padmé(stored length)
+ *   padding = ChaCha20 keystream under the DEK with nonce ff*11 || 02, up
+ *            to Padmé(stored length): looks random to anyone without the
+ *            key, and `check --read-data` can verify every byte of it
  *
  * The index is the only segment with the last flag, so a blob cut short,
  * reordered or spliced fails to open.  n = max(1, ceil(content_len / 1 MiB)).
@@ -73,6 +75,10 @@ void ev_blob_seal_index(uint8_t *out, uint64_t content_len,
 int ev_blob_open_index(uint64_t *content_len, uint32_t *entries, uint64_t n,
                        const uint8_t *in, size_t in_len,
                        const uint8_t dek[EV_KEY_BYTES]);
+
+/* Writes padding bytes [off, off + n) of a blob's padding. */
+void ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
+                     const uint8_t dek[EV_KEY_BYTES]);
 
 static inline uint32_t
 ev_entry_len(uint32_t e)

@@ -211,6 +211,15 @@ ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
     return 0;
 }
 
+void
+ev_keystream(uint8_t *out, size_t n,
+             const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint32_t block,
+             const uint8_t key[EV_KEY_BYTES])
+{
+    memset(out, 0, n);
+    crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, block, key);
+}
+
 struct ev_sha256 {
     EVP_MD_CTX *md;
 };

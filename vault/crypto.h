@@ -69,6 +69,11 @@ int ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
                   const uint8_t *ad, size_t ad_len,
                   const uint8_t key[EV_KEY_BYTES]);
 
+/* ChaCha20 keystream (IETF) starting at 64-byte block `block`. */
+void ev_keystream(uint8_t *out, size_t n,
+                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint32_t block,
+                  const uint8_t key[EV_KEY_BYTES]);
+
 /* Streaming SHA-256. */
 typedef struct ev_sha256 ev_sha256;
 ev_sha256 *ev_sha256_new(void);

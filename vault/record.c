@@ -622,24 +622,30 @@ file_finish(struct intake *k, struct file_job *f)
     }
     padded = ev_padme(f->stored_len);
     if (padded > f->stored_len) {
-        size_t n = (size_t)(padded - f->stored_len);
-        pad = malloc(n);
+        uint64_t total = padded - f->stored_len, done = 0;
+        size_t piece = total < EV_CHUNK_BYTES ? (size_t)total : EV_CHUNK_BYTES;
+        uint64_t unpadded = f->stored_len;
+        pad = malloc(piece);
         if (pad == NULL) {
             rc = EV_ENOMEM;
             goto cleanup;
         }
-        ev_random(pad, n);
-        if (f->out_fd < 0 && f->mem_len + n > f->mem_cap) {
-            uint8_t *m = realloc(f->mem, f->mem_len + n);
+        if (f->out_fd < 0 && f->mem_len + total > f->mem_cap) {
+            uint8_t *m = realloc(f->mem, f->mem_len + (size_t)total);
             if (m == NULL) {
                 rc = EV_ENOMEM;
                 goto cleanup;
             }
             f->mem = m;
-            f->mem_cap = f->mem_len + n;
+            f->mem_cap = f->mem_len + (size_t)total;
         }
-        rc = sink_write(k, f, pad, n);
-        f->stored_len -= n; /* the index is found from the unpadded end */
+        while (rc == EV_OK && done < total) {
+            size_t n = total - done < piece ? (size_t)(total - done) : piece;
+            ev_blob_padding(pad, n, done, f->dek);
+            rc = sink_write(k, f, pad, n);
+            done += n;
+        }
+        f->stored_len = unpadded; /* the index is found from this end */
         if (rc != EV_OK) {
             goto cleanup;
         }
@@ -1229,6 +1235,41 @@ src_read(const struct blob_src *s, uint8_t *buf, size_t n, uint64_t off)
     return ev_os_pread_full(s->fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
 }
 
+/* Compares the padding after the index with the keystream it must be. */
+static int
+check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
+              const uint8_t *dek, const char *path)
+{
+    uint64_t total = src->size - stored_len, done = 0;
+    size_t piece = total < EV_CHUNK_BYTES ? (size_t)total : EV_CHUNK_BYTES;
+    uint8_t *want, *got;
+    int rc = EV_OK;
+
+    if (total == 0) {
+        return EV_OK;
+    }
+    want = malloc(piece);
+    got = malloc(piece);
+    if (want == NULL || got == NULL) {
+        free(want);
+        free(got);
+        return EV_ENOMEM;
+    }
+    while (done < total) {
+        size_t n = total - done < piece ? (size_t)(total - done) : piece;
+        ev_blob_padding(want, n, done, dek);
+        if (src_read(src, got, n, stored_len + done) != 0 ||
+            !ev_memeq(want, got, n)) {
+            rc = ev_fail(v, EV_ECORRUPT, "'%s': padding altered", path);
+            break;
+        }
+        done += n;
+    }
+    free(want);
+    free(got);
+    return rc;
+}
+
 int
 ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
              uint8_t *sha256, uint64_t *content_len_out)
@@ -1381,6 +1422,8 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     }
     if (rc == EV_OK && h != NULL) {
         ev_sha256_final(h, sha256);
+        /* A full check also reads the padding: no byte goes unchecked. */
+        rc = check_padding(v, &src, stored_len, dek, path);
     }
     if (rc == EV_OK && content_len_out != NULL) {
         *content_len_out = content_len;
