@@ -215,7 +215,7 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
     if (rc == EV_OK && (c->flags & EV_CHECK_READ_DATA)) {
         uint8_t sha[32];
         uint64_t len = 0;
-        rc = ev_blob_read(v, row->blob_id, -1, sha, &len);
+        rc = ev_blob_read(v, row->blob_id, -1, NULL, sha, &len);
         if (rc != EV_OK) {
             problem(c, r->id, rc == EV_ENOMEM ? EV_ENOMEM : EV_ECORRUPT,
                     "%s", v->errmsg);

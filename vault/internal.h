@@ -24,8 +24,11 @@ struct ev_keys {
     uint8_t identity[EV_KEY_BYTES];
 };
 
+struct ev_chunk_ctx;
+
 struct ev_vault {
     char *dir;
+    struct ev_chunk_ctx *chunk_ctx; /* for one-chunk blobs; made on use */
     ev_catalog *cat;
     ev_store *store;
     uint8_t vault_id[EV_VAULT_ID_BYTES];
@@ -82,9 +85,11 @@ int ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES],
                   const uint8_t id[EV_BLOBID_BYTES], const uint8_t *in,
                   size_t in_len);
 
-/* Reads a blob and writes its plaintext to fd (fd < 0: discard), hashing
- * into sha256 when not NULL.  (record.c) */
+/* Reads a blob and writes its plaintext to aw, else to fd (fd < 0 and no
+ * aw: discard), hashing into sha256 when not NULL.  (record.c) */
+struct ev_awriter;
 int ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
-                 uint8_t *sha256, uint64_t *content_len);
+                 struct ev_awriter *aw, uint8_t *sha256,
+                 uint64_t *content_len);
 
 #endif

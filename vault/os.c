@@ -129,3 +129,14 @@ ev_os_mkdir_if_missing(const char *path, mode_t mode)
     }
     return -1;
 }
+
+int
+ev_os_clear_direct(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0) {
+        return -1;
+    }
+    return fcntl(fd, F_SETFL, fl & ~O_DIRECT);
+}

@@ -43,6 +43,8 @@ int ev_os_write_full(int fd, const void *buf, size_t n);
 int ev_os_fsync_dir(const char *dir);
 /* Creates a file that must not exist yet, mode 0600, no symlink followed. */
 int ev_os_create_excl(const char *path);
+/* Turns O_DIRECT off on fd (for a last, unaligned write). */
+int ev_os_clear_direct(int fd);
 /* mkdir -p for one or two levels below an existing directory. */
 int ev_os_mkdir_if_missing(const char *path, mode_t mode);
 

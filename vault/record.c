@@ -16,6 +16,7 @@
  */
 #include "blob.h"
 #include "internal.h"
+#include "awriter.h"
 #include "os.h"
 #include "pipeline.h"
 #include "util.h"
@@ -295,7 +296,9 @@ struct intake {
     const ev_add_opts *opts;
     ev_record_fn cb;
     void *cb_ctx;
-    ev_pipe *pipe;
+    ev_pipe *pipe;      /* compress and seal, on every core */
+    ev_pipe *hash_pipe; /* SHA-256, one thread, in order */
+    ev_awriter *aw;     /* writes the blob file in progress */
     struct chunk_job *jobs;
     struct chunk_job **free_jobs;
     size_t nfree, njobs;
@@ -331,6 +334,15 @@ seal_work(void *state, void *arg)
 
     j->entry = ev_blob_seal_chunk(state, j->out, j->in, j->in_len,
                                   j->counter, j->file->dek);
+}
+
+static void
+hash_work(void *state, void *arg)
+{
+    struct chunk_job *j = arg;
+
+    (void)state;
+    ev_sha256_update(j->file->sha, j->in, j->in_len);
 }
 
 static double
@@ -481,6 +493,13 @@ fill_record(struct intake *k, ev_record *r, const char *name,
     r->state = EV_STATE_ACTIVE;
 }
 
+static int
+sink_fail(struct intake *k, struct file_job *f, int err)
+{
+    return ev_fail(k->v, err == ENOSPC || err == EDQUOT ? EV_ENOSPC : EV_EIO,
+                   "cannot write '%s': %s", f->tmpname, strerror(err));
+}
+
 /* Appends sealed bytes to the file's blob: memory first, a temporary file
  * once it has a second chunk. */
 static int
@@ -495,25 +514,31 @@ sink_write(struct intake *k, struct file_job *f, const uint8_t *p, size_t n)
         return EV_OK;
     }
     if (f->out_fd < 0) {
-        int rc = ev_store_tmp_create(v->store, &f->out_fd, f->tmpname,
-                                     sizeof f->tmpname, v->errmsg,
-                                     sizeof v->errmsg);
+        int direct = 1, rc, err;
+        rc = ev_store_tmp_create(v->store, &f->out_fd, f->tmpname,
+                                 sizeof f->tmpname, &direct, v->errmsg,
+                                 sizeof v->errmsg);
         if (rc != EV_OK) {
             return rc;
         }
-        if (ev_os_write_full(f->out_fd, f->mem, f->mem_len) != 0) {
-            goto fail;
+        k->aw = ev_awriter_new(f->out_fd, direct);
+        if (k->aw == NULL) {
+            return ev_fail(v, EV_ENOMEM, "out of memory");
         }
+        err = ev_awriter_write(k->aw, f->mem, f->mem_len);
         f->mem_len = 0;
-    }
-    if (ev_os_write_full(f->out_fd, p, n) != 0) {
-        goto fail;
+        if (err != 0) {
+            return sink_fail(k, f, err);
+        }
     }
     f->stored_len += n;
+    {
+        int err = ev_awriter_write(k->aw, p, n);
+        if (err != 0) {
+            return sink_fail(k, f, err);
+        }
+    }
     return EV_OK;
-fail:
-    return ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
-                   "cannot write '%s': %s", f->tmpname, strerror(errno));
 }
 
 static void
@@ -526,6 +551,8 @@ file_job_free(struct intake *k, struct file_job *f)
         ev_os.close(f->fd);
     }
     if (f->out_fd >= 0) {
+        ev_awriter_free(k->aw); /* waits for its writes to the fd */
+        k->aw = NULL;
         ev_store_tmp_discard(k->v->store, f->out_fd, f->tmpname);
     }
     if (f->dek != NULL) {
@@ -656,7 +683,13 @@ file_finish(struct intake *k, struct file_job *f)
         goto cleanup;
     }
     if (f->out_fd >= 0) {
-        int fd = f->out_fd;
+        int fd = f->out_fd, err = ev_awriter_finish(k->aw);
+        ev_awriter_free(k->aw);
+        k->aw = NULL;
+        if (err != 0) {
+            rc = sink_fail(k, f, err);
+            goto cleanup;
+        }
         f->out_fd = -1;
         rc = ev_store_tmp_commit(v->store, fd, f->tmpname, blob_id,
                                  v->errmsg, sizeof v->errmsg);
@@ -712,13 +745,16 @@ intake_init(struct intake *k, ev_vault *v, const ev_add_opts *opts,
     }
     k->pipe = ev_pipe_new(workers, k->njobs, seal_work, worker_state_new,
                           worker_state_free);
-    return k->pipe != NULL ? EV_OK : EV_ENOMEM;
+    k->hash_pipe = ev_pipe_new(1, k->njobs, hash_work, NULL, NULL);
+    return k->pipe != NULL && k->hash_pipe != NULL ? EV_OK : EV_ENOMEM;
 }
 
 static void
 intake_release(struct intake *k)
 {
     ev_pipe_free(k->pipe);
+    ev_pipe_free(k->hash_pipe);
+    ev_awriter_free(k->aw);
     if (k->jobs != NULL) {
         for (size_t i = 0; i < k->njobs; i++) {
             if (k->jobs[i].in != NULL) {
@@ -828,6 +864,8 @@ collect_one(struct intake *k, int failed)
 {
     struct chunk_job *j = ev_pipe_collect(k->pipe);
     struct file_job *f = j->file;
+
+    (void)ev_pipe_collect(k->hash_pipe); /* the same job, hashed */
     int rc = EV_OK;
 
     if (!failed) {
@@ -883,11 +921,11 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
                                  cur->input->display);
                     continue;
                 }
-                ev_sha256_update(cur->sha, j->in, (size_t)got);
                 j->marker = 0;
                 j->in_len = (size_t)got;
                 j->counter = cur->nchunks++;
                 cur->content_len += (uint64_t)got;
+                ev_pipe_submit(k->hash_pipe, j, 1);
                 ev_pipe_submit(k->pipe, j, !cur->hash_only);
                 report_progress(k, (uint64_t)got);
                 if ((size_t)got == EV_CHUNK_BYTES) {
@@ -907,6 +945,7 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
                 continue;
             }
             j->marker = 1;
+            ev_pipe_submit(k->hash_pipe, j, 0);
             ev_pipe_submit(k->pipe, j, 0);
             cur = NULL;
             continue;
@@ -932,6 +971,7 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
                 continue;
             }
             j->marker = 1;
+            ev_pipe_submit(k->hash_pipe, j, 0);
             ev_pipe_submit(k->pipe, j, 0);
             cur = NULL;
         }
@@ -1198,6 +1238,7 @@ ev_record_list(ev_vault *v, const ev_filter *f, ev_record_fn cb, void *ctx)
 /* The read pipeline: the main thread reads sealed chunks, workers open
  * them, the main thread writes (and hashes) the plaintext in order. */
 struct read_job {
+    ev_sha256 *h;
     uint64_t counter;
     size_t plain_len;
     uint32_t entry;
@@ -1214,6 +1255,15 @@ open_work(void *state, void *arg)
 
     j->rc = ev_blob_open_chunk(state, j->out, j->plain_len, j->in, j->entry,
                                j->counter, j->dek);
+}
+
+static void
+hash_read_work(void *state, void *arg)
+{
+    struct read_job *j = arg;
+
+    (void)state;
+    ev_sha256_update(j->h, j->out, j->plain_len);
 }
 
 struct blob_src {
@@ -1270,9 +1320,27 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     return rc;
 }
 
+/* Writes plaintext to the asynchronous writer or the fd. */
+static int
+out_write(ev_vault *v, ev_awriter *aw, int fd, const uint8_t *p, size_t n)
+{
+    int err = 0;
+
+    if (aw != NULL) {
+        err = ev_awriter_write(aw, p, n);
+    } else if (fd >= 0 && ev_os_write_full(fd, p, n) != 0) {
+        err = errno;
+    }
+    if (err != 0) {
+        return ev_fail(v, err == ENOSPC ? EV_ENOSPC : EV_EIO,
+                       "cannot write output: %s", strerror(err));
+    }
+    return EV_OK;
+}
+
 int
 ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
-             uint8_t *sha256, uint64_t *content_len_out)
+             ev_awriter *aw, uint8_t *sha256, uint64_t *content_len_out)
 {
     ev_blob_row row;
     struct blob_src src = {-1, NULL, 0};
@@ -1282,7 +1350,8 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     uint64_t stored_len, content_len, n, off, idx_content, written = 0;
     size_t index_len;
     struct read_job *jobs = NULL;
-    ev_pipe *pipe = NULL;
+    ev_pipe *pipe = NULL, *hash_pipe = NULL;
+    uint64_t opened = 0, released = 0;
     ev_sha256 *h = NULL;
     char path[PATH_MAX];
     int workers = ev_pipe_default_workers(), rc;
@@ -1374,17 +1443,56 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
             goto cleanup;
         }
     }
-    pipe = ev_pipe_new(n > 1 ? workers : 1, njobs, open_work,
-                       worker_state_new, worker_state_free);
-    if (pipe == NULL) {
+    if (n == 1) {
+        /* One chunk (every inline blob): no threads for so little. */
+        struct read_job *j = &jobs[0];
+        if (v->chunk_ctx == NULL && (v->chunk_ctx = ev_chunk_ctx_new()) == NULL) {
+            rc = EV_ENOMEM;
+            goto cleanup;
+        }
+        j->counter = 0;
+        j->entry = entries[0];
+        j->plain_len = (size_t)content_len;
+        if (src_read(&src, j->in, ev_entry_len(j->entry),
+                     EV_BLOB_HEADER_BYTES) != 0) {
+            rc = ev_fail(v, EV_EIO, "cannot read '%s': %s", path,
+                         strerror(errno));
+            goto cleanup;
+        }
+        open_work(v->chunk_ctx, j);
+        if (j->rc != EV_OK) {
+            rc = ev_fail(v, EV_ECORRUPT, "'%s': chunk 0 fails authentication",
+                         path);
+            goto cleanup;
+        }
+        if (h != NULL) {
+            ev_sha256_update(h, j->out, j->plain_len);
+        }
+        rc = out_write(v, aw, fd, j->out, j->plain_len);
+        if (rc != EV_OK) {
+            goto cleanup;
+        }
+        written = j->plain_len;
+        goto done;
+    }
+    /* Workers open chunks; this thread reads and writes in order; the hash
+     * (when wanted) runs on a thread of its own, also in order.  Job slot
+     * i % njobs is reused only once job i - njobs has left both pipes. */
+    pipe = ev_pipe_new(workers, njobs, open_work, worker_state_new,
+                       worker_state_free);
+    if (h != NULL) {
+        hash_pipe = ev_pipe_new(1, njobs, hash_read_work, NULL, NULL);
+    }
+    if (pipe == NULL || (h != NULL && hash_pipe == NULL)) {
         rc = EV_ENOMEM;
         goto cleanup;
     }
     off = EV_BLOB_HEADER_BYTES;
-    while (rc == EV_OK && (next < n || ev_pipe_pending(pipe) > 0)) {
+    while (rc == EV_OK && released < n) {
         struct read_job *j;
-        if (next < n && ev_pipe_pending(pipe) < njobs) {
+        if (next < n && next - released < njobs) {
             j = &jobs[next % njobs];
+            j->h = h;
             j->counter = next;
             j->entry = entries[next];
             j->plain_len = next + 1 < n
@@ -1400,23 +1508,35 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
             next++;
             continue;
         }
-        j = ev_pipe_collect(pipe);
-        if (j->rc != EV_OK) {
-            rc = ev_fail(v, EV_ECORRUPT,
-                         "'%s': chunk %llu fails authentication", path,
-                         (unsigned long long)j->counter);
-            break;
+        if (opened < next) {
+            j = ev_pipe_collect(pipe);
+            opened++;
+            if (j->rc != EV_OK) {
+                rc = ev_fail(v, EV_ECORRUPT,
+                             "'%s': chunk %llu fails authentication", path,
+                             (unsigned long long)j->counter);
+                break;
+            }
+            rc = out_write(v, aw, fd, j->out, j->plain_len);
+            if (rc != EV_OK) {
+                break;
+            }
+            written += j->plain_len;
+            if (hash_pipe != NULL) {
+                ev_pipe_submit(hash_pipe, j, 1);
+            } else {
+                released++;
+            }
+            continue;
         }
-        if (h != NULL) {
-            ev_sha256_update(h, j->out, j->plain_len);
-        }
-        if (fd >= 0 && ev_os_write_full(fd, j->out, j->plain_len) != 0) {
-            rc = ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
-                         "cannot write output: %s", strerror(errno));
-            break;
-        }
-        written += j->plain_len;
+        (void)ev_pipe_collect(hash_pipe);
+        released++;
     }
+    /* Let the hash thread finish before its jobs are freed or read. */
+    while (hash_pipe != NULL && ev_pipe_pending(hash_pipe) > 0) {
+        (void)ev_pipe_collect(hash_pipe);
+    }
+done:
     if (rc == EV_OK && written != content_len) {
         rc = ev_fail(v, EV_ECORRUPT, "'%s': length mismatch", path);
     }
@@ -1430,6 +1550,7 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     }
 cleanup:
     ev_pipe_free(pipe);
+    ev_pipe_free(hash_pipe);
     if (jobs != NULL) {
         for (size_t i = 0; i < njobs; i++) {
             if (jobs[i].out != NULL) {
@@ -1454,7 +1575,7 @@ cleanup:
 }
 
 static int
-read_checked(ev_vault *v, int64_t id, int fd)
+read_checked(ev_vault *v, int64_t id, int fd, ev_awriter *aw)
 {
     ev_record_row row;
     ev_record r;
@@ -1484,7 +1605,7 @@ read_checked(ev_vault *v, int64_t id, int fd)
                      "stored",
                      (long long)id);
     } else {
-        rc = ev_blob_read(v, row.blob_id, fd, sha, &len);
+        rc = ev_blob_read(v, row.blob_id, fd, aw, sha, &len);
         if (rc == EV_OK &&
             (len != r.size || !ev_memeq(sha, r.sha256, sizeof sha))) {
             rc = ev_fail(v, EV_ECORRUPT,
@@ -1501,7 +1622,7 @@ read_checked(ev_vault *v, int64_t id, int fd)
 int
 ev_record_read(ev_vault *v, int64_t id, int fd)
 {
-    return read_checked(v, id, fd);
+    return read_checked(v, id, fd, NULL);
 }
 
 int
@@ -1511,7 +1632,8 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
     uint8_t r[8];
     char hex[17];
     const char *slash = strrchr(path, '/');
-    int fd, rc;
+    ev_awriter *aw;
+    int fd, rc, err, direct;
 
     ev_random(r, sizeof r);
     ev_hex(hex, r, sizeof r);
@@ -1524,12 +1646,30 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
     if (!overwrite && access(path, F_OK) == 0) {
         return ev_fail(v, EV_EEXIST, "'%s' already exists", path);
     }
-    fd = ev_os_create_excl(tmp);
+    /* O_DIRECT where the file system allows: no page-cache copy of what
+     * may be gigabytes of video. */
+    fd = ev_os.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT,
+                    0600);
+    direct = fd >= 0;
+    if (fd < 0 && errno == EINVAL) {
+        fd = ev_os_create_excl(tmp);
+    }
     if (fd < 0) {
         return ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
                        "cannot create '%s': %s", tmp, strerror(errno));
     }
-    rc = read_checked(v, id, fd);
+    aw = ev_awriter_new(fd, direct);
+    if (aw == NULL) {
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
+    } else {
+        rc = read_checked(v, id, -1, aw);
+        err = ev_awriter_finish(aw);
+        ev_awriter_free(aw);
+        if (rc == EV_OK && err != 0) {
+            rc = ev_fail(v, err == ENOSPC ? EV_ENOSPC : EV_EIO,
+                         "cannot write '%s': %s", tmp, strerror(err));
+        }
+    }
     if (rc == EV_OK && ev_os.fsync(fd) != 0) {
         rc = ev_fail(v, EV_EIO, "cannot sync '%s': %s", tmp,
                      strerror(errno));

@@ -114,7 +114,7 @@ ev_store_close(ev_store *s)
 
 int
 ev_store_tmp_create(ev_store *s, int *fd, char *name, size_t name_len,
-                    char *errmsg, size_t errmsg_len)
+                    int *direct, char *errmsg, size_t errmsg_len)
 {
     uint8_t r[12];
     char hex[25];
@@ -122,7 +122,18 @@ ev_store_tmp_create(ev_store *s, int *fd, char *name, size_t name_len,
     ev_random(r, sizeof r);
     ev_hex(hex, r, sizeof r);
     snprintf(name, name_len, "%s/%s.tmp", s->tmp, hex);
+    if (*direct) {
+        /* Bypassing the page cache halves the copying for large blobs;
+         * tmpfs and some others refuse it: then write through the cache. */
+        *fd = ev_os.open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                   O_DIRECT, 0600);
+        if (*fd >= 0 || errno != EINVAL) {
+            goto done;
+        }
+        *direct = 0;
+    }
     *fd = ev_os_create_excl(name);
+done:
     if (*fd < 0) {
         return fail(errno, "cannot create", name, errmsg, errmsg_len);
     }

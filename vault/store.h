@@ -24,9 +24,13 @@ void ev_store_close(ev_store *s);
 /* Makes blobs/ and tmp/ (at vault creation). */
 int ev_store_create_dirs(const char *dir, char *errmsg, size_t errmsg_len);
 
-/* A new temporary file to write a blob into; name receives its path. */
+/* A new temporary file to write a blob into; name receives its path.
+ * With direct set it is opened with O_DIRECT where the file system allows
+ * (*direct is cleared where it does not): writes must then be multiples of
+ * EV_STORE_ALIGN from aligned memory. */
+#define EV_STORE_ALIGN 4096
 int ev_store_tmp_create(ev_store *s, int *fd, char *name, size_t name_len,
-                        char *errmsg, size_t errmsg_len);
+                        int *direct, char *errmsg, size_t errmsg_len);
 /* fsyncs fd, closes it, and renames the temporary file to the blob's name,
  * then fsyncs the directory.  The fd is closed in every case. */
 int ev_store_tmp_commit(ev_store *s, int fd, const char *tmpname,

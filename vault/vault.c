@@ -9,6 +9,7 @@
  * random bytes, "identity" = XChaCha20-Poly1305(identity key, X25519 sk ||
  * Ed25519 sk, ad = "evault identity v1" || vault id).
  */
+#include "blob.h"
 #include "internal.h"
 #include "keyslot.h"
 #include "os.h"
@@ -77,6 +78,8 @@ close_parts(ev_vault *v)
     v->cat = NULL;
     ev_store_close(v->store);
     v->store = NULL;
+    ev_chunk_ctx_free(v->chunk_ctx);
+    v->chunk_ctx = NULL;
     if (v->keys != NULL) {
         ev_secure_free(v->keys);
         v->keys = NULL;
