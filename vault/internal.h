@@ -22,6 +22,8 @@ struct ev_keys {
     uint8_t blobid[EV_KEY_BYTES];
     uint8_t dek[EV_KEY_BYTES];
     uint8_t identity[EV_KEY_BYTES];
+    uint8_t scratch[64]; /* a wrapped data key being built or read */
+    uint8_t read_dek[EV_KEY_BYTES]; /* the data key of the blob being read */
 };
 
 struct ev_chunk_ctx;
@@ -29,6 +31,8 @@ struct ev_chunk_ctx;
 struct ev_vault {
     char *dir;
     struct ev_chunk_ctx *chunk_ctx; /* for one-chunk blobs; made on use */
+    uint8_t *rbuf_in, *rbuf_out;    /* their buffers, kept between reads */
+    size_t rbuf_in_cap, rbuf_out_cap;
     ev_catalog *cat;
     ev_store *store;
     uint8_t vault_id[EV_VAULT_ID_BYTES];

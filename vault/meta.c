@@ -317,18 +317,17 @@ ev_dek_wrap(ev_vault *v, uint8_t out[EV_DEKREC_WRAPPED],
             const uint8_t dek[EV_KEY_BYTES], uint64_t stored_len,
             uint64_t content_len)
 {
-    uint8_t *rec = ev_secure_alloc(EV_DEKREC_BYTES);
+    /* Guarded scratch on the handle: no sodium_malloc per blob. */
+    uint8_t *rec = v->keys->scratch;
     uint8_t ad[13 + EV_BLOBID_BYTES];
 
-    if (rec == NULL) {
-        return ev_fail(v, EV_ENOMEM, "cannot lock memory for a key");
-    }
+    _Static_assert(EV_DEKREC_BYTES <= sizeof v->keys->scratch, "scratch");
     memcpy(rec, dek, EV_KEY_BYTES);
     ev_store64(rec + EV_KEY_BYTES, stored_len);
     ev_store64(rec + EV_KEY_BYTES + 8, content_len);
     dek_ad(ad, id);
     ev_wrap(out, rec, EV_DEKREC_BYTES, ad, sizeof ad, v->keys->dek);
-    ev_secure_free(rec);
+    ev_wipe(rec, EV_DEKREC_BYTES);
     return EV_OK;
 }
 
@@ -344,10 +343,7 @@ ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES], uint64_t *stored_len,
     if (in_len != EV_DEKREC_WRAPPED) {
         return EV_ECORRUPT;
     }
-    rec = ev_secure_alloc(EV_DEKREC_BYTES);
-    if (rec == NULL) {
-        return EV_ENOMEM;
-    }
+    rec = v->keys->scratch;
     dek_ad(ad, id);
     if (ev_unwrap(rec, in, in_len, ad, sizeof ad, v->keys->dek) == 0) {
         memcpy(dek, rec, EV_KEY_BYTES);
@@ -355,6 +351,6 @@ ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES], uint64_t *stored_len,
         *content_len = ev_load64(rec + EV_KEY_BYTES + 8);
         rc = EV_OK;
     }
-    ev_secure_free(rec);
+    ev_wipe(rec, EV_DEKREC_BYTES);
     return rc;
 }

@@ -68,7 +68,8 @@ worker_main(void *arg)
 int
 ev_pipe_default_workers(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    static long cached;
+    long n = cached != 0 ? cached : (cached = sysconf(_SC_NPROCESSORS_ONLN));
 
     if (n < 1) {
         n = 1;

@@ -35,6 +35,8 @@
 #define BATCH_INLINE_BYTES (32u << 20)
 #define BATCH_SECONDS 1.0
 #define MAX_FIELD 4096
+/* Whole files below this are hashed and sealed by the reading thread. */
+#define SMALL_INLINE ((size_t)64 << 10)
 
 /* ------------------------------------------------------------------ */
 /* Intake: the list of inputs                                          */
@@ -299,6 +301,7 @@ struct intake {
     ev_pipe *pipe;      /* compress and seal, on every core */
     ev_pipe *hash_pipe; /* SHA-256, one thread, in order */
     ev_awriter *aw;     /* writes the blob file in progress */
+    ev_chunk_ctx *main_ctx; /* the reading thread's, for small files */
     struct chunk_job *jobs;
     struct chunk_job **free_jobs;
     size_t nfree, njobs;
@@ -507,6 +510,16 @@ sink_write(struct intake *k, struct file_job *f, const uint8_t *p, size_t n)
 {
     ev_vault *v = k->v;
 
+    if (f->out_fd < 0 && f->nchunks <= 1 && f->mem_len + n > f->mem_cap &&
+        f->mem_len + n <= EV_BLOB_HEADER_BYTES + EV_CHUNK_SEALED_MAX +
+                               ev_blob_index_bytes(1)) {
+        uint8_t *m = realloc(f->mem, f->mem_len + n);
+        if (m == NULL) {
+            return ev_fail(v, EV_ENOMEM, "out of memory");
+        }
+        f->mem = m;
+        f->mem_cap = f->mem_len + n;
+    }
     if (f->out_fd < 0 && f->nchunks <= 1 && f->mem_len + n <= f->mem_cap) {
         memcpy(f->mem + f->mem_len, p, n);
         f->mem_len += n;
@@ -569,6 +582,9 @@ file_job_free(struct intake *k, struct file_job *f)
 static struct file_job *
 file_job_new(struct intake *k, const struct input *in, int fd, int own_fd)
 {
+    /* Room for a one-chunk blob of the expected size; grown on demand. */
+    size_t expect = in->size < EV_CHUNK_BYTES ? (size_t)in->size
+                                              : EV_CHUNK_BYTES;
     struct file_job *f = calloc(1, sizeof *f);
 
     if (f == NULL) {
@@ -580,8 +596,8 @@ file_job_new(struct intake *k, const struct input *in, int fd, int own_fd)
     f->out_fd = -1;
     f->hash_only = k->opts->hash_only;
     f->sha = ev_sha256_new();
-    f->mem_cap = EV_BLOB_HEADER_BYTES + EV_CHUNK_SEALED_MAX +
-                 ev_blob_index_bytes(1);
+    f->mem_cap = EV_BLOB_HEADER_BYTES + expect + EV_TAG_BYTES +
+                 ev_blob_index_bytes(1) + 64;
     f->mem = f->hash_only ? NULL : malloc(f->mem_cap);
     if (k->nkey_free == 0 || f->sha == NULL ||
         (f->mem == NULL && !f->hash_only)) {
@@ -746,7 +762,10 @@ intake_init(struct intake *k, ev_vault *v, const ev_add_opts *opts,
     k->pipe = ev_pipe_new(workers, k->njobs, seal_work, worker_state_new,
                           worker_state_free);
     k->hash_pipe = ev_pipe_new(1, k->njobs, hash_work, NULL, NULL);
-    return k->pipe != NULL && k->hash_pipe != NULL ? EV_OK : EV_ENOMEM;
+    k->main_ctx = ev_chunk_ctx_new();
+    return k->pipe != NULL && k->hash_pipe != NULL && k->main_ctx != NULL
+               ? EV_OK
+               : EV_ENOMEM;
 }
 
 static void
@@ -755,6 +774,7 @@ intake_release(struct intake *k)
     ev_pipe_free(k->pipe);
     ev_pipe_free(k->hash_pipe);
     ev_awriter_free(k->aw);
+    ev_chunk_ctx_free(k->main_ctx);
     if (k->jobs != NULL) {
         for (size_t i = 0; i < k->njobs; i++) {
             if (k->jobs[i].in != NULL) {
@@ -925,8 +945,19 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
                 j->in_len = (size_t)got;
                 j->counter = cur->nchunks++;
                 cur->content_len += (uint64_t)got;
-                ev_pipe_submit(k->hash_pipe, j, 1);
-                ev_pipe_submit(k->pipe, j, !cur->hash_only);
+                if (j->counter == 0 && (size_t)got < SMALL_INLINE) {
+                    /* A whole small file: cheaper here than a hand-off
+                     * to two threads (nothing of it is queued before). */
+                    ev_sha256_update(cur->sha, j->in, j->in_len);
+                    if (!cur->hash_only) {
+                        seal_work(k->main_ctx, j);
+                    }
+                    ev_pipe_submit(k->hash_pipe, j, 0);
+                    ev_pipe_submit(k->pipe, j, 0);
+                } else {
+                    ev_pipe_submit(k->hash_pipe, j, 1);
+                    ev_pipe_submit(k->pipe, j, !cur->hash_only);
+                }
                 report_progress(k, (uint64_t)got);
                 if ((size_t)got == EV_CHUNK_BYTES) {
                     continue; /* maybe more */
@@ -1320,6 +1351,24 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     return rc;
 }
 
+/* Grows a buffer kept on the handle to at least n bytes. */
+static int
+grow(uint8_t **buf, size_t *cap, size_t n)
+{
+    uint8_t *p;
+
+    if (n <= *cap && *buf != NULL) {
+        return 0;
+    }
+    p = realloc(*buf, n > 0 ? n : 1);
+    if (p == NULL) {
+        return -1;
+    }
+    *buf = p;
+    *cap = n > 0 ? n : 1;
+    return 0;
+}
+
 /* Writes plaintext to the asynchronous writer or the fd. */
 static int
 out_write(ev_vault *v, ev_awriter *aw, int fd, const uint8_t *p, size_t n)
@@ -1376,11 +1425,9 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
             goto cleanup;
         }
     }
-    dek = ev_secure_alloc(EV_KEY_BYTES);
-    if (dek == NULL) {
-        rc = ev_fail(v, EV_ENOMEM, "cannot lock memory for a key");
-        goto cleanup;
-    }
+    /* Guarded memory on the handle: sodium_malloc per blob would cost
+     * several system calls (and TLB shootdowns) per record read. */
+    dek = v->keys->read_dek;
     rc = ev_dek_unwrap(v, dek, &stored_len, &content_len, id, row.key.p,
                        row.key.n);
     if (rc != EV_OK) {
@@ -1429,6 +1476,49 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         rc = EV_ENOMEM;
         goto cleanup;
     }
+    if (n == 1) {
+        /* One chunk (every inline blob): no threads and no big buffers for
+         * so little; the handle keeps the buffers between records. */
+        struct read_job one;
+        size_t in_len = ev_entry_len(entries[0]);
+        if (v->chunk_ctx == NULL &&
+            (v->chunk_ctx = ev_chunk_ctx_new()) == NULL) {
+            rc = EV_ENOMEM;
+            goto cleanup;
+        }
+        if (grow(&v->rbuf_in, &v->rbuf_in_cap, in_len) != 0 ||
+            grow(&v->rbuf_out, &v->rbuf_out_cap, (size_t)content_len) != 0) {
+            rc = EV_ENOMEM;
+            goto cleanup;
+        }
+        memset(&one, 0, sizeof one);
+        one.dek = dek;
+        one.entry = entries[0];
+        one.plain_len = (size_t)content_len;
+        one.in = v->rbuf_in;
+        one.out = v->rbuf_out;
+        if (src_read(&src, one.in, in_len, EV_BLOB_HEADER_BYTES) != 0) {
+            rc = ev_fail(v, EV_EIO, "cannot read '%s': %s", path,
+                         strerror(errno));
+            goto cleanup;
+        }
+        open_work(v->chunk_ctx, &one);
+        if (one.rc != EV_OK) {
+            rc = ev_fail(v, EV_ECORRUPT, "'%s': chunk 0 fails authentication",
+                         path);
+            goto cleanup;
+        }
+        if (h != NULL) {
+            ev_sha256_update(h, one.out, one.plain_len);
+        }
+        rc = out_write(v, aw, fd, one.out, one.plain_len);
+        ev_wipe(one.out, one.plain_len);
+        if (rc != EV_OK) {
+            goto cleanup;
+        }
+        written = one.plain_len;
+        goto done;
+    }
     jobs = calloc(njobs, sizeof *jobs);
     if (jobs == NULL) {
         rc = EV_ENOMEM;
@@ -1442,38 +1532,6 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
             rc = EV_ENOMEM;
             goto cleanup;
         }
-    }
-    if (n == 1) {
-        /* One chunk (every inline blob): no threads for so little. */
-        struct read_job *j = &jobs[0];
-        if (v->chunk_ctx == NULL && (v->chunk_ctx = ev_chunk_ctx_new()) == NULL) {
-            rc = EV_ENOMEM;
-            goto cleanup;
-        }
-        j->counter = 0;
-        j->entry = entries[0];
-        j->plain_len = (size_t)content_len;
-        if (src_read(&src, j->in, ev_entry_len(j->entry),
-                     EV_BLOB_HEADER_BYTES) != 0) {
-            rc = ev_fail(v, EV_EIO, "cannot read '%s': %s", path,
-                         strerror(errno));
-            goto cleanup;
-        }
-        open_work(v->chunk_ctx, j);
-        if (j->rc != EV_OK) {
-            rc = ev_fail(v, EV_ECORRUPT, "'%s': chunk 0 fails authentication",
-                         path);
-            goto cleanup;
-        }
-        if (h != NULL) {
-            ev_sha256_update(h, j->out, j->plain_len);
-        }
-        rc = out_write(v, aw, fd, j->out, j->plain_len);
-        if (rc != EV_OK) {
-            goto cleanup;
-        }
-        written = j->plain_len;
-        goto done;
     }
     /* Workers open chunks; this thread reads and writes in order; the hash
      * (when wanted) runs on a thread of its own, also in order.  Job slot
@@ -1565,7 +1623,7 @@ cleanup:
     free(index);
     free(entries);
     if (dek != NULL) {
-        ev_secure_free(dek);
+        ev_wipe(dek, EV_KEY_BYTES);
     }
     if (src.fd >= 0) {
         ev_os.close(src.fd);

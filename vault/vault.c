@@ -80,6 +80,13 @@ close_parts(ev_vault *v)
     v->store = NULL;
     ev_chunk_ctx_free(v->chunk_ctx);
     v->chunk_ctx = NULL;
+    if (v->rbuf_out != NULL) {
+        ev_wipe(v->rbuf_out, v->rbuf_out_cap);
+    }
+    free(v->rbuf_in);
+    free(v->rbuf_out);
+    v->rbuf_in = v->rbuf_out = NULL;
+    v->rbuf_in_cap = v->rbuf_out_cap = 0;
     if (v->keys != NULL) {
         ev_secure_free(v->keys);
         v->keys = NULL;
