@@ -280,7 +280,7 @@ struct file_job {
     char tmpname[PATH_MAX];
     uint64_t stored_len;
     int hash_only;
-    int done_reading;
+    int eof; /* the last read was short: nothing more to read */
 };
 
 struct chunk_job {
@@ -878,6 +878,37 @@ report_progress(struct intake *k, uint64_t n)
     }
 }
 
+/* Queues a piece of cur that was just read into j. */
+static int
+submit_chunk(struct intake *k, struct file_job *cur, struct chunk_job *j,
+             size_t got)
+{
+    if (grow_entries(cur) != EV_OK ||
+        cur->content_len + (uint64_t)got > EV_BLOB_MAX_CONTENT) {
+        return ev_fail(k->v, EV_EINVAL, "'%s' is too large",
+                       cur->input->display);
+    }
+    j->marker = 0;
+    j->in_len = got;
+    j->counter = cur->nchunks++;
+    cur->content_len += (uint64_t)got;
+    if (j->counter == 0 && cur->eof && got < SMALL_INLINE) {
+        /* A whole small file: cheaper here than a hand-off to two
+         * threads (and nothing of this file is queued before it). */
+        ev_sha256_update(cur->sha, j->in, j->in_len);
+        if (!cur->hash_only) {
+            seal_work(k->main_ctx, j);
+        }
+        ev_pipe_submit(k->hash_pipe, j, 0);
+        ev_pipe_submit(k->pipe, j, 0);
+    } else {
+        ev_pipe_submit(k->hash_pipe, j, 1);
+        ev_pipe_submit(k->pipe, j, !cur->hash_only);
+    }
+    report_progress(k, (uint64_t)got);
+    return EV_OK;
+}
+
 /* Handles one job coming out of the pipe, in order. */
 static int
 collect_one(struct intake *k, int failed)
@@ -913,9 +944,10 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
 
     k->total_bytes = ins->total;
     for (;;) {
+        /* Feed the pipes while a job slot is free and input remains. */
         if (rc == EV_OK && k->nfree > 0 && (cur != NULL || next < ins->n)) {
             struct chunk_job *j;
-            ssize_t got;
+            ssize_t got = 0;
             if (cur == NULL) {
                 rc = open_input(k, &ins->v[next++], stdin_fd, &cur);
                 if (rc != EV_OK) {
@@ -926,50 +958,25 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
             }
             j = k->free_jobs[--k->nfree];
             j->file = cur;
-            got = ev_os_read_full(cur->fd, j->in, EV_CHUNK_BYTES);
-            if (got < 0) {
-                k->free_jobs[k->nfree++] = j;
-                rc = ev_fail(v, EV_EIO, "cannot read '%s': %s",
-                             cur->input->display, strerror(errno));
-                continue;
-            }
-            if (got > 0 || cur->nchunks == 0) {
-                if (grow_entries(cur) != EV_OK ||
-                    cur->content_len + (uint64_t)got > EV_BLOB_MAX_CONTENT) {
+            if (!cur->eof) {
+                got = ev_os_read_full(cur->fd, j->in, EV_CHUNK_BYTES);
+                if (got < 0) {
                     k->free_jobs[k->nfree++] = j;
-                    rc = ev_fail(v, EV_EINVAL, "'%s' is too large",
-                                 cur->input->display);
+                    rc = ev_fail(v, EV_EIO, "cannot read '%s': %s",
+                                 cur->input->display, strerror(errno));
                     continue;
                 }
-                j->marker = 0;
-                j->in_len = (size_t)got;
-                j->counter = cur->nchunks++;
-                cur->content_len += (uint64_t)got;
-                if (j->counter == 0 && (size_t)got < SMALL_INLINE) {
-                    /* A whole small file: cheaper here than a hand-off
-                     * to two threads (nothing of it is queued before). */
-                    ev_sha256_update(cur->sha, j->in, j->in_len);
-                    if (!cur->hash_only) {
-                        seal_work(k->main_ctx, j);
-                    }
-                    ev_pipe_submit(k->hash_pipe, j, 0);
-                    ev_pipe_submit(k->pipe, j, 0);
-                } else {
-                    ev_pipe_submit(k->hash_pipe, j, 1);
-                    ev_pipe_submit(k->pipe, j, !cur->hash_only);
-                }
-                report_progress(k, (uint64_t)got);
-                if ((size_t)got == EV_CHUNK_BYTES) {
-                    continue; /* maybe more */
-                }
-                if (k->nfree == 0) {
-                    cur->done_reading = 1;
-                    goto drain_one;
-                }
-                j = k->free_jobs[--k->nfree];
-                j->file = cur;
+                cur->eof = (size_t)got < EV_CHUNK_BYTES;
             }
-            /* End of this file: check it did not change, then a marker. */
+            if (got > 0 || cur->nchunks == 0) {
+                rc = submit_chunk(k, cur, j, (size_t)got);
+                if (rc != EV_OK) {
+                    k->free_jobs[k->nfree++] = j;
+                }
+                continue;
+            }
+            /* End of this file: check it did not change, then a marker
+             * that finishes it once every chunk before it is written. */
             rc = check_unchanged(k, cur);
             if (rc != EV_OK) {
                 k->free_jobs[k->nfree++] = j;
@@ -981,7 +988,7 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
             cur = NULL;
             continue;
         }
-    drain_one:
+        /* Otherwise write out the oldest job; stop when none is left. */
         if (ev_pipe_pending(k->pipe) == 0) {
             break;
         }
@@ -990,21 +997,6 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
             if (rc == EV_OK) {
                 rc = r;
             }
-        }
-        if (cur != NULL && cur->done_reading && k->nfree > 0 &&
-            rc == EV_OK) {
-            struct chunk_job *j = k->free_jobs[--k->nfree];
-            cur->done_reading = 0;
-            j->file = cur;
-            rc = check_unchanged(k, cur);
-            if (rc != EV_OK) {
-                k->free_jobs[k->nfree++] = j;
-                continue;
-            }
-            j->marker = 1;
-            ev_pipe_submit(k->hash_pipe, j, 0);
-            ev_pipe_submit(k->pipe, j, 0);
-            cur = NULL;
         }
     }
     if (cur != NULL) {
