@@ -38,26 +38,41 @@ write_job(void *state, void *arg)
 {
     struct wjob *j = arg;
     ev_awriter *w = j->w;
+    size_t done = 0;
 
     (void)state;
     j->err = 0;
-    if (w->direct && j->len % EV_AW_ALIGN != 0) {
-        if (ev_os_clear_direct(w->fd) != 0) {
-            j->err = errno;
-            return;
-        }
-        w->direct = 0;
-    }
-    if (ev_os_write_full(w->fd, j->buf, j->len) != 0) {
-        if (errno == EINVAL && w->direct &&
-            ev_os_clear_direct(w->fd) == 0) {
-            /* refused after all: write through the page cache */
-            w->direct = 0;
-            if (ev_os_write_full(w->fd, j->buf, j->len) == 0) {
+    while (done < j->len) {
+        size_t n = j->len - done;
+        ssize_t r;
+        /* O_DIRECT takes only whole blocks at aligned offsets: a tail, or
+         * a write that stopped mid-block, goes through the page cache. */
+        if (w->direct && (n % EV_AW_ALIGN != 0 || done % EV_AW_ALIGN != 0)) {
+            if (ev_os_clear_direct(w->fd) != 0) {
+                j->err = errno;
                 return;
             }
+            w->direct = 0;
         }
-        j->err = errno != 0 ? errno : EIO;
+        r = ev_os.write(w->fd, j->buf + done, n);
+        if (r > 0) {
+            done += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0 && errno == EINVAL && w->direct) {
+            /* the file system refused O_DIRECT after all */
+            if (ev_os_clear_direct(w->fd) != 0) {
+                j->err = errno;
+                return;
+            }
+            w->direct = 0;
+            continue;
+        }
+        j->err = r == 0 ? ENOSPC : errno;
+        return;
     }
 }
 
@@ -130,9 +145,9 @@ int
 ev_awriter_finish(ev_awriter *w)
 {
     if (w->err == 0 && w->jobs[w->cur].len > 0) {
+        /* The next buffer may still be queued: leave it alone. */
         ev_pipe_submit(w->pipe, &w->jobs[w->cur], 1);
         w->cur = (w->cur + 1) % NBUF;
-        w->jobs[w->cur].len = 0;
     }
     while (ev_pipe_pending(w->pipe) > 0) {
         struct wjob *done = ev_pipe_collect(w->pipe);

@@ -158,6 +158,21 @@ ev_catalog_begin(ev_catalog *c)
 }
 
 int
+ev_catalog_begin_read(ev_catalog *c)
+{
+    int rc = exec(c, "BEGIN DEFERRED;");
+
+    /* A deferred transaction takes its snapshot at the first read. */
+    return rc == EV_OK ? exec(c, "SELECT count(*) FROM meta;") : rc;
+}
+
+void
+ev_catalog_end_read(ev_catalog *c)
+{
+    ev_catalog_rollback(c);
+}
+
+int
 ev_catalog_commit(ev_catalog *c)
 {
     return exec(c, "COMMIT;");

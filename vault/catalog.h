@@ -37,6 +37,10 @@ const char *ev_catalog_errmsg(const ev_catalog *c);
 int ev_catalog_begin(ev_catalog *c);
 int ev_catalog_commit(ev_catalog *c);
 void ev_catalog_rollback(ev_catalog *c);
+/* A read transaction: everything read until ev_catalog_end_read sees one
+ * snapshot, whatever other processes commit meanwhile. */
+int ev_catalog_begin_read(ev_catalog *c);
+void ev_catalog_end_read(ev_catalog *c);
 /* Moves the WAL's content into the main file (PRAGMA wal_checkpoint). */
 int ev_catalog_checkpoint(ev_catalog *c);
 

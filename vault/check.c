@@ -309,11 +309,18 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     c.flags = flags;
     c.cb = cb;
     c.ctx = ctx;
+    /* One snapshot for the whole check: an add committing meanwhile must
+     * not look like a record without its index entries. */
+    rc = ev_catalog_begin_read(v->cat);
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the catalog");
+    }
     rc = ev_catalog_integrity(v->cat);
     if (rc == EV_ECORRUPT) {
         problem(&c, 0, EV_ECORRUPT, "the catalog is damaged: %s",
                 ev_catalog_errmsg(v->cat));
     } else if (rc != EV_OK) {
+        ev_catalog_end_read(v->cat);
         return ev_fail_catalog(v, rc, "cannot check the catalog");
     }
     rc = ev_catalog_blind_each(v->cat, collect_blind, &c);
@@ -342,6 +349,7 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         }
         ev_store_list(v->store, note_file, &c);
     }
+    ev_catalog_end_read(v->cat);
     free(c.blind);
     free(c.refs);
     free(c.rows);

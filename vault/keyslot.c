@@ -57,6 +57,14 @@ add_slot(ev_vault *v, int kind, const uint8_t *params, size_t params_len,
 }
 
 int
+ev_keyslot_cost_ok(uint64_t ops, uint64_t mem_kib)
+{
+    return ops >= 1 && ops <= EV_ARGON2_OPS_MAX && mem_kib >= 8 &&
+           mem_kib <= EV_ARGON2_MEM_KIB_MAX &&
+           ops * mem_kib <= EV_ARGON2_WORK_MAX;
+}
+
+int
 ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
                           uint64_t ops, uint64_t mem_kib)
 {
@@ -66,6 +74,12 @@ ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
 
     if (v->keys == NULL) {
         return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    if (!ev_keyslot_cost_ok(ops, mem_kib)) {
+        return ev_fail(v, EV_EINVAL,
+                       "Argon2id cost out of range (1..%d passes, up to %d "
+                       "MiB, at most %d times the default work)",
+                       EV_ARGON2_OPS_MAX, EV_ARGON2_MEM_KIB_MAX / 1024, 64);
     }
     params[0] = 1;
     ev_store64(params + 1, ops);
@@ -175,6 +189,7 @@ ev_keyslot_add_recovery(ev_vault *v, char out[EV_RECOVERY_KEY_CHARS + 1])
 }
 
 struct unlock_ctx {
+    int bad_cost; /* a slot's Argon2 cost was out of range */
     ev_vault *v;
     int kind;
     const char *pass;
@@ -209,6 +224,14 @@ try_slot(void *arg, int64_t id, int kind, const uint8_t *params, size_t pn,
     }
     if (kind == EV_SLOT_PASSPHRASE) {
         uint64_t ops = ev_load64(params + 1), mem = ev_load64(params + 9);
+        /* The cost is read before anything authenticates it: refuse costs
+         * no evault writes, so an altered slot fails in seconds rather than
+         * deriving for hours. */
+        if (!ev_keyslot_cost_ok(ops, mem)) {
+            u->bad_cost = 1;
+            ev_secure_free(buf);
+            return 0;
+        }
         if (ev_argon2id(buf, u->pass, u->pass_len, params + 17, ops, mem) !=
             0) {
             ev_secure_free(buf);
@@ -238,7 +261,10 @@ unlock(ev_vault *v, struct unlock_ctx *u, const char *what)
         return ev_fail_catalog(v, rc, "cannot read key slots");
     }
     if (u->status == EV_EKEY) {
-        return ev_fail(v, EV_EKEY, "%s does not open this vault", what);
+        return ev_fail(v, EV_EKEY, "%s does not open this vault%s", what,
+                       u->bad_cost ? " (a passphrase slot has impossible "
+                                     "settings: the catalog was altered)"
+                                   : "");
     }
     return u->status;
 }

@@ -19,6 +19,14 @@ enum ev_slot_kind {
 
 #define EV_RECOVERY_SECRET_BYTES 20
 
+/* The Argon2id costs a passphrase slot may have: what init accepts, and
+ * what unlock is willing to spend before the slot's tag can be checked. */
+#define EV_ARGON2_OPS_MAX 1000
+#define EV_ARGON2_MEM_KIB_MAX (4096 * 1024)
+#define EV_ARGON2_WORK_MAX                                                   \
+    ((uint64_t)64 * EV_ARGON2_OPS_DEFAULT * EV_ARGON2_MEM_KIB_DEFAULT)
+int ev_keyslot_cost_ok(uint64_t ops, uint64_t mem_kib);
+
 int ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
                               uint64_t ops, uint64_t mem_kib);
 /* Makes a recovery secret, adds its slot, writes the printable key. */
