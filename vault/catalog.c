@@ -44,7 +44,13 @@ static const char schema[] =
     " padded_size INTEGER NOT NULL, meta BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blind("
     " field INTEGER NOT NULL, value BLOB NOT NULL, record INTEGER NOT NULL,"
-    " PRIMARY KEY(field, value, record)) WITHOUT ROWID;";
+    " PRIMARY KEY(field, value, record)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS custody("
+    " seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS checkpoints("
+    " id INTEGER PRIMARY KEY, size INTEGER NOT NULL, note BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS amendments("
+    " id INTEGER PRIMARY KEY, record INTEGER NOT NULL, meta BLOB NOT NULL);";
 
 void
 ev_bytes_free(ev_bytes *b)
@@ -670,4 +676,176 @@ ev_catalog_integrity(ev_catalog *c)
     }
     finish(c, st);
     return rc;
+}
+
+/* A generic walk over (integer, integer, blob) rows. */
+static int
+each3(ev_catalog *c, const char *sql, int64_t bind,
+      int (*fn)(void *ctx, int64_t a, int64_t b, const uint8_t *p, size_t n),
+      void *ctx)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, sql, &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    if (bind >= 0) {
+        sqlite3_bind_int64(st, 1, bind);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int r = fn(ctx, sqlite3_column_int64(st, 0),
+                   sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
+                   (size_t)sqlite3_column_bytes(st, 2));
+        if (r != 0) {
+            finish(c, st);
+            return r;
+        }
+    }
+    rc = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+    finish(c, st);
+    return rc;
+}
+
+static int64_t
+scalar(ev_catalog *c, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    if (prepare(c, sql, &st) != EV_OK) {
+        return -1;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    finish(c, st);
+    return v;
+}
+
+int64_t
+ev_catalog_custody_count(ev_catalog *c)
+{
+    /* max + 1, not count(*): O(log n), and equal while the log has no
+     * gap (which ev_custody_load checks). */
+    return scalar(c, "SELECT coalesce(max(seq) + 1, 0) FROM custody");
+}
+
+int
+ev_catalog_custody_add(ev_catalog *c, int64_t seq, const void *entry,
+                       size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "INSERT INTO custody(seq, entry) VALUES(?,?)", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_blob(st, 2, entry, (int)len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_custody_each(ev_catalog *c,
+                        int (*fn)(void *ctx, int64_t seq, int64_t unused,
+                                  const uint8_t *p, size_t n),
+                        void *ctx)
+{
+    return each3(c, "SELECT seq, 0, entry FROM custody ORDER BY seq", -1, fn,
+                 ctx);
+}
+
+int64_t
+ev_catalog_checkpoint_next_id(ev_catalog *c)
+{
+    return scalar(c, "SELECT coalesce(max(id), 0) + 1 FROM checkpoints");
+}
+
+int
+ev_catalog_checkpoint_add(ev_catalog *c, int64_t id, uint64_t size,
+                          const void *note, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "INSERT INTO checkpoints(id, size, note) VALUES(?,?,?)",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+    sqlite3_bind_blob(st, 3, note, (int)len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_checkpoint_each(ev_catalog *c,
+                           int (*fn)(void *ctx, int64_t id, int64_t size,
+                                     const uint8_t *p, size_t n),
+                           void *ctx)
+{
+    return each3(c, "SELECT id, size, note FROM checkpoints ORDER BY id", -1,
+                 fn, ctx);
+}
+
+int
+ev_catalog_record_set_state(ev_catalog *c, int64_t id, int state)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "UPDATE records SET state = ? WHERE id = ?", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_int64(st, 2, id);
+    rc = step_done(c, st);
+    if (rc == EV_OK && sqlite3_changes(c->db) != 1) {
+        snprintf(c->errmsg, sizeof c->errmsg, "no record %lld",
+                 (long long)id);
+        return EV_ENOENT;
+    }
+    return rc;
+}
+
+int64_t
+ev_catalog_amendment_next_id(ev_catalog *c)
+{
+    return scalar(c, "SELECT coalesce(max(id), 0) + 1 FROM amendments");
+}
+
+int
+ev_catalog_amendment_add(ev_catalog *c, int64_t id, int64_t record,
+                         const void *meta, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "INSERT INTO amendments(id, record, meta) VALUES(?,?,?)",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, record);
+    sqlite3_bind_blob(st, 3, meta, (int)len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_amendment_each(ev_catalog *c, int64_t record,
+                          int (*fn)(void *ctx, int64_t id, int64_t record,
+                                    const uint8_t *p, size_t n),
+                          void *ctx)
+{
+    if (record > 0) {
+        return each3(c,
+                     "SELECT id, record, meta FROM amendments WHERE record = ?"
+                     " ORDER BY id",
+                     record, fn, ctx);
+    }
+    return each3(c, "SELECT id, record, meta FROM amendments ORDER BY id", -1,
+                 fn, ctx);
 }

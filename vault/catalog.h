@@ -10,6 +10,9 @@
  *   records(id, state, blob, padded_size, meta)
  *                               meta = encrypted metadata
  *   blind(field, value, record) blind indexes for equality search
+ *   custody(seq, entry)         the custody log, entries encrypted
+ *   checkpoints(id, size, note) signed checkpoints, encrypted
+ *   amendments(id, record, meta) metadata corrections, encrypted
  *
  * Opened in WAL mode with synchronous=FULL and secure_delete=ON.
  */
@@ -114,6 +117,34 @@ int ev_catalog_blind_each(ev_catalog *c,
                           int (*fn)(void *ctx, int field,
                                     const uint8_t *value, int64_t record),
                           void *ctx);
+
+/* The custody log: seq is the Merkle leaf index (0, 1, ...); entries are
+ * stored encrypted by the caller. */
+int64_t ev_catalog_custody_count(ev_catalog *c);
+int ev_catalog_custody_add(ev_catalog *c, int64_t seq, const void *entry,
+                           size_t len);
+int ev_catalog_custody_each(ev_catalog *c,
+                            int (*fn)(void *ctx, int64_t seq, int64_t unused,
+                                      const uint8_t *p, size_t n),
+                            void *ctx);
+/* Signed checkpoints (encrypted by the caller), numbered from 1. */
+int64_t ev_catalog_checkpoint_next_id(ev_catalog *c);
+int ev_catalog_checkpoint_add(ev_catalog *c, int64_t id, uint64_t size,
+                              const void *note, size_t len);
+int ev_catalog_checkpoint_each(ev_catalog *c,
+                               int (*fn)(void *ctx, int64_t id, int64_t size,
+                                         const uint8_t *p, size_t n),
+                               void *ctx);
+int ev_catalog_record_set_state(ev_catalog *c, int64_t id, int state);
+/* Metadata amendments, appended, never replaced (encrypted by the
+ * caller).  record 0 walks all. */
+int64_t ev_catalog_amendment_next_id(ev_catalog *c);
+int ev_catalog_amendment_add(ev_catalog *c, int64_t id, int64_t record,
+                             const void *meta, size_t len);
+int ev_catalog_amendment_each(ev_catalog *c, int64_t record,
+                              int (*fn)(void *ctx, int64_t id, int64_t record,
+                                        const uint8_t *p, size_t n),
+                              void *ctx);
 
 /* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
 int ev_catalog_integrity(ev_catalog *c);

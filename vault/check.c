@@ -13,6 +13,7 @@
  * they do not make the vault damaged.
  */
 #include "blob.h"
+#include "custody.h"
 #include "internal.h"
 #include "os.h"
 
@@ -43,6 +44,13 @@ struct check {
     uint8_t (*rows)[EV_BLOBID_BYTES];
     size_t nrows, caprows;
     int oom;
+    /* the custody log, loaded once */
+    ev_custody_log log;
+    int log_ok;
+    int64_t *sealed; /* records named by seal entries, sorted */
+    size_t nsealed;
+    uint64_t nintake; /* intake entries seen in the log */
+    uint64_t nmatched; /* records whose intake entry checked out */
 };
 
 static void
@@ -227,6 +235,182 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
 }
 
 static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The record's intake entry says what the record says, and its sealed
+ * state agrees with the seal entries. */
+static void
+check_record_custody(struct check *c, const ev_record_row *row,
+                     const ev_record *r)
+{
+    char buf[80], hex[65];
+    const char *t;
+    uint8_t commit[32];
+    int sealed_in_log;
+
+    if (!c->log_ok) {
+        return;
+    }
+    sealed_in_log = bsearch(&r->id, c->sealed, c->nsealed, sizeof *c->sealed,
+                            cmp_i64) != NULL;
+    if (sealed_in_log && row->state != EV_STATE_SEALED) {
+        problem(c, r->id, EV_ECORRUPT,
+                "the custody log says it was sealed, but the catalog says "
+                "it is not (unsealed behind evault's back)");
+    } else if (!sealed_in_log && row->state == EV_STATE_SEALED) {
+        problem(c, r->id, EV_ECORRUPT,
+                "marked sealed, but no seal entry in the custody log");
+    }
+    if (r->custody_seq < 0 || (uint64_t)r->custody_seq >= c->log.n) {
+        problem(c, r->id, EV_ECORRUPT,
+                "its intake entry is missing from the custody log");
+        return;
+    }
+    t = c->log.entries[r->custody_seq].text;
+    ev_hex(hex, r->sha256, sizeof r->sha256);
+    if (ev_custody_field(t, "action", buf, sizeof buf) != 0 ||
+        strcmp(buf, "add") != 0 || !ev_custody_names_record(t, r->id) ||
+        ev_custody_field(t, "sha256", buf, sizeof buf) != 0 ||
+        strcmp(buf, hex) != 0) {
+        problem(c, r->id, EV_ECORRUPT,
+                "its intake entry in the custody log does not match it");
+        return;
+    }
+    snprintf(hex, sizeof hex, "%llu", (unsigned long long)r->size);
+    if (ev_custody_field(t, "size", buf, sizeof buf) != 0 ||
+        strcmp(buf, hex) != 0) {
+        problem(c, r->id, EV_ECORRUPT,
+                "its size differs from its intake entry");
+        return;
+    }
+    if (ev_meta_commitment(commit, r) == EV_OK) {
+        ev_hex(hex, commit, sizeof commit);
+        if (ev_custody_field(t, "commitment", buf, sizeof buf) != 0 ||
+            strcmp(buf, hex) != 0) {
+            problem(c, r->id, EV_ECORRUPT,
+                    "its metadata differs from what its intake entry "
+                    "committed to");
+            return;
+        }
+    }
+    c->nmatched++;
+}
+
+/* The log and its checkpoints: every entry authenticates and the indexes
+ * have no gap; every checkpoint is signed by the vault's key, its root is
+ * the root of the log's first `size` entries, and each checkpoint is
+ * consistent with the one before (RFC 9162 consistency proofs). */
+static void
+check_log(struct check *c)
+{
+    ev_vault *v = c->v;
+    struct ev_custody_checkpoints cps;
+    ev_note_key k;
+    ev_hash path[EV_MERKLE_MAX_PATH];
+    uint64_t prev_size = 0;
+    ev_hash prev_root;
+    int rc;
+
+    rc = ev_custody_load(v, &c->log);
+    if (rc != EV_OK) {
+        problem(c, 0, rc == EV_ENOMEM ? EV_ENOMEM : EV_ECORRUPT, "%s",
+                v->errmsg);
+        return;
+    }
+    c->log_ok = 1;
+    for (uint64_t i = 0; i < c->log.n; i++) {
+        const char *t = c->log.entries[i].text;
+        char action[32], num[32];
+        if (ev_custody_field(t, "action", action, sizeof action) != 0 ||
+            ev_custody_field(t, "seq", num, sizeof num) != 0 ||
+            (uint64_t)strtoull(num, NULL, 10) != i) {
+            problem(c, 0, EV_ECORRUPT, "custody entry %llu is malformed",
+                    (unsigned long long)i);
+            continue;
+        }
+        if (strcmp(action, "add") == 0) {
+            c->nintake++;
+        }
+        if (strcmp(action, "seal") == 0) {
+            const char *p = t;
+            while ((p = strstr(p, "\nrecord ")) != NULL) {
+                int64_t *ns;
+                p += 8;
+                ns = realloc(c->sealed, (c->nsealed + 1) * sizeof *ns);
+                if (ns == NULL) {
+                    c->oom = 1;
+                    break;
+                }
+                c->sealed = ns;
+                c->sealed[c->nsealed++] = strtoll(p, NULL, 10);
+            }
+        }
+    }
+    qsort(c->sealed, c->nsealed, sizeof *c->sealed, cmp_i64);
+    rc = ev_custody_key(v, &k);
+    if (rc != EV_OK) {
+        problem(c, 0, EV_ECORRUPT, "%s", v->errmsg);
+        return;
+    }
+    rc = ev_custody_checkpoints_load(v, &cps);
+    if (rc != EV_OK) {
+        problem(c, 0, rc == EV_ENOMEM ? EV_ENOMEM : EV_ECORRUPT, "%s",
+                v->errmsg);
+        return;
+    }
+    for (size_t i = 0; i < cps.n; i++) {
+        ev_checkpoint cp;
+        ev_hash root;
+        size_t np;
+        int64_t id = cps.v[i].id;
+        if (ev_checkpoint_open(&cp, cps.v[i].note, strlen(cps.v[i].note),
+                               &k) != 0) {
+            problem(c, 0, EV_ECORRUPT,
+                    "checkpoint %lld is not validly signed by this vault's "
+                    "key",
+                    (long long)id);
+            continue;
+        }
+        if (cp.size != cps.v[i].size || cp.size > c->log.n) {
+            problem(c, 0, EV_ECORRUPT,
+                    "checkpoint %lld covers %llu entries but the log has "
+                    "%llu (the log was truncated)",
+                    (long long)id, (unsigned long long)cp.size,
+                    (unsigned long long)c->log.n);
+            continue;
+        }
+        ev_merkle_root(root, c->log.leaves, cp.size);
+        if (!ev_memeq(root, cp.root, EV_HASH_BYTES)) {
+            problem(c, 0, EV_ECORRUPT,
+                    "checkpoint %lld does not match the log: entries before "
+                    "it were rewritten",
+                    (long long)id);
+            continue;
+        }
+        if (prev_size > 0) {
+            if (cp.size < prev_size ||
+                ev_merkle_consistency_proof(path, &np, c->log.leaves,
+                                            prev_size, cp.size) != 0 ||
+                ev_merkle_consistency_verify(prev_size, cp.size, prev_root,
+                                             cp.root, path, np) != 0) {
+                problem(c, 0, EV_ECORRUPT,
+                        "checkpoint %lld is not consistent with the one "
+                        "before it",
+                        (long long)id);
+            }
+        }
+        prev_size = cp.size;
+        memcpy(prev_root, cp.root, EV_HASH_BYTES);
+    }
+    ev_custody_checkpoints_free(&cps);
+}
+
+static int
 check_record(void *arg, const ev_record_row *row)
 {
     struct check *c = arg;
@@ -244,6 +428,7 @@ check_record(void *arg, const ev_record_row *row)
         return 0;
     }
     check_blind(c, &r);
+    check_record_custody(c, row, &r);
     if (row->has_blob) {
         if (r.hash_only) {
             problem(c, row->id, EV_ECORRUPT,
@@ -323,10 +508,19 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         ev_catalog_end_read(v->cat);
         return ev_fail_catalog(v, rc, "cannot check the catalog");
     }
+    check_log(&c);
     rc = ev_catalog_blind_each(v->cat, collect_blind, &c);
     if (rc == EV_OK) {
         qsort(c.blind, c.nblind, sizeof *c.blind, blind_cmp);
         rc = ev_catalog_record_each(v->cat, NULL, 0, check_record, &c);
+    }
+    if (rc == EV_OK && c.log_ok && c.nintake != c.nmatched &&
+        c.nintake != c.nrecords) {
+        problem(&c, 0, EV_ECORRUPT,
+                "the custody log records %llu intakes but %llu records "
+                "match one (records deleted or added behind evault's back)",
+                (unsigned long long)c.nintake,
+                (unsigned long long)c.nmatched);
     }
     if (rc == EV_OK) {
         for (size_t i = 0; i < c.nblind; i++) {
@@ -353,6 +547,8 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     free(c.blind);
     free(c.refs);
     free(c.rows);
+    free(c.sealed);
+    ev_custody_log_free(&c.log);
     if (nrecords != NULL) {
         *nrecords = c.nrecords;
     }

@@ -324,3 +324,51 @@ ev_box_keypair(uint8_t pk[EV_BOX_PK_BYTES], uint8_t sk[EV_BOX_SK_BYTES])
 {
     crypto_box_keypair(pk, sk);
 }
+
+void
+ev_sign(uint8_t sig[64], const void *msg, size_t len, const uint8_t sk[64])
+{
+    crypto_sign_detached(sig, NULL, msg, len, sk);
+}
+
+int
+ev_sign_verify(const uint8_t sig[64], const void *msg, size_t len,
+               const uint8_t pk[32])
+{
+    return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -1;
+}
+
+void
+ev_sign_sk_to_pk(uint8_t pk[32], const uint8_t sk[64])
+{
+    crypto_sign_ed25519_sk_to_pk(pk, sk);
+}
+
+size_t
+ev_base64_len(size_t n)
+{
+    return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void
+ev_base64_encode(char *out, size_t out_len, const uint8_t *in, size_t n)
+{
+    if (out_len < ev_base64_len(n)) {
+        ev_misuse();
+    }
+    sodium_bin2base64(out, out_len, in, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+long
+ev_base64_decode(uint8_t *out, size_t out_len, const char *in, size_t in_len)
+{
+    size_t n = 0;
+    const char *end = NULL;
+
+    if (sodium_base642bin(out, out_len, in, in_len, NULL, &n, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != in + in_len) {
+        return -1;
+    }
+    return (long)n;
+}

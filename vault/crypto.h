@@ -96,6 +96,24 @@ int ev_argon2id(uint8_t out[EV_KEY_BYTES], const char *pass, size_t pass_len,
                 const uint8_t salt[EV_SALT_BYTES], uint64_t ops,
                 uint64_t mem_kib);
 
+/* Ed25519 detached signatures. */
+void ev_sign(uint8_t sig[64], const void *msg, size_t len,
+             const uint8_t sk[64]);
+/* 0 when sig is pk's signature of msg. */
+int ev_sign_verify(const uint8_t sig[64], const void *msg, size_t len,
+                   const uint8_t pk[32]);
+/* The public key of an Ed25519 secret key. */
+void ev_sign_sk_to_pk(uint8_t pk[32], const uint8_t sk[64]);
+
+/* Standard base64 (RFC 4648 section 4, with padding).  encode: out needs
+ * ev_base64_len(n) bytes, NUL included.  decode: the byte count, or -1
+ * on bad input or when out_len is too small; trailing input is refused. */
+size_t ev_base64_len(size_t n);
+void ev_base64_encode(char *out, size_t out_len, const uint8_t *in,
+                      size_t n);
+long ev_base64_decode(uint8_t *out, size_t out_len, const char *in,
+                      size_t in_len);
+
 /* Ed25519 and X25519 key pairs for the vault identity. */
 #define EV_SIGN_PK_BYTES 32
 #define EV_SIGN_SK_BYTES 64

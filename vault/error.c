@@ -37,6 +37,10 @@ ev_strerror(int code)
         return "already exists";
     case EV_ELOCKED:
         return "vault is locked";
+    case EV_ESEALED:
+        return "record is sealed and cannot change";
+    case EV_ENOTSEALED:
+        return "record is not sealed";
     case EV_ELAST:
         break;
     }

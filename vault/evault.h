@@ -66,6 +66,10 @@ typedef struct ev_record {
     int64_t added_at;      /* seconds since the epoch, local clock */
     int hash_only;         /* 1: only the hash and size were recorded */
     int64_t same_as;       /* another record with identical content, or 0 */
+    char *added_by;        /* the operator who added it */
+    int64_t custody_seq;   /* index of its intake entry in the custody log */
+    uint8_t commit_salt[32]; /* opens the intake entry's commitment */
+    size_t namendments;    /* metadata corrections appended since */
 } ev_record;
 
 /* What `add` attaches to every record it makes.  Any field may be NULL. */
@@ -115,6 +119,8 @@ typedef enum ev_status {
     EV_ECHANGED = 11,  /* a file changed while it was being read */
     EV_EEXIST = 12,    /* the target already exists */
     EV_ELOCKED = 13,   /* the vault is not unlocked */
+    EV_ESEALED = 14,   /* the record is sealed and cannot change */
+    EV_ENOTSEALED = 15, /* the record is not sealed (no proof yet) */
     EV_ELAST           /* never used: the number of codes */
 } ev_status;
 
@@ -216,6 +222,83 @@ EV_API int ev_record_read(ev_vault *v, int64_t id, int fd);
  * was authenticated and synced; on failure nothing is left behind. */
 EV_API int ev_record_export(ev_vault *v, int64_t id, const char *path,
                             int overwrite);
+
+/* ===================================================================
+ * Custody
+ * =================================================================== */
+
+/* Who is acting, for the custody log (NULL: the vault's default operator,
+ * set at init, else "unnamed").  The name is copied. */
+EV_API int ev_vault_set_operator(ev_vault *v, const char *name);
+
+/* Appends an entry (action, records, note) to the custody log. */
+EV_API int ev_log_action(ev_vault *v, const char *action, const int64_t *ids,
+                         size_t nids, const char *note);
+
+/* Calls fn for each entry of the log (or those naming record, when > 0),
+ * in order, with the entry's index and text. */
+typedef int (*ev_entry_fn)(void *ctx, uint64_t seq, const char *text);
+EV_API int ev_log_list(ev_vault *v, int64_t record, ev_entry_fn fn,
+                       void *ctx);
+
+/* Seals records: they can no longer change (corrections are appended as
+ * amendments) and a signed checkpoint covering them is made.  Records
+ * already sealed are skipped; *nsealed says how many were sealed now. */
+EV_API int ev_seal(ev_vault *v, const int64_t *ids, size_t nids,
+                   const char *note, size_t *nsealed);
+
+/* Appends a metadata correction to a record (fields given in opts; name,
+ * kind, case, source, note, captured_at, location, tags).  reason is
+ * required. */
+EV_API int ev_record_amend(ev_vault *v, int64_t id, const ev_add_opts *opts,
+                           const char *reason);
+/* The corrections of a record, oldest first, as partial records (only the
+ * fields that were corrected are set; note holds the reason in `path`). */
+EV_API int ev_record_amendments(ev_vault *v, int64_t id, ev_record_fn fn,
+                                void *ctx);
+
+/* The vault's verification key, the C2SP signed-note verifier key text
+ * ("name+keyid+base64"); out needs 256 bytes. */
+EV_API int ev_vault_public_key(ev_vault *v, char *out, size_t out_len);
+
+/* A C2SP tlog-proof for a sealed record: its intake entry as extra data,
+ * its index, the inclusion path and the latest checkpoint covering it.
+ * *out is malloc'ed text. */
+EV_API int ev_proof(ev_vault *v, int64_t id, char **out, size_t *out_len);
+
+/* What verifying a file against a proof found. */
+typedef struct ev_verify_report {
+    int ok;                  /* 1 when everything below holds */
+    int key_ok;              /* the key file parses */
+    int proof_ok;            /* the proof file parses */
+    int signature_ok;        /* the checkpoint is signed by the key */
+    int inclusion_ok;        /* the entry is in the signed tree */
+    int entry_ok;            /* the entry is an intake entry */
+    int hash_ok;             /* the file's SHA-256 and size match it */
+    char failure[256];       /* the first thing that failed, in words */
+    char key_name[129];
+    int64_t record;
+    char entered_at[32];
+    char sealed_at[32];      /* the checkpoint's time */
+    uint64_t log_size;       /* the checkpoint's tree size */
+    uint64_t index;
+    char sha256[65];
+    uint64_t size;
+    char commitment[65];
+} ev_verify_report;
+
+/* Verifies a file (its SHA-256 and size) against a tlog proof and a
+ * verifier key, with no vault.  EV_OK when everything holds, else
+ * EV_ECORRUPT with the report saying what failed (EV_EINVAL when a file
+ * is not a key or a proof at all). */
+EV_API int ev_verify_proof(const char *proof, size_t proof_len,
+                           const char *key, size_t key_len,
+                           const uint8_t sha256[EV_SHA256_BYTES],
+                           uint64_t size, ev_verify_report *report);
+
+/* SHA-256 and size of a file (for verify). */
+EV_API int ev_sha256_file(const char *path, uint8_t sha256[EV_SHA256_BYTES],
+                          uint64_t *size);
 
 /* ===================================================================
  * Checking

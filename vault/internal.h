@@ -22,6 +22,7 @@ struct ev_keys {
     uint8_t blobid[EV_KEY_BYTES];
     uint8_t dek[EV_KEY_BYTES];
     uint8_t identity[EV_KEY_BYTES];
+    uint8_t custody[EV_KEY_BYTES];
     uint8_t scratch[64]; /* a wrapped data key being built or read */
     uint8_t read_dek[EV_KEY_BYTES]; /* the data key of the blob being read */
 };
@@ -39,6 +40,7 @@ struct ev_vault {
     struct ev_keys *keys; /* NULL while locked */
     int lock_fd;          /* the writer lock, -1 when not held */
     int busy_ms;
+    char *operator_;      /* who acts, for the custody log */
     ev_progress_fn progress;
     void *progress_ctx;
     char errmsg[1024];
@@ -74,6 +76,11 @@ int ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out,
                  size_t *out_len);
 int ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
                  ev_record *r);
+/* The salted commitment to a record's metadata held by its intake entry:
+ * SHA-256("evault metadata commitment v1\n" || salt || compact JSON with
+ * sorted keys of name, path, kind, case, source, note, captured_at,
+ * location, added_by, tags). */
+int ev_meta_commitment(uint8_t out[32], const ev_record *r);
 /* Adds the blind index rows of a record. */
 int ev_meta_index(ev_vault *v, const ev_record *r);
 

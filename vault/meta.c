@@ -112,7 +112,7 @@ int
 ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
 {
     json_t *o = json_object(), *tags = json_array();
-    char hex[65], *js = NULL;
+    char hex[65], salt_hex[65], *js = NULL;
     size_t n, padded;
     uint8_t *plain = NULL, ad[22];
     int rc = EV_ENOMEM;
@@ -141,6 +141,10 @@ ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
     if (r->same_as > 0) {
         json_object_set_new(o, "same_as", json_integer(r->same_as));
     }
+    set_str(o, "added_by", r->added_by);
+    json_object_set_new(o, "custody_seq", json_integer(r->custody_seq));
+    ev_hex(salt_hex, r->commit_salt, sizeof r->commit_salt);
+    json_object_set_new(o, "commit_salt", json_string(salt_hex));
     js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (js == NULL) {
         goto cleanup;
@@ -274,6 +278,14 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     r->added_at = json_integer_value(json_object_get(o, "added_at"));
     r->hash_only = json_is_true(json_object_get(o, "hash_only"));
     r->same_as = json_integer_value(json_object_get(o, "same_as"));
+    r->added_by = get_str(o, "added_by", &bad);
+    r->custody_seq = json_integer_value(json_object_get(o, "custody_seq"));
+    x = json_object_get(o, "commit_salt");
+    if (json_is_string(x) &&
+        ev_unhex(r->commit_salt, sizeof r->commit_salt,
+                 json_string_value(x)) != EV_OK) {
+        bad = 1;
+    }
     json_decref(o);
     if (bad) {
         ev_record_release(r);
@@ -297,6 +309,7 @@ ev_record_release(ev_record *r)
     free(r->note);
     free(r->captured_at);
     free(r->location);
+    free(r->added_by);
     for (size_t i = 0; i < r->ntags; i++) {
         free(r->tags[i]);
     }
@@ -352,5 +365,50 @@ ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES], uint64_t *stored_len,
         rc = EV_OK;
     }
     ev_wipe(rec, EV_DEKREC_BYTES);
+    return rc;
+}
+
+int
+ev_meta_commitment(uint8_t out[32], const ev_record *r)
+{
+    static const char label[] = "evault metadata commitment v1\n";
+    json_t *o = json_object(), *tags = json_array();
+    char *js = NULL;
+    ev_sha256 *h = ev_sha256_new();
+    int rc = EV_ENOMEM;
+
+    if (o == NULL || tags == NULL || h == NULL) {
+        goto cleanup;
+    }
+    set_str(o, "name", r->name);
+    set_str(o, "path", r->path);
+    set_str(o, "kind", r->kind);
+    set_str(o, "case", r->case_name);
+    set_str(o, "source", r->source);
+    set_str(o, "note", r->note);
+    set_str(o, "captured_at", r->captured_at);
+    set_str(o, "location", r->location);
+    set_str(o, "added_by", r->added_by);
+    for (size_t i = 0; i < r->ntags; i++) {
+        json_array_append_new(tags, json_string(r->tags[i]));
+    }
+    json_object_set(o, "tags", tags);
+    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    if (js == NULL) {
+        goto cleanup;
+    }
+    ev_sha256_update(h, label, sizeof label - 1);
+    ev_sha256_update(h, r->commit_salt, sizeof r->commit_salt);
+    ev_sha256_update(h, js, strlen(js));
+    ev_sha256_final(h, out);
+    rc = EV_OK;
+cleanup:
+    if (js != NULL) {
+        ev_wipe(js, strlen(js));
+        free(js);
+    }
+    ev_sha256_free(h);
+    json_decref(tags);
+    json_decref(o);
     return rc;
 }

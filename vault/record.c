@@ -15,6 +15,7 @@
  * records, 32 MiB inline or one second), and reported after the commit.
  */
 #include "blob.h"
+#include "custody.h"
 #include "internal.h"
 #include "awriter.h"
 #include "os.h"
@@ -315,6 +316,7 @@ struct intake {
     uint64_t batch_inline;
     struct timespec batch_start;
     int64_t next_id;
+    int64_t next_seq; /* the next custody log entry */
     uint64_t done_bytes, total_bytes;
 };
 
@@ -398,8 +400,9 @@ batch_begin(struct intake *k)
     }
     k->in_txn = 1;
     k->next_id = ev_catalog_record_next_id(k->v->cat);
+    k->next_seq = ev_custody_next_seq(k->v);
     clock_gettime(CLOCK_MONOTONIC, &k->batch_start);
-    if (k->next_id < 0) {
+    if (k->next_id < 0 || k->next_seq < 0) {
         return ev_fail_catalog(k->v, EV_EIO, "cannot read the catalog");
     }
     return EV_OK;
@@ -437,6 +440,9 @@ insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
     }
     r->same_as = same;
     r->id = k->next_id++;
+    r->custody_seq = k->next_seq++;
+    ev_random(r->commit_salt, sizeof r->commit_salt);
+    r->added_by = v->operator_ != NULL ? v->operator_ : "unnamed";
     if (wrapped_dek != NULL) {
         rc = ev_catalog_blob_add(v->cat, blob_id, wrapped_dek,
                                  EV_DEKREC_WRAPPED, padded, inline_data,
@@ -457,6 +463,9 @@ insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
         return ev_fail_catalog(v, rc, "cannot add record");
     }
     rc = ev_meta_index(v, r);
+    if (rc == EV_OK) {
+        rc = ev_custody_append_intake(v, r, r->custody_seq);
+    }
     if (rc != EV_OK) {
         return rc;
     }

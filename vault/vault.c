@@ -10,6 +10,7 @@
  * Ed25519 sk, ad = "evault identity v1" || vault id).
  */
 #include "blob.h"
+#include "custody.h"
 #include "internal.h"
 #include "keyslot.h"
 #include "os.h"
@@ -95,6 +96,13 @@ close_parts(ev_vault *v)
     v->dir = NULL;
 }
 
+static void
+free_operator(ev_vault *v)
+{
+    free(v->operator_);
+    v->operator_ = NULL;
+}
+
 void
 ev_vault_free(ev_vault *v)
 {
@@ -102,6 +110,7 @@ ev_vault_free(ev_vault *v)
         return;
     }
     close_parts(v);
+    free_operator(v);
     free(v);
 }
 
@@ -141,6 +150,7 @@ ev_vault_set_master(ev_vault *v, const uint8_t mk[EV_KEY_BYTES])
     ev_kdf_subkey(k->blobid, EV_SUBKEY_BLOBID, k->mk);
     ev_kdf_subkey(k->dek, EV_SUBKEY_DEK, k->mk);
     ev_kdf_subkey(k->identity, EV_SUBKEY_IDENTITY, k->mk);
+    ev_kdf_subkey(k->custody, EV_SUBKEY_CUSTODY, k->mk);
     v->keys = k;
     return EV_OK;
 }
@@ -339,6 +349,9 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
     }
     if (rc == EV_OK) {
         rc = ev_keyslot_add_recovery(v, recovery);
+    }
+    if (rc == EV_OK) {
+        rc = ev_custody_append(v, "init", NULL, 0, NULL, NULL);
     }
     if (rc == EV_OK) {
         rc = ev_catalog_commit(v->cat);
