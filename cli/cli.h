@@ -61,6 +61,11 @@ void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(struct cli *c, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cli_exit_code(int status);
+/* getopt found an unknown option or a bad value: name it, exit 2. */
+int cli_bad_option(struct cli *c, const char *usage, int argc, char **argv);
+/* Prints a name for a terminal or a tab-separated line: control
+ * characters become '?', so one record is one line. */
+void cli_put_name(FILE *f, const char *s);
 
 /* Reads the passphrase (file, fd, environment or terminal) into guarded
  * memory.  confirm: ask twice on a terminal.  Returns an exit code. */

@@ -58,8 +58,8 @@ print_added(void *ctx, const ev_record *r)
         return 0;
     }
     ev_hex(hex, r->sha256, sizeof r->sha256);
-    printf("%lld\t%s\t%s", (long long)r->id, hex,
-           r->path != NULL ? r->path : r->name);
+    printf("%lld\t%s\t", (long long)r->id, hex);
+    cli_put_name(stdout, r->path != NULL ? r->path : r->name);
     if (r->same_as > 0) {
         printf("\t(same content as record %lld)", (long long)r->same_as);
     }
@@ -175,7 +175,7 @@ cmd_add(int argc, char **argv)
             if (rc == 1) {
                 break;
             }
-            return cli_usage_error(&c, usage, "unknown or bad option");
+            return cli_bad_option(&c, usage, argc, argv);
         }
     }
     if (sha_hex != NULL) {

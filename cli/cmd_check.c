@@ -81,7 +81,7 @@ cmd_check(int argc, char **argv)
             if (cli_common_option(&c, opt, optarg) == 1) {
                 break;
             }
-            return cli_usage_error(&c, usage, "unknown or bad option");
+            return cli_bad_option(&c, usage, argc, argv);
         }
     }
     if (optind != argc) {

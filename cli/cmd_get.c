@@ -71,7 +71,7 @@ run(int argc, char **argv, int is_cat)
             if (opt != CLI_OPT_JSON && cli_common_option(&c, opt, optarg) == 1) {
                 break;
             }
-            return cli_usage_error(&c, usage, "unknown or bad option");
+            return cli_bad_option(&c, usage, argc, argv);
         }
     }
     if (optind != argc - 1 || cli_parse_id(argv[optind], &id) != 0) {

@@ -71,7 +71,7 @@ cmd_init(int argc, char **argv)
             if (rc == 1 && opt != CLI_OPT_VAULT) {
                 break;
             }
-            return cli_usage_error(&c, usage, "unknown or bad option");
+            return cli_bad_option(&c, usage, argc, argv);
         }
     }
     if (optind != argc - 1) {

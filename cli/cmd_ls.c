@@ -47,10 +47,11 @@ print_row(void *ctx, const ev_record *r)
     }
     cli_format_size(size, sizeof size, r->size);
     cli_format_time(when, sizeof when, r->added_at);
-    printf("%-6lld %-9s %-9s %10s  %-20s  %s%s\n", (long long)r->id,
+    printf("%-6lld %-9s %-9s %10s  %-20s  ", (long long)r->id,
            cli_state_name(r->state), r->kind != NULL ? r->kind : "-", size,
-           when, r->path != NULL ? r->path : r->name,
-           r->hash_only ? "  (hash only)" : "");
+           when);
+    cli_put_name(stdout, r->path != NULL ? r->path : r->name);
+    printf("%s\n", r->hash_only ? "  (hash only)" : "");
     return 0;
 }
 
@@ -96,7 +97,7 @@ cmd_ls(int argc, char **argv)
             if (cli_common_option(&c, opt, optarg) == 1) {
                 break;
             }
-            return cli_usage_error(&c, usage, "unknown or bad option");
+            return cli_bad_option(&c, usage, argc, argv);
         }
     }
     if (optind != argc) {

@@ -21,7 +21,9 @@ static void
 line(const char *k, const char *v)
 {
     if (v != NULL) {
-        printf("%-12s %s\n", k, v);
+        printf("%-12s ", k);
+        cli_put_name(stdout, v);
+        putchar('\n');
     }
 }
 
@@ -42,7 +44,7 @@ cmd_show(int argc, char **argv)
             return EXIT_OK;
         }
         if (cli_common_option(&c, opt, optarg) != 1) {
-            return cli_usage_error(&c, usage, "unknown or bad option");
+            return cli_bad_option(&c, usage, argc, argv);
         }
     }
     if (optind != argc - 1 || cli_parse_id(argv[optind], &id) != 0) {

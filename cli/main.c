@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -80,6 +81,7 @@ int
 main(int argc, char **argv)
 {
     harden();
+    opterr = 0; /* the commands name a bad option themselves */
     if (argc < 2) {
         print_overview(stderr);
         return EXIT_USAGE;

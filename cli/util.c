@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -132,6 +133,28 @@ cli_usage_error(struct cli *c, const char *usage, const char *fmt, ...)
     va_end(ap);
     fputs(usage, stderr);
     return EXIT_USAGE;
+}
+
+int
+cli_bad_option(struct cli *c, const char *usage, int argc, char **argv)
+{
+    const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+    if (optopt != 0 && optopt < 128) {
+        return cli_usage_error(c, usage, "unknown option or missing value: "
+                                         "'-%c'", optopt);
+    }
+    return cli_usage_error(c, usage, "unknown option or bad value: '%s'",
+                           opt);
+}
+
+void
+cli_put_name(FILE *f, const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
+    }
 }
 
 int

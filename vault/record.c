@@ -202,7 +202,15 @@ expand(ev_vault *v, struct inputs *in, const char *const *paths, size_t n)
             disp[--len] = '\0';
         }
         if (S_ISDIR(st.st_mode)) {
-            rc = walk(v, in, paths[i], base_name(disp), 0);
+            const char *b = base_name(disp);
+            char real[PATH_MAX];
+            /* "." and ".." are recorded by the directory's own name. */
+            if ((strcmp(b, ".") == 0 || strcmp(b, "..") == 0) &&
+                realpath(paths[i], real) != NULL) {
+                snprintf(disp, sizeof disp, "%s", real);
+                b = strcmp(real, "/") == 0 ? "root" : base_name(disp);
+            }
+            rc = walk(v, in, paths[i], b, 0);
         } else if (S_ISREG(st.st_mode)) {
             rc = inputs_push(in, paths[i], base_name(disp),
                              (uint64_t)st.st_size);
@@ -1704,6 +1712,14 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
     }
     if (!overwrite && access(path, F_OK) == 0) {
         return ev_fail(v, EV_EEXIST, "'%s' already exists", path);
+    }
+    {
+        struct stat st;
+        /* --force replaces a file, never a device, link or directory. */
+        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            return ev_fail(v, EV_EEXIST,
+                           "'%s' exists and is not a regular file", path);
+        }
     }
     /* O_DIRECT where the file system allows: no page-cache copy of what
      * may be gigabytes of video. */
