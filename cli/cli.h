@@ -25,6 +25,7 @@ struct cli {
     const char *pass_file;  /* --passphrase-file */
     int pass_fd;            /* --passphrase-fd, or -1 */
     int json;               /* --json */
+    const char *operator_;  /* --operator, for the custody log */
 };
 
 /* Common long options, to splice into each command's getopt table. */
@@ -32,11 +33,13 @@ struct cli {
 #define CLI_OPT_PASSFILE 1002
 #define CLI_OPT_PASSFD 1003
 #define CLI_OPT_JSON 1004
+#define CLI_OPT_OPERATOR 1005
 #define CLI_COMMON_OPTIONS                                                   \
     {"vault", required_argument, NULL, CLI_OPT_VAULT},                       \
         {"passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE},      \
         {"passphrase-fd", required_argument, NULL, CLI_OPT_PASSFD},          \
         {"json", no_argument, NULL, CLI_OPT_JSON},                           \
+        {"operator", required_argument, NULL, CLI_OPT_OPERATOR},             \
         {"help", no_argument, NULL, 'h'}
 
 #define CLI_COMMON_HELP                                                      \
@@ -46,6 +49,8 @@ struct cli {
     "                             of F (default: $EVAULT_PASSPHRASE_FILE,\n" \
     "                             else ask on the terminal)\n"               \
     "      --passphrase-fd N      read the passphrase from file descriptor N\n" \
+    "      --operator NAME        who acts, for the custody log (default:\n" \
+    "                             $EVAULT_OPERATOR, else the name set at init)\n" \
     "  -h, --help                 show this help\n"
 
 /* Handles a common option; returns 1 if it was one, -1 on a bad value. */
@@ -83,6 +88,10 @@ int cli_parse_u64(const char *s, uint64_t *out);
 /* Progress on stderr when it is a terminal. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 void cli_progress_end(void);
+
+/* Writes text to a new file (O_EXCL), synced.  Exit code. */
+int cli_write_new_file(struct cli *c, const char *path, const char *text,
+                       size_t len);
 
 /* Output: a record as a JSON line, or as text. */
 void cli_print_record_json(FILE *f, const ev_record *r);

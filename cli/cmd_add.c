@@ -97,7 +97,7 @@ cmd_add(int argc, char **argv)
         {"size", required_argument, NULL, 'Z'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"add", NULL, NULL, -1, 0};
+    struct cli c = {"add", NULL, NULL, -1, 0, NULL};
     ev_add_opts ao;
     const char *tags[64];
     char when[32];

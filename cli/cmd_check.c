@@ -63,7 +63,7 @@ cmd_check(int argc, char **argv)
         {"read-data", no_argument, NULL, 'r'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"check", NULL, NULL, -1, 0};
+    struct cli c = {"check", NULL, NULL, -1, 0, NULL};
     struct check_out out = {&c, 0, 0};
     int flags = 0, opt, rc, ex;
     uint64_t n = 0;
@@ -99,6 +99,10 @@ cmd_check(int argc, char **argv)
         ev_vault_free(v);
         return ex;
     }
+    ev_log_action(v, "check", NULL, 0,
+                  rc == EV_OK ? (flags & EV_CHECK_READ_DATA ? "intact, data read"
+                                                            : "intact")
+                              : "damage found");
     if (c.json) {
         json_t *j = json_pack("{s:s,s:I,s:I,s:b}", "result",
                               rc == EV_OK ? "ok" : "damaged", "records",

@@ -46,7 +46,7 @@ run(int argc, char **argv, int is_cat)
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *usage = is_cat ? cat_usage : get_usage;
-    struct cli c = {is_cat ? "cat" : "get", NULL, NULL, -1, 0};
+    struct cli c = {is_cat ? "cat" : "get", NULL, NULL, -1, 0, NULL};
     const char *out = NULL;
     int force = 0, opt, rc, ex;
     int64_t id;
@@ -101,6 +101,10 @@ run(int argc, char **argv, int is_cat)
         if (rc == EV_OK) {
             rc = ev_record_read(v, id, 1);
         }
+    }
+    if (rc == EV_OK) {
+        ev_log_action(v, is_cat ? "cat" : "get", &id, 1,
+                      out != NULL ? "exported to a file" : NULL);
     }
     if (rc != EV_OK) {
         ex = cli_fail(&c, v, rc);

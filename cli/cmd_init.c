@@ -27,6 +27,8 @@ static const char help[] =
     "                             (default 30; raise it, never lower it, unless\n"
     "                             for tests)\n"
     "      --argon2-memory MIB    Argon2id memory in MiB (default 48)\n"
+    "      --operator NAME        the name the custody log records for\n"
+    "                             actions, unless a command names another\n"
     "      --json                 print {\"vault\":..., \"recovery_key\":...}\n"
     "  -h, --help                 show this help\n";
 
@@ -38,8 +40,8 @@ cmd_init(int argc, char **argv)
         {"argon2-memory", required_argument, NULL, 'm'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"init", NULL, NULL, -1, 0};
-    ev_create_opts co = {0, 0};
+    struct cli c = {"init", NULL, NULL, -1, 0, NULL};
+    ev_create_opts co = {0, 0, NULL};
     char recovery[EV_RECOVERY_KEY_CHARS + 1];
     ev_vault *v = NULL;
     char *pass = NULL;
@@ -69,6 +71,7 @@ cmd_init(int argc, char **argv)
         default:
             rc = cli_common_option(&c, opt, optarg);
             if (rc == 1 && opt != CLI_OPT_VAULT) {
+                co.operator_ = c.operator_;
                 break;
             }
             return cli_bad_option(&c, usage, argc, argv);

@@ -27,12 +27,34 @@ line(const char *k, const char *v)
     }
 }
 
+static int
+print_amendment(void *ctx, const ev_record *a)
+{
+    int *n = ctx;
+
+    (*n)++;
+    printf("amendment %d (", *n);
+    cli_put_name(stdout, a->path);
+    printf(")\n");
+    line("  name", a->name);
+    line("  kind", a->kind);
+    line("  case", a->case_name);
+    line("  source", a->source);
+    line("  note", a->note);
+    line("  captured at", a->captured_at);
+    line("  location", a->location);
+    for (size_t i = 0; i < a->ntags; i++) {
+        line("  tag", a->tags[i]);
+    }
+    return 0;
+}
+
 int
 cmd_show(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    struct cli c = {"show", NULL, NULL, -1, 0};
+    struct cli c = {"show", NULL, NULL, -1, 0, NULL};
     ev_vault *v;
     ev_record r;
     int64_t id;
@@ -93,6 +115,19 @@ cmd_show(int argc, char **argv)
             snprintf(buf, sizeof buf, "record %lld", (long long)r.same_as);
             line("same as", buf);
         }
+        line("added by", r.added_by);
+        snprintf(buf, sizeof buf, "entry %lld", (long long)r.custody_seq);
+        line("custody", buf);
+        {
+            int n = 0;
+            rc = ev_record_amendments(v, id, print_amendment, &n);
+            if (rc != EV_OK) {
+                ex = cli_fail(&c, v, rc);
+            }
+        }
+    }
+    if (ex == EXIT_OK) {
+        ev_log_action(v, "show", &id, 1, NULL);
     }
     ev_record_release(&r);
     ev_vault_free(v);

@@ -28,7 +28,13 @@ static const struct command commands[] = {
     {"show", cmd_show, "show one record's details"},
     {"get", cmd_get, "write a record's original bytes to a file or stdout"},
     {"cat", cmd_cat, "write a record's original bytes to stdout"},
-    {"check", cmd_check, "check the vault's integrity"},
+    {"check", cmd_check, "check the vault's integrity and its custody log"},
+    {"amend", cmd_amend, "append a correction to a record's metadata"},
+    {"seal", cmd_seal, "freeze records under a signed checkpoint"},
+    {"log", cmd_log, "print the chain of custody"},
+    {"proof", cmd_proof, "write a court-ready proof for a sealed record"},
+    {"verify", cmd_verify, "check a file against a proof, or the vault"},
+    {"key", cmd_key, "export the vault's verification key"},
 };
 
 static const char overview[] =

@@ -208,6 +208,9 @@ cli_common_option(struct cli *c, int opt, const char *arg)
     case CLI_OPT_JSON:
         c->json = 1;
         return 1;
+    case CLI_OPT_OPERATOR:
+        c->operator_ = arg;
+        return 1;
     default:
         return 0;
     }
@@ -386,6 +389,16 @@ cli_open(struct cli *c, ev_vault **out)
         ex = cli_fail(c, v, rc);
         ev_vault_free(v);
         return ex;
+    }
+    {
+        const char *op = c->operator_ != NULL ? c->operator_
+                                              : getenv("EVAULT_OPERATOR");
+        if (op != NULL && op[0] != '\0' &&
+            (rc = ev_vault_set_operator(v, op)) != EV_OK) {
+            ex = cli_fail(c, v, rc);
+            ev_vault_free(v);
+            return ex;
+        }
     }
     if (isatty(2)) {
         ev_vault_set_progress(v, cli_progress, NULL);

@@ -135,6 +135,7 @@ EV_API const char *ev_strerror(int code);
 typedef struct ev_create_opts {
     uint64_t argon2_ops;       /* Argon2id passes for the passphrase slot */
     uint64_t argon2_mem_kib;   /* Argon2id memory in KiB */
+    const char *operator_;     /* the default operator's name, or NULL */
 } ev_create_opts;
 
 /* The defaults: unlocking takes about half a second on a 2020s laptop,

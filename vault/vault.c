@@ -245,6 +245,63 @@ make_identity(ev_vault *v)
     return rc == EV_OK ? EV_OK : ev_fail_catalog(v, rc, "cannot write");
 }
 
+static void
+operator_ad(ev_vault *v, uint8_t ad[18 + EV_VAULT_ID_BYTES])
+{
+    memcpy(ad, "evault operator v1", 18);
+    memcpy(ad + 18, v->vault_id, EV_VAULT_ID_BYTES);
+}
+
+static int
+store_default_operator(ev_vault *v, const char *name)
+{
+    uint8_t ad[18 + EV_VAULT_ID_BYTES], *w;
+    size_t n = strlen(name);
+    int rc;
+
+    if (n == 0 || n > 256) {
+        return ev_fail(v, EV_EINVAL, "an operator name is 1 to 256 "
+                                     "characters");
+    }
+    w = malloc(n + EV_WRAP_OVERHEAD);
+    if (w == NULL) {
+        return EV_ENOMEM;
+    }
+    operator_ad(v, ad);
+    ev_wrap(w, (const uint8_t *)name, n, ad, sizeof ad, v->keys->meta);
+    rc = ev_catalog_meta_put(v->cat, "operator", w, n + EV_WRAP_OVERHEAD);
+    free(w);
+    return rc == EV_OK ? ev_vault_set_operator(v, name)
+                       : ev_fail_catalog(v, rc, "cannot write");
+}
+
+/* After unlock: the operator named at init, unless one was set. */
+static int
+load_default_operator(ev_vault *v)
+{
+    ev_bytes b = {0};
+    uint8_t ad[18 + EV_VAULT_ID_BYTES];
+    char name[257];
+    int rc;
+
+    if (v->operator_ != NULL ||
+        ev_catalog_meta_get(v->cat, "operator", &b) != EV_OK) {
+        return EV_OK;
+    }
+    operator_ad(v, ad);
+    if (b.n <= EV_WRAP_OVERHEAD || b.n > 256 + EV_WRAP_OVERHEAD ||
+        ev_unwrap((uint8_t *)name, b.p, b.n, ad, sizeof ad, v->keys->meta) !=
+            0) {
+        ev_bytes_free(&b);
+        return ev_fail(v, EV_ECORRUPT, "the default operator name fails "
+                                       "authentication");
+    }
+    name[b.n - EV_WRAP_OVERHEAD] = '\0';
+    ev_bytes_free(&b);
+    rc = ev_vault_set_operator(v, name);
+    return rc;
+}
+
 int
 ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
                 const char *pass, size_t pass_len,
@@ -344,6 +401,9 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
         return ev_fail_catalog(v, rc, "cannot write the catalog");
     }
     rc = make_identity(v);
+    if (rc == EV_OK && opts != NULL && opts->operator_ != NULL) {
+        rc = store_default_operator(v, opts->operator_);
+    }
     if (rc == EV_OK) {
         rc = ev_keyslot_add_passphrase(v, pass, pass_len, ops, mem);
     }
@@ -451,7 +511,9 @@ ev_vault_unlock_passphrase(ev_vault *v, const char *pass, size_t pass_len)
     if (v->cat == NULL) {
         return ev_fail(v, EV_EINVAL, "no vault is open");
     }
-    return ev_keyslot_unlock_passphrase(v, pass, pass_len);
+    int rc = ev_keyslot_unlock_passphrase(v, pass, pass_len);
+
+    return rc == EV_OK ? load_default_operator(v) : rc;
 }
 
 int
@@ -460,5 +522,7 @@ ev_vault_unlock_recovery(ev_vault *v, const char *key)
     if (v->cat == NULL) {
         return ev_fail(v, EV_EINVAL, "no vault is open");
     }
-    return ev_keyslot_unlock_recovery(v, key);
+    int rc = ev_keyslot_unlock_recovery(v, key);
+
+    return rc == EV_OK ? load_default_operator(v) : rc;
 }
