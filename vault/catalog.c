@@ -124,10 +124,29 @@ ev_catalog_open(ev_catalog **out, const char *path, int create, int busy_ms)
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, busy_ms);
-    /* Refuse a file that is not a database before changing anything. */
-    rc = exec(c, "SELECT count(*) FROM sqlite_schema;");
-    if (rc != EV_OK) {
-        return rc == EV_EIO ? EV_ENOTVAULT : rc;
+    /* Refuse a file that is not a vault before changing anything: an
+     * empty file or another program's database must stay as it is. */
+    if (!create) {
+        rc = exec(c, "SELECT 1 FROM meta WHERE key = 'magic' AND "
+                     "value = CAST('evault' AS BLOB);");
+        if (rc == EV_OK) {
+            sqlite3_stmt *st = NULL;
+            int found = sqlite3_prepare_v2(
+                            c->db,
+                            "SELECT count(*) FROM meta WHERE key = 'magic' "
+                            "AND value = CAST('evault' AS BLOB)",
+                            -1, &st, NULL) == SQLITE_OK &&
+                        sqlite3_step(st) == SQLITE_ROW &&
+                        sqlite3_column_int(st, 0) == 1;
+            sqlite3_finalize(st);
+            if (!found) {
+                return EV_ENOTVAULT;
+            }
+        } else if (rc != EV_EBUSY) {
+            return EV_ENOTVAULT;
+        } else {
+            return rc;
+        }
     }
     rc = exec(c, "PRAGMA journal_mode=WAL;"
                  "PRAGMA synchronous=FULL;"
@@ -395,9 +414,9 @@ ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
     sqlite3_stmt *st;
     int rc = prepare(c,
                      want_data ? "SELECT key, padded_size, data IS NOT NULL,"
-                                 " data FROM blobs WHERE id = ?"
-                               : "SELECT key, padded_size, data IS NOT NULL"
-                                 " FROM blobs WHERE id = ?",
+                                 " length(data), data FROM blobs WHERE id = ?"
+                               : "SELECT key, padded_size, data IS NOT NULL,"
+                                 " length(data) FROM blobs WHERE id = ?",
                      &st);
 
     memset(out, 0, sizeof *out);
@@ -409,9 +428,10 @@ ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
     if (rc == SQLITE_ROW) {
         out->padded_size = (uint64_t)sqlite3_column_int64(st, 1);
         out->inline_ = sqlite3_column_int(st, 2);
+        out->data_len = (uint64_t)sqlite3_column_int64(st, 3);
         rc = copy_blob(&out->key, st, 0);
         if (rc == EV_OK && want_data && out->inline_) {
-            rc = copy_blob(&out->data, st, 3);
+            rc = copy_blob(&out->data, st, 4);
         }
     } else if (rc == SQLITE_DONE) {
         snprintf(c->errmsg, sizeof c->errmsg, "blob missing from catalog");

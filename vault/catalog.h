@@ -68,6 +68,7 @@ typedef struct ev_blob_row {
     ev_bytes key;
     uint64_t padded_size;
     int inline_;
+    uint64_t data_len; /* bytes of the inline blob */
     ev_bytes data;
 } ev_blob_row;
 void ev_blob_row_free(ev_blob_row *r);

@@ -121,7 +121,9 @@ expect_blind(struct check *c, int64_t id, int field, const uint8_t v[16])
     key.field = field;
     memcpy(key.value, v, 16);
     key.record = id;
-    hit = bsearch(&key, c->blind, c->nblind, sizeof key, blind_cmp);
+    hit = c->nblind > 0 ? bsearch(&key, c->blind, c->nblind, sizeof key,
+                                  blind_cmp)
+                        : NULL;
     if (hit == NULL) {
         return 0;
     }
@@ -201,6 +203,9 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
                 "its data key fails authentication (altered)");
     } else if (content != r->size || b.padded_size != row->padded_size) {
         problem(c, r->id, EV_ECORRUPT, "its blob's sizes do not match");
+    } else if (b.inline_ && b.data_len != b.padded_size) {
+        problem(c, r->id, EV_ECORRUPT,
+                "its blob in the catalog has the wrong size");
     } else if (!b.inline_) {
         int fd;
         uint64_t size;
@@ -256,7 +261,8 @@ check_record_custody(struct check *c, const ev_record_row *row,
     if (!c->log_ok) {
         return;
     }
-    sealed_in_log = bsearch(&r->id, c->sealed, c->nsealed, sizeof *c->sealed,
+    sealed_in_log = c->nsealed > 0 &&
+                    bsearch(&r->id, c->sealed, c->nsealed, sizeof *c->sealed,
                             cmp_i64) != NULL;
     if (sealed_in_log && row->state != EV_STATE_SEALED) {
         problem(c, r->id, EV_ECORRUPT,
@@ -265,6 +271,9 @@ check_record_custody(struct check *c, const ev_record_row *row,
     } else if (!sealed_in_log && row->state == EV_STATE_SEALED) {
         problem(c, r->id, EV_ECORRUPT,
                 "marked sealed, but no seal entry in the custody log");
+    } else if (row->state == EV_STATE_DESTROYED) {
+        problem(c, r->id, EV_ECORRUPT,
+                "marked destroyed, but no destroy entry in the custody log");
     }
     if (r->custody_seq < 0 || (uint64_t)r->custody_seq >= c->log.n) {
         problem(c, r->id, EV_ECORRUPT,
@@ -351,7 +360,9 @@ check_log(struct check *c)
             }
         }
     }
-    qsort(c->sealed, c->nsealed, sizeof *c->sealed, cmp_i64);
+    if (c->nsealed > 1) {
+        qsort(c->sealed, c->nsealed, sizeof *c->sealed, cmp_i64);
+    }
     rc = ev_custody_key(v, &k);
     if (rc != EV_OK) {
         problem(c, 0, EV_ECORRUPT, "%s", v->errmsg);
@@ -469,8 +480,9 @@ note_file(void *arg, const uint8_t *id, const char *path)
 
     if (id == NULL) {
         problem(c, 0, EV_OK, "unexpected file in the blob store: %s", path);
-    } else if (bsearch(id, c->rows, c->nrows, EV_BLOBID_BYTES, id_cmp) ==
-               NULL) {
+    } else if (c->nrows == 0 ||
+               bsearch(id, c->rows, c->nrows, EV_BLOBID_BYTES, id_cmp) ==
+                   NULL) {
         problem(c, 0, EV_OK,
                 "blob file that no record uses (left by an interrupted "
                 "add; harmless): %s",
@@ -511,7 +523,9 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     check_log(&c);
     rc = ev_catalog_blind_each(v->cat, collect_blind, &c);
     if (rc == EV_OK) {
-        qsort(c.blind, c.nblind, sizeof *c.blind, blind_cmp);
+        if (c.nblind > 1) {
+            qsort(c.blind, c.nblind, sizeof *c.blind, blind_cmp);
+        }
         rc = ev_catalog_record_each(v->cat, NULL, 0, check_record, &c);
     }
     if (rc == EV_OK && c.log_ok && c.nintake != c.nmatched &&
@@ -533,11 +547,15 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         rc = ev_catalog_blob_each(v->cat, collect_row, &c);
     }
     if (rc == EV_OK && !c.oom) {
-        qsort(c.rows, c.nrows, EV_BLOBID_BYTES, id_cmp);
-        qsort(c.refs, c.nrefs, EV_BLOBID_BYTES, id_cmp);
+        if (c.nrows > 1) {
+            qsort(c.rows, c.nrows, EV_BLOBID_BYTES, id_cmp);
+        }
+        if (c.nrefs > 1) {
+            qsort(c.refs, c.nrefs, EV_BLOBID_BYTES, id_cmp);
+        }
         for (size_t i = 0; i < c.nrows; i++) {
-            if (bsearch(c.rows[i], c.refs, c.nrefs, EV_BLOBID_BYTES,
-                        id_cmp) == NULL) {
+            if (c.nrefs == 0 || bsearch(c.rows[i], c.refs, c.nrefs,
+                                        EV_BLOBID_BYTES, id_cmp) == NULL) {
                 problem(&c, 0, EV_OK, "a blob in the catalog is unused");
             }
         }

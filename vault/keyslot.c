@@ -7,7 +7,7 @@
  * Passphrase params (33 bytes): version 1 || ops u64le || mem_kib u64le ||
  * salt[16].  Recovery params (1 byte): version 1.
  * Recovery key text: Crockford base32 of secret[20] || check[2], where
- * check = BLAKE2b-16bit("evault recovery key" || secret), in 9 groups of 4.
+ * check = CRC-16/CCITT(secret) big-endian, in 9 groups of 4.
  */
 #include "keyslot.h"
 
@@ -100,15 +100,22 @@ ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
     return rc;
 }
 
+/* CRC-16/CCITT (poly 0x1021, init 0xffff) of the secret, big-endian.  A
+ * CRC, not a hash: it catches every error in up to 16 consecutive bits, so
+ * every mistyped symbol and every swap of two neighbouring symbols. */
 static void
 recovery_check(uint8_t check[2], const uint8_t *secret)
 {
-    uint8_t buf[19 + EV_RECOVERY_SECRET_BYTES];
+    uint16_t crc = 0xffff;
 
-    memcpy(buf, "evault recovery key", 19);
-    memcpy(buf + 19, secret, EV_RECOVERY_SECRET_BYTES);
-    ev_blake2b(check, 2, NULL, 0, buf, sizeof buf);
-    ev_wipe(buf, sizeof buf);
+    for (size_t i = 0; i < EV_RECOVERY_SECRET_BYTES; i++) {
+        crc ^= (uint16_t)(secret[i] << 8);
+        for (int b = 0; b < 8; b++) {
+            crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+        }
+    }
+    check[0] = (uint8_t)(crc >> 8);
+    check[1] = (uint8_t)crc;
 }
 
 static void

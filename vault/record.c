@@ -141,7 +141,7 @@ walk(ev_vault *v, struct inputs *in, const char *path, const char *display,
         n++;
     }
     closedir(d);
-    if (rc == EV_OK) {
+    if (rc == EV_OK && n > 1) {
         qsort(names, n, sizeof *names, cmp_names);
     }
     for (size_t i = 0; rc == EV_OK && i < n; i++) {
@@ -1453,9 +1453,10 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         rc = ev_fail(v, EV_ECORRUPT, "'%s' is truncated or resized", path);
         goto cleanup;
     }
-    rc = ev_blob_header_check(header);
-    if (rc != EV_OK) {
-        rc = ev_fail(v, rc, "'%s' has a damaged header", path);
+    /* The catalog's format version governs the blobs it names: a blob
+     * header that differs from this version's is damage, not news. */
+    if (ev_blob_header_check(header) != EV_OK) {
+        rc = ev_fail(v, EV_ECORRUPT, "'%s' has a damaged header", path);
         goto cleanup;
     }
     index = malloc(index_len);
@@ -1746,16 +1747,16 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
         }
     }
     if (rc == EV_OK && ev_os.fsync(fd) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot sync '%s': %s", tmp,
-                     strerror(errno));
+        rc = ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
+                     "cannot sync '%s': %s", tmp, strerror(errno));
     }
     ev_os.close(fd);
     if (rc == EV_OK && !overwrite && access(path, F_OK) == 0) {
         rc = ev_fail(v, EV_EEXIST, "'%s' already exists", path);
     }
     if (rc == EV_OK && ev_os.rename(tmp, path) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot rename to '%s': %s", path,
-                     strerror(errno));
+        rc = ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
+                     "cannot rename to '%s': %s", path, strerror(errno));
     }
     if (rc != EV_OK) {
         ev_os.unlink(tmp);

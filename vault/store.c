@@ -169,12 +169,13 @@ ev_store_tmp_commit(ev_store *s, int fd, const char *tmpname,
     }
     ev_hex(hex, id, EV_BLOBID_BYTES);
     snprintf(sub, sizeof sub, "%s/%.2s", s->blobs, hex);
-    if (ev_os.mkdir(sub, 0700) == 0) {
-        if (ev_os_fsync_dir(s->blobs) != 0) {
-            return fail(errno, "cannot sync", s->blobs, errmsg, errmsg_len);
-        }
-    } else if (errno != EEXIST) {
+    if (ev_os.mkdir(sub, 0700) != 0 && errno != EEXIST) {
         return fail(errno, "cannot create", sub, errmsg, errmsg_len);
+    }
+    /* Even when the subdirectory existed: an earlier add may have made it
+     * and failed before its entry in blobs/ was synced. */
+    if (ev_os_fsync_dir(s->blobs) != 0) {
+        return fail(errno, "cannot sync", s->blobs, errmsg, errmsg_len);
     }
     if ((size_t)snprintf(path, sizeof path, "%s/%s", sub, hex) >=
         sizeof path) {
