@@ -51,6 +51,7 @@ struct check {
     size_t nsealed;
     uint64_t nintake; /* intake entries seen in the log */
     uint64_t nmatched; /* records whose intake entry checked out */
+    int64_t last_seal; /* index of the last seal entry, or -1 */
 };
 
 static void
@@ -347,6 +348,7 @@ check_log(struct check *c)
         }
         if (strcmp(action, "seal") == 0) {
             const char *p = t;
+            c->last_seal = (int64_t)i;
             while ((p = strstr(p, "\nrecord ")) != NULL) {
                 int64_t *ns;
                 p += 8;
@@ -358,6 +360,23 @@ check_log(struct check *c)
                 c->sealed = ns;
                 c->sealed[c->nsealed++] = strtoll(p, NULL, 10);
             }
+        }
+    }
+    /* The head says how long the log is and how it ends. */
+    {
+        uint64_t hs;
+        ev_hash last;
+        if (ev_custody_head(v, &hs, last) != EV_OK) {
+            problem(c, 0, EV_ECORRUPT,
+                    "the custody log's head is missing or fails "
+                    "authentication");
+        } else if (hs != c->log.n ||
+                   (hs > 0 && !ev_memeq(last, c->log.leaves[hs - 1],
+                                        EV_HASH_BYTES))) {
+            problem(c, 0, EV_ECORRUPT,
+                    "the custody log has %llu entries but its head says "
+                    "%llu: entries were removed or replaced at its end",
+                    (unsigned long long)c->log.n, (unsigned long long)hs);
         }
     }
     if (c->nsealed > 1) {
@@ -417,6 +436,13 @@ check_log(struct check *c)
         }
         prev_size = cp.size;
         memcpy(prev_root, cp.root, EV_HASH_BYTES);
+    }
+    /* Every seal signs a checkpoint in the same transaction. */
+    if (c->last_seal >= 0 && prev_size <= (uint64_t)c->last_seal) {
+        problem(c, 0, EV_ECORRUPT,
+                "no signed checkpoint covers the seal in custody entry "
+                "%lld (checkpoints were deleted)",
+                (long long)c->last_seal);
     }
     ev_custody_checkpoints_free(&cps);
 }
@@ -502,6 +528,7 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         return ev_fail(v, EV_ELOCKED, "vault is locked");
     }
     memset(&c, 0, sizeof c);
+    c.last_seal = -1;
     c.v = v;
     c.flags = flags;
     c.cb = cb;

@@ -94,6 +94,58 @@ next_seq(ev_vault *v)
     return n;
 }
 
+/* The head: the log's size and the leaf hash of its last entry, kept
+ * authenticated in meta 'custody_head' so that entries removed from the end
+ * (after the last checkpoint) are noticed:
+ *   XChaCha20-Poly1305(custody key, size u64le || leaf[32],
+ *                      ad = "evault custody head v1" || vault id) */
+static void
+head_ad(ev_vault *v, uint8_t ad[22 + EV_VAULT_ID_BYTES])
+{
+    memcpy(ad, "evault custody head v1", 22);
+    memcpy(ad + 22, v->vault_id, EV_VAULT_ID_BYTES);
+}
+
+static int
+store_head(ev_vault *v, uint64_t size, const ev_hash last)
+{
+    uint8_t plain[8 + EV_HASH_BYTES], w[8 + EV_HASH_BYTES + EV_WRAP_OVERHEAD];
+    uint8_t ad[22 + EV_VAULT_ID_BYTES];
+    int rc;
+
+    ev_store64(plain, size);
+    memcpy(plain + 8, last, EV_HASH_BYTES);
+    head_ad(v, ad);
+    ev_wrap(w, plain, sizeof plain, ad, sizeof ad, v->keys->custody);
+    rc = ev_catalog_meta_put(v->cat, "custody_head", w, sizeof w);
+    return rc == EV_OK ? EV_OK
+                       : ev_fail_catalog(v, rc, "cannot write the log head");
+}
+
+int
+ev_custody_head(ev_vault *v, uint64_t *size, ev_hash last)
+{
+    ev_bytes b = {0};
+    uint8_t plain[8 + EV_HASH_BYTES], ad[22 + EV_VAULT_ID_BYTES];
+    int rc = ev_catalog_meta_get(v->cat, "custody_head", &b);
+
+    if (rc != EV_OK) {
+        return EV_ECORRUPT;
+    }
+    head_ad(v, ad);
+    rc = b.n == sizeof plain + EV_WRAP_OVERHEAD &&
+                 ev_unwrap(plain, b.p, b.n, ad, sizeof ad,
+                           v->keys->custody) == 0
+             ? EV_OK
+             : EV_ECORRUPT;
+    ev_bytes_free(&b);
+    if (rc == EV_OK) {
+        *size = ev_load64(plain);
+        memcpy(last, plain + 8, EV_HASH_BYTES);
+    }
+    return rc;
+}
+
 /* Stores entry text as entry number seq. */
 static int
 store_entry(ev_vault *v, int64_t seq, const char *text, size_t len)
@@ -112,7 +164,11 @@ store_entry(ev_vault *v, int64_t seq, const char *text, size_t len)
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot append to the custody log");
     }
-    return EV_OK;
+    {
+        ev_hash leaf;
+        ev_merkle_leaf(leaf, text, len);
+        return store_head(v, (uint64_t)seq + 1, leaf);
+    }
 }
 
 static const char *

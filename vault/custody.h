@@ -42,6 +42,8 @@ int64_t ev_custody_next_seq(ev_vault *v);
 /* Appends the intake entry of r as entry seq (r->custody_seq). */
 int ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq);
 
+/* The authenticated head: the log's size and its last leaf hash. */
+int ev_custody_head(ev_vault *v, uint64_t *size, ev_hash last);
 /* Decrypts every entry and computes the leaf hashes. */
 int ev_custody_load(ev_vault *v, ev_custody_log *log);
 void ev_custody_log_free(ev_custody_log *log);
