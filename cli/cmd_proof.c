@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "usage: evault proof ID -o FILE.tlog-proof\n";
+static const char usage[] =
+    "usage: evault proof ID -o FILE.tlog-proof [--tsr-out FILE.tsr]\n";
 
 static const char help[] =
     "\n"
@@ -25,6 +26,8 @@ static const char help[] =
     "\n"
     "Options:\n"
     "  -o, --output FILE          where to write the proof (must not exist)\n"
+    "      --tsr-out FILE         also write the RFC 3161 timestamp of the\n"
+    "                             proof's checkpoint, if one was attached\n"
     CLI_COMMON_HELP;
 
 /* Writes text to a new file (mode 0644: a proof is meant to be shared). */
@@ -64,10 +67,11 @@ cmd_proof(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"tsr-out", required_argument, NULL, 'T'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli c = {"proof", NULL, NULL, -1, 0, NULL};
-    const char *out = NULL;
+    const char *out = NULL, *tsr_out = NULL;
     char *text = NULL;
     size_t len = 0;
     int64_t id;
@@ -81,6 +85,9 @@ cmd_proof(int argc, char **argv)
             return EXIT_OK;
         case 'o':
             out = optarg;
+            break;
+        case 'T':
+            tsr_out = optarg;
             break;
         default:
             if (cli_common_option(&c, opt, optarg) == 1) {
@@ -107,6 +114,23 @@ cmd_proof(int argc, char **argv)
         }
     } else {
         ex = cli_write_new_file(&c, out, text, len);
+        if (ex == EXIT_OK && tsr_out != NULL) {
+            const char *cp = strstr(text, "\n\n");
+            uint8_t *der = NULL;
+            size_t dl = 0;
+            rc = cp != NULL ? ev_timestamp_reply(v, cp + 2, &der, &dl)
+                            : EV_ENOENT;
+            if (rc == EV_OK) {
+                ex = cli_write_new_file(&c, tsr_out, (const char *)der, dl);
+            } else {
+                ex = cli_error(&c, EV_ENOENT,
+                               "no timestamp was attached to this proof's "
+                               "checkpoint");
+                cli_hint("evault seal --tsq FILE, send it to a timestamp "
+                         "authority, then evault seal --attach-tsr REPLY");
+            }
+            free(der);
+        }
         if (ex == EXIT_OK) {
             ev_log_action(v, "proof", &id, 1, NULL);
             if (!c.json) {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: evault verify FILE --proof FILE.tlog-proof --key vault.pub "
-    "[--json]\n"
+    "usage: evault verify FILE --proof FILE.tlog-proof --key vault.pub\n"
+    "                     [--tsr FILE.tsr [--tsa-ca CA.pem]] [--json]\n"
     "       evault verify FILE            (inside a vault)\n";
 
 static const char help[] =
@@ -33,12 +33,18 @@ static const char help[] =
     "      --proof FILE           a .tlog-proof written by 'evault proof'\n"
     "      --key FILE             the vault's key ('evault key "
     "export-public')\n"
+    "      --tsr FILE             an RFC 3161 timestamp of the proof's\n"
+    "                             checkpoint ('evault proof --tsr-out')\n"
+    "      --tsa-ca FILE          the timestamp authority's CA (PEM)\n"
     "      --json                 the report as one JSON object\n"
     CLI_COMMON_HELP;
 
 /* Reads a small file whole (at most max bytes). */
-static int
-slurp(struct cli *c, const char *path, size_t max, char **out, size_t *len)
+int cli_slurp(struct cli *c, const char *path, size_t max, char **out,
+              size_t *len);
+
+int
+cli_slurp(struct cli *c, const char *path, size_t max, char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     char *buf;
@@ -89,10 +95,21 @@ mark(const char *what, int ok, int reached)
     printf("  %s %s\n", !reached ? "[ ]" : ok ? "[ok]" : "[FAILED]", what);
 }
 
+/* The checkpoint part of a proof: after its first blank line. */
+static const char *
+proof_checkpoint(const char *proof)
+{
+    const char *p = strstr(proof, "\n\n");
+
+    return p != NULL ? p + 2 : NULL;
+}
+
 static int
 offline(struct cli *c, const char *file, const char *proof_path,
-        const char *key_path)
+        const char *key_path, const char *tsr_path, const char *tsa_ca)
 {
+    char when[32] = "", terr[256] = "";
+    int ts_rc = -1;
     char *proof = NULL, *key = NULL;
     size_t plen = 0, klen = 0;
     uint8_t sha[EV_SHA256_BYTES];
@@ -100,9 +117,9 @@ offline(struct cli *c, const char *file, const char *proof_path,
     ev_verify_report r;
     int ex, rc;
 
-    ex = slurp(c, key_path, 1024, &key, &klen);
+    ex = cli_slurp(c, key_path, 1024, &key, &klen);
     if (ex == EXIT_OK) {
-        ex = slurp(c, proof_path, 65536, &proof, &plen);
+        ex = cli_slurp(c, proof_path, 65536, &proof, &plen);
     }
     if (ex != EXIT_OK) {
         free(key);
@@ -116,6 +133,24 @@ offline(struct cli *c, const char *file, const char *proof_path,
                          ev_strerror(rc));
     }
     rc = ev_verify_proof(proof, plen, key, klen, sha, size, &r);
+    if (tsr_path != NULL) {
+        char *tsr = NULL;
+        size_t tlen = 0;
+        const char *cp = proof_checkpoint(proof);
+        if (cli_slurp(c, tsr_path, 65536, &tsr, &tlen) == EXIT_OK &&
+            cp != NULL) {
+            ts_rc = ev_timestamp_verify(cp, strlen(cp), (const uint8_t *)tsr,
+                                        tlen, tsa_ca, when, terr,
+                                        sizeof terr);
+        } else {
+            snprintf(terr, sizeof terr, "cannot read '%s'", tsr_path);
+        }
+        free(tsr);
+        if (ts_rc != EV_OK && r.ok) {
+            r.ok = 0;
+            snprintf(r.failure, sizeof r.failure, "timestamp: %s", terr);
+        }
+    }
     free(key);
     free(proof);
     if (c->json) {
@@ -129,6 +164,14 @@ offline(struct cli *c, const char *file, const char *proof_path,
             "inclusion_ok", r.inclusion_ok, "hash_ok", r.hash_ok, "entry_ok",
             r.entry_ok);
         json_object_set_new(j, "key", json_string(r.key_name));
+        if (tsr_path != NULL) {
+            json_object_set_new(j, "timestamp",
+                                ts_rc == EV_OK ? json_string(when)
+                                               : json_null());
+            json_object_set_new(j, "timestamp_signature_checked",
+                                json_boolean(ts_rc == EV_OK &&
+                                             tsa_ca != NULL));
+        }
         char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
         printf("%s\n", s);
         free(s);
@@ -149,6 +192,12 @@ offline(struct cli *c, const char *file, const char *proof_path,
                    r.sealed_at[0] ? r.sealed_at : "(no time given)");
         }
         printf("Key:       %s\n", r.key_name[0] ? r.key_name : "-");
+        if (tsr_path != NULL && ts_rc == EV_OK) {
+            printf("Timestamp: the checkpoint existed at %s (RFC 3161; "
+                   "authority's signature %s)\n",
+                   when, tsa_ca != NULL ? "checked" : "NOT checked: give "
+                                                      "--tsa-ca");
+        }
         printf("Checks:\n");
         mark("the key and the proof are well formed", r.key_ok && r.proof_ok,
              1);
@@ -159,6 +208,10 @@ offline(struct cli *c, const char *file, const char *proof_path,
         mark("the entry records an intake", r.entry_ok, r.inclusion_ok);
         mark("the file's SHA-256 and size are the ones recorded", r.hash_ok,
              r.entry_ok);
+        if (tsr_path != NULL) {
+            mark("the timestamp covers this checkpoint", ts_rc == EV_OK,
+                 r.proof_ok);
+        }
         if (r.ok) {
             printf("VERIFIED: this file is exactly the file that entered "
                    "custody as record %lld.\n",
@@ -252,10 +305,12 @@ cmd_verify(int argc, char **argv)
     static const struct option opts[] = {
         {"proof", required_argument, NULL, 'p'},
         {"key", required_argument, NULL, 'k'},
+        {"tsr", required_argument, NULL, 't'},
+        {"tsa-ca", required_argument, NULL, 'C'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli c = {"verify", NULL, NULL, -1, 0, NULL};
-    const char *proof = NULL, *key = NULL;
+    const char *proof = NULL, *key = NULL, *tsr = NULL, *tsa_ca = NULL;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -268,6 +323,12 @@ cmd_verify(int argc, char **argv)
             break;
         case 'k':
             key = optarg;
+            break;
+        case 't':
+            tsr = optarg;
+            break;
+        case 'C':
+            tsa_ca = optarg;
             break;
         default:
             if (cli_common_option(&c, opt, optarg) == 1) {
@@ -283,7 +344,7 @@ cmd_verify(int argc, char **argv)
         return cli_usage_error(&c, usage, "--proof and --key go together");
     }
     if (proof != NULL) {
-        return offline(&c, argv[optind], proof, key);
+        return offline(&c, argv[optind], proof, key, tsr, tsa_ca);
     }
     return in_vault(&c, argv[optind]);
 }

@@ -50,7 +50,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS checkpoints("
     " id INTEGER PRIMARY KEY, size INTEGER NOT NULL, note BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS amendments("
-    " id INTEGER PRIMARY KEY, record INTEGER NOT NULL, meta BLOB NOT NULL);";
+    " id INTEGER PRIMARY KEY, record INTEGER NOT NULL, meta BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS timestamps("
+    " checkpoint INTEGER PRIMARY KEY, tsq BLOB, tsr BLOB);";
 
 void
 ev_bytes_free(ev_bytes *b)
@@ -868,4 +870,53 @@ ev_catalog_amendment_each(ev_catalog *c, int64_t record,
     }
     return each3(c, "SELECT id, record, meta FROM amendments ORDER BY id", -1,
                  fn, ctx);
+}
+
+int
+ev_catalog_timestamp_put(ev_catalog *c, int64_t checkpoint, int which,
+                         const void *der, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     which == 0
+                         ? "INSERT INTO timestamps(checkpoint, tsq) VALUES(?,?)"
+                           " ON CONFLICT(checkpoint) DO UPDATE SET"
+                           " tsq = excluded.tsq, tsr = NULL"
+                         : "UPDATE timestamps SET tsr = ?2 WHERE"
+                           " checkpoint = ?1",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, checkpoint);
+    sqlite3_bind_blob(st, 2, der, (int)len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_timestamp_get(ev_catalog *c, int64_t checkpoint, int which,
+                         ev_bytes *out)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     which == 0
+                         ? "SELECT tsq FROM timestamps WHERE checkpoint = ? "
+                           "AND tsq IS NOT NULL"
+                         : "SELECT tsr FROM timestamps WHERE checkpoint = ? "
+                           "AND tsr IS NOT NULL",
+                     &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, checkpoint);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        rc = copy_blob(out, st, 0);
+    } else {
+        rc = rc == SQLITE_DONE ? EV_ENOENT : sql_status(c, rc);
+    }
+    finish(c, st);
+    return rc;
 }

@@ -147,6 +147,13 @@ int ev_catalog_amendment_each(ev_catalog *c, int64_t record,
                                         const uint8_t *p, size_t n),
                               void *ctx);
 
+/* RFC 3161 request (which 0) and reply (which 1) of a checkpoint,
+ * encrypted by the caller.  Storing a request clears an older reply. */
+int ev_catalog_timestamp_put(ev_catalog *c, int64_t checkpoint, int which,
+                             const void *der, size_t len);
+int ev_catalog_timestamp_get(ev_catalog *c, int64_t checkpoint, int which,
+                             ev_bytes *out);
+
 /* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
 int ev_catalog_integrity(ev_catalog *c);
 

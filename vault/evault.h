@@ -297,6 +297,26 @@ EV_API int ev_verify_proof(const char *proof, size_t proof_len,
                            const uint8_t sha256[EV_SHA256_BYTES],
                            uint64_t size, ev_verify_report *report);
 
+/* RFC 3161 trusted time for the latest checkpoint.  request: a DER
+ * TimeStampReq (SHA-256 of the checkpoint's signed note, a nonce) to send
+ * to a timestamp authority; it is also kept.  attach: checks the
+ * authority's DER reply against that request (and its signature against
+ * the CA certificates in ca_file, when not NULL) and keeps it; when gets
+ * the authority's time.  *der is malloc'ed. */
+EV_API int ev_timestamp_request(ev_vault *v, uint8_t **der, size_t *len);
+EV_API int ev_timestamp_attach(ev_vault *v, const uint8_t *tsr, size_t len,
+                               const char *ca_file, char when[32]);
+/* The reply kept for the checkpoint whose note is given (EV_ENOENT when
+ * none). */
+EV_API int ev_timestamp_reply(ev_vault *v, const char *checkpoint_note,
+                              uint8_t **der, size_t *len);
+/* Checks a reply against a checkpoint note with no vault: EV_OK and the
+ * time, or EV_ECORRUPT/EV_EINVAL with err saying why. */
+EV_API int ev_timestamp_verify(const char *note, size_t note_len,
+                               const uint8_t *tsr, size_t tsr_len,
+                               const char *ca_file, char when[32], char *err,
+                               size_t err_len);
+
 /* SHA-256 and size of a file (for verify). */
 EV_API int ev_sha256_file(const char *path, uint8_t sha256[EV_SHA256_BYTES],
                           uint64_t *size);
