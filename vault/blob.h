@@ -33,7 +33,7 @@
 #define EV_CHUNK_BYTES ((size_t)1 << EV_CHUNK_LOG2)
 #define EV_BLOB_HEADER_BYTES 16
 #define EV_BLOB_VERSION 1
-#define EV_ZSTD_LEVEL 3
+#define EV_ZSTD_LEVEL 4
 /* Largest content one blob holds: 4 TiB (4 Mi chunks, a 16 MiB index). */
 #define EV_BLOB_MAX_CHUNKS ((uint64_t)1 << 22)
 #define EV_BLOB_MAX_CONTENT (EV_BLOB_MAX_CHUNKS << EV_CHUNK_LOG2)

@@ -191,6 +191,16 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
     uint64_t stored, content;
     int rc;
 
+    {
+        uint8_t want[EV_BLOBID_BYTES];
+        ev_keyed_hash(want, sizeof want, v->keys->blobid, r->sha256,
+                      sizeof r->sha256);
+        if (!ev_memeq(want, row->blob_id, sizeof want)) {
+            problem(c, r->id, EV_ECORRUPT,
+                    "it points at a blob that is not its own");
+            return;
+        }
+    }
     rc = ev_catalog_blob_get(v->cat, row->blob_id, 0, &b);
     if (rc != EV_OK) {
         problem(c, r->id, EV_ECORRUPT, "its blob is missing from the catalog");

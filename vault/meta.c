@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define META_PAD 256
+#define META_PAD 64
 #define META_MAX (1 << 20)
 
 void
