@@ -81,6 +81,14 @@ run(int argc, char **argv, int is_cat)
     if (ex != EXIT_OK) {
         return ex;
     }
+    /* The custody log records the access before any byte leaves. */
+    rc = ev_log_action(v, is_cat ? "cat" : "get", &id, 1,
+                       out != NULL ? "to a file" : NULL);
+    if (rc != EV_OK) {
+        ex = cli_fail(&c, v, rc);
+        ev_vault_free(v);
+        return ex;
+    }
     if (out != NULL && strcmp(out, "-") != 0) {
         rc = ev_record_export(v, id, out, force);
     } else {
@@ -101,10 +109,6 @@ run(int argc, char **argv, int is_cat)
         if (rc == EV_OK) {
             rc = ev_record_read(v, id, 1);
         }
-    }
-    if (rc == EV_OK) {
-        ev_log_action(v, is_cat ? "cat" : "get", &id, 1,
-                      out != NULL ? "exported to a file" : NULL);
     }
     if (rc != EV_OK) {
         ex = cli_fail(&c, v, rc);

@@ -131,8 +131,10 @@ cmd_proof(int argc, char **argv)
             }
             free(der);
         }
-        if (ex == EXIT_OK) {
-            ev_log_action(v, "proof", &id, 1, NULL);
+        if (ex == EXIT_OK && (rc = ev_log_action(v, "proof", &id, 1, NULL)) !=
+                                 EV_OK) {
+            ex = cli_fail(&c, v, rc);
+        } else if (ex == EXIT_OK) {
             if (!c.json) {
                 fprintf(stderr, "wrote '%s'; the verification key is "
                                 "'evault key export-public'\n", out);

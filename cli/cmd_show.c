@@ -76,7 +76,11 @@ cmd_show(int argc, char **argv)
     if (ex != EXIT_OK) {
         return ex;
     }
-    rc = ev_record_get(v, id, &r);
+    /* Viewing is logged before anything is shown. */
+    rc = ev_log_action(v, "show", &id, 1, NULL);
+    if (rc == EV_OK) {
+        rc = ev_record_get(v, id, &r);
+    }
     if (rc != EV_OK) {
         ex = cli_fail(&c, v, rc);
         ev_vault_free(v);
@@ -126,9 +130,7 @@ cmd_show(int argc, char **argv)
             }
         }
     }
-    if (ex == EXIT_OK) {
-        ev_log_action(v, "show", &id, 1, NULL);
-    }
+
     ev_record_release(&r);
     ev_vault_free(v);
     return ex;

@@ -164,6 +164,7 @@ offline(struct cli *c, const char *file, const char *proof_path,
             "inclusion_ok", r.inclusion_ok, "hash_ok", r.hash_ok, "entry_ok",
             r.entry_ok);
         json_object_set_new(j, "key", json_string(r.key_name));
+        json_object_set_new(j, "key_id", json_string(r.key_id));
         if (tsr_path != NULL) {
             json_object_set_new(j, "timestamp",
                                 ts_rc == EV_OK ? json_string(when)
@@ -191,7 +192,9 @@ offline(struct cli *c, const char *file, const char *proof_path,
                    (unsigned long long)r.log_size,
                    r.sealed_at[0] ? r.sealed_at : "(no time given)");
         }
-        printf("Key:       %s\n", r.key_name[0] ? r.key_name : "-");
+        printf("Key:       %s (key id %s; compare the whole key line with the "
+               "one you were given)\n",
+               r.key_name[0] ? r.key_name : "-", r.key_id[0] ? r.key_id : "-");
         if (tsr_path != NULL && ts_rc == EV_OK) {
             printf("Timestamp: the checkpoint existed at %s (RFC 3161; "
                    "authority's signature %s)\n",

@@ -52,6 +52,10 @@ struct check {
     uint64_t nintake; /* intake entries seen in the log */
     uint64_t nmatched; /* records whose intake entry checked out */
     int64_t last_seal; /* index of the last seal entry, or -1 */
+    int64_t *amended;  /* records named by amend entries, one per entry */
+    size_t namended;
+    int64_t *amends;   /* records of the rows in the amendments table */
+    size_t namends;
 };
 
 static void
@@ -356,6 +360,19 @@ check_log(struct check *c)
         if (strcmp(action, "add") == 0) {
             c->nintake++;
         }
+        if (strcmp(action, "amend") == 0) {
+            const char *p = strstr(t, "\nrecord ");
+            int64_t *na = realloc(c->amended, (c->namended + 1) * sizeof *na);
+            if (na == NULL || p == NULL) {
+                c->oom |= na == NULL;
+                if (na != NULL) {
+                    c->amended = na;
+                }
+            } else {
+                c->amended = na;
+                c->amended[c->namended++] = strtoll(p + 8, NULL, 10);
+            }
+        }
         if (strcmp(action, "seal") == 0) {
             const char *p = t;
             c->last_seal = (int64_t)i;
@@ -455,6 +472,54 @@ check_log(struct check *c)
                 (long long)c->last_seal);
     }
     ev_custody_checkpoints_free(&cps);
+}
+
+static int
+count_amendment(void *arg, const ev_record *a)
+{
+    struct check *c = arg;
+    int64_t *na = realloc(c->amends, (c->namends + 1) * sizeof *na);
+
+    if (na == NULL) {
+        c->oom = 1;
+        return 1;
+    }
+    c->amends = na;
+    c->amends[c->namends++] = a->id;
+    return 0;
+}
+
+/* Every amendment row authenticates, and the rows match the log's amend
+ * entries one for one (none deleted or added behind evault's back). */
+static void
+check_amendments(struct check *c)
+{
+    int rc;
+
+    if (!c->log_ok) {
+        return;
+    }
+    rc = ev_record_amendments(c->v, 0, count_amendment, c);
+    if (rc != EV_OK) {
+        problem(c, 0, rc == EV_ENOMEM ? EV_ENOMEM : EV_ECORRUPT, "%s",
+                c->v->errmsg);
+        return;
+    }
+    if (c->namends > 1) {
+        qsort(c->amends, c->namends, sizeof *c->amends, cmp_i64);
+    }
+    if (c->namended > 1) {
+        qsort(c->amended, c->namended, sizeof *c->amended, cmp_i64);
+    }
+    if (c->namends != c->namended ||
+        (c->namends > 0 &&
+         memcmp(c->amends, c->amended, c->namends * sizeof *c->amends) !=
+             0)) {
+        problem(c, 0, EV_ECORRUPT,
+                "the amendments (%zu) do not match the custody log's amend "
+                "entries (%zu): corrections were deleted or added",
+                c->namends, c->namended);
+    }
 }
 
 static int
@@ -558,6 +623,7 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         return ev_fail_catalog(v, rc, "cannot check the catalog");
     }
     check_log(&c);
+    check_amendments(&c);
     rc = ev_catalog_blind_each(v->cat, collect_blind, &c);
     if (rc == EV_OK) {
         if (c.nblind > 1) {
@@ -603,6 +669,8 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     free(c.refs);
     free(c.rows);
     free(c.sealed);
+    free(c.amended);
+    free(c.amends);
     ev_custody_log_free(&c.log);
     if (nrecords != NULL) {
         *nrecords = c.nrecords;

@@ -19,6 +19,8 @@
  *   [size <bytes>]                 (intake entries)
  *   [commitment <hex>]             (intake: metadata, salted)
  *   [note <text>]
+ *   salt <32 hex>                  (random: a proof's audit path cannot
+ *                                   confirm a guess at another entry)
  *
  * An intake entry names no person and no other record, so it can be
  * disclosed alone in a proof.  Stored as XChaCha20-Poly1305(custody key,
@@ -84,6 +86,17 @@ put(char *buf, size_t cap, size_t *n, const char *key, const char *val)
     buf[*n + kl + 1 + vl] = '\n';
     *n += kl + 1 + vl + 1;
     return 0;
+}
+
+static int
+put_salt(char *buf, size_t cap, size_t *n)
+{
+    uint8_t salt[16];
+    char hex[33];
+
+    ev_random(salt, sizeof salt);
+    ev_hex(hex, salt, sizeof salt);
+    return put(buf, cap, n, "salt", hex);
 }
 
 static int64_t
@@ -203,6 +216,7 @@ ev_custody_append(ev_vault *v, const char *action, const int64_t *records,
     if (note != NULL && note[0] != '\0') {
         bad |= put(buf, sizeof buf, &n, "note", note);
     }
+    bad |= put_salt(buf, sizeof buf, &n);
     if (bad) {
         return ev_fail(v, EV_EINVAL, "custody entry too long");
     }
@@ -241,6 +255,7 @@ ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq)
     if (r->hash_only) {
         bad |= put(buf, sizeof buf, &n, "stored", "hash-only");
     }
+    bad |= put_salt(buf, sizeof buf, &n);
     if (bad) {
         return ev_fail(v, EV_EINVAL, "custody entry too long");
     }

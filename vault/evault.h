@@ -278,6 +278,7 @@ typedef struct ev_verify_report {
     int hash_ok;             /* the file's SHA-256 and size match it */
     char failure[256];       /* the first thing that failed, in words */
     char key_name[129];
+    char key_id[9];          /* the key id (hex) the key file carries */
     int64_t record;
     char entered_at[32];
     char sealed_at[32];      /* the checkpoint's time */

@@ -88,6 +88,7 @@ ev_verify_proof(const char *proof, size_t proof_len, const char *key,
     }
     r->key_ok = 1;
     snprintf(r->key_name, sizeof r->key_name, "%s", k.name);
+    ev_hex(r->key_id, k.id, sizeof k.id);
     p = malloc(sizeof *p);
     if (p == NULL) {
         return EV_ENOMEM;

@@ -51,6 +51,11 @@ echo "$extra" | grep -qiE 'S1|K1|Lawyer|Clerk|clip' && fail "entry leaks: $extra
 verify() { env -u EVAULT_DIR -u EVAULT_PASSPHRASE_FILE "$EVAULT" verify "$@"; }
 expect_rc 0 verify "$T/in/clip.mp4" --proof "$T/clip.tlog-proof" --key "$T/vault.pub"
 grep -q "^VERIFIED" "$T/out" && ok || fail "no VERIFIED line"
+keyid=$(cut -d+ -f2 "$T/vault.pub")
+grep -q "^Key: .*key id $keyid" "$T/out" && ok || fail "report lacks the key id $keyid"
+# Every entry carries a random salt, so a proof's audit path cannot confirm
+# a guess at a neighbouring entry (an operator's name, a note).
+echo "$extra" | grep -qE '^salt [0-9a-f]{32}$' && ok || fail "entry has no salt"
 expect_rc 0 verify "$T/in/clip.mp4" --proof "$T/clip.tlog-proof" --key "$T/vault.pub" --json
 $PY -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] and d["record"]==2 and d["sealed_at"]' < "$T/out" && ok ||
     fail "verify --json: $(cat "$T/out")"
@@ -127,6 +132,8 @@ tamper "unseal a record" "UPDATE records SET state = 1 WHERE id = 2"
 tamper "seal without a seal entry" "UPDATE records SET state = 2 WHERE id = 4"
 tamper "alter a sealed record's metadata" "UPDATE records SET meta = substr(meta, 1, 30) || X'FF' || substr(meta, 32) WHERE id = 2"
 tamper "swap two records' metadata" "UPDATE records SET meta = (SELECT meta FROM records WHERE id = 3) WHERE id = 1"
+tamper "delete an amendment" "DELETE FROM amendments"
+tamper "alter an amendment" "UPDATE amendments SET meta = substr(meta, 1, 30) || X'FF' || substr(meta, 32)"
 tamper "delete a checkpoint" "DELETE FROM checkpoints"
 tamper "checkpoint from another vault" "ATTACH '$V2/vault.db' AS o; UPDATE checkpoints SET note = coalesce((SELECT note FROM o.checkpoints LIMIT 1), X'00')"
 tamper "alter a checkpoint" "UPDATE checkpoints SET note = substr(note, 1, 40) || X'01' || substr(note, 42)"
