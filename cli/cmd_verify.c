@@ -148,7 +148,11 @@ offline(struct cli *c, const char *file, const char *proof_path,
         free(tsr);
         if (ts_rc != EV_OK && r.ok) {
             r.ok = 0;
-            snprintf(r.failure, sizeof r.failure, "timestamp: %s", terr);
+            /* terr is shorter than failure: nothing is cut */
+            if ((size_t)snprintf(r.failure, sizeof r.failure, "timestamp: %.200s",
+                                 terr) >= sizeof r.failure) {
+                r.failure[sizeof r.failure - 1] = '\0';
+            }
         }
     }
     free(key);

@@ -15,5 +15,9 @@ int cmd_proof(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_amend(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_contact(int argc, char **argv);
+int cmd_share(int argc, char **argv);
+int cmd_open(int argc, char **argv);
 
 #endif

@@ -35,6 +35,10 @@ static const struct command commands[] = {
     {"proof", cmd_proof, "write a court-ready proof for a sealed record"},
     {"verify", cmd_verify, "check a file against a proof, or the vault"},
     {"key", cmd_key, "export the vault's verification key"},
+    {"id", cmd_id, "the vault's public identity, to give to partners"},
+    {"contact", cmd_contact, "pin, list or remove partners' keys"},
+    {"share", cmd_share, "write a signed, encrypted bundle for partners"},
+    {"open", cmd_open, "decrypt an age file"},
 };
 
 static const char overview[] =

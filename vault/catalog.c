@@ -52,7 +52,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS amendments("
     " id INTEGER PRIMARY KEY, record INTEGER NOT NULL, meta BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS timestamps("
-    " checkpoint INTEGER PRIMARY KEY, tsq BLOB, tsr BLOB);";
+    " checkpoint INTEGER PRIMARY KEY, tsq BLOB, tsr BLOB);"
+    "CREATE TABLE IF NOT EXISTS contacts("
+    " id INTEGER PRIMARY KEY, data BLOB NOT NULL);";
 
 void
 ev_bytes_free(ev_bytes *b)
@@ -189,6 +191,21 @@ int
 ev_catalog_begin(ev_catalog *c)
 {
     return exec(c, "BEGIN IMMEDIATE;");
+}
+
+int
+ev_catalog_savepoint(ev_catalog *c)
+{
+    return exec(c, "SAVEPOINT one;");
+}
+
+void
+ev_catalog_savepoint_end(ev_catalog *c, int keep)
+{
+    if (!keep) {
+        sqlite3_exec(c->db, "ROLLBACK TO one;", NULL, NULL, NULL);
+    }
+    sqlite3_exec(c->db, "RELEASE one;", NULL, NULL, NULL);
 }
 
 int
@@ -926,4 +943,48 @@ ev_catalog_timestamp_get(ev_catalog *c, int64_t checkpoint, int which,
     }
     finish(c, st);
     return rc;
+}
+
+int64_t
+ev_catalog_contact_next_id(ev_catalog *c)
+{
+    return scalar(c, "SELECT coalesce(max(id), 0) + 1 FROM contacts");
+}
+
+int
+ev_catalog_contact_put(ev_catalog *c, int64_t id, const void *data,
+                       size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "INSERT INTO contacts(id, data) VALUES(?,?)", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_contact_delete(ev_catalog *c, int64_t id)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "DELETE FROM contacts WHERE id = ?", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_contact_each(ev_catalog *c,
+                        int (*fn)(void *ctx, int64_t id, int64_t unused,
+                                  const uint8_t *p, size_t n),
+                        void *ctx)
+{
+    return each3(c, "SELECT id, 0, data FROM contacts ORDER BY id", -1, fn,
+                 ctx);
 }

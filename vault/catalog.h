@@ -40,6 +40,10 @@ const char *ev_catalog_errmsg(const ev_catalog *c);
 int ev_catalog_begin(ev_catalog *c);
 int ev_catalog_commit(ev_catalog *c);
 void ev_catalog_rollback(ev_catalog *c);
+/* A savepoint inside a transaction: end with keep 0 to undo what was done
+ * since (one record that failed halfway), 1 to keep it. */
+int ev_catalog_savepoint(ev_catalog *c);
+void ev_catalog_savepoint_end(ev_catalog *c, int keep);
 /* A read transaction: everything read until ev_catalog_end_read sees one
  * snapshot, whatever other processes commit meanwhile. */
 int ev_catalog_begin_read(ev_catalog *c);
@@ -153,6 +157,16 @@ int ev_catalog_timestamp_put(ev_catalog *c, int64_t checkpoint, int which,
                              const void *der, size_t len);
 int ev_catalog_timestamp_get(ev_catalog *c, int64_t checkpoint, int which,
                              ev_bytes *out);
+
+/* Pinned contacts, encrypted by the caller. */
+int64_t ev_catalog_contact_next_id(ev_catalog *c);
+int ev_catalog_contact_put(ev_catalog *c, int64_t id, const void *data,
+                           size_t len);
+int ev_catalog_contact_delete(ev_catalog *c, int64_t id);
+int ev_catalog_contact_each(ev_catalog *c,
+                            int (*fn)(void *ctx, int64_t id, int64_t unused,
+                                      const uint8_t *p, size_t n),
+                            void *ctx);
 
 /* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
 int ev_catalog_integrity(ev_catalog *c);

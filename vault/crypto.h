@@ -122,5 +122,48 @@ long ev_base64_decode(uint8_t *out, size_t out_len, const char *in,
 void ev_sign_keypair(uint8_t pk[EV_SIGN_PK_BYTES],
                      uint8_t sk[EV_SIGN_SK_BYTES]);
 void ev_box_keypair(uint8_t pk[EV_BOX_PK_BYTES], uint8_t sk[EV_BOX_SK_BYTES]);
+void ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES],
+                     const uint8_t sk[EV_BOX_SK_BYTES]);
+
+/* Streaming unkeyed BLAKE2b with out_len 16..64 bytes (minisign hashes
+ * whole files with BLAKE2b-512).  new: NULL when memory is short; final:
+ * out_len must equal new's. */
+typedef struct ev_blake2b_stream ev_blake2b_stream;
+ev_blake2b_stream *ev_blake2b_stream_new(size_t out_len);
+void ev_blake2b_stream_update(ev_blake2b_stream *h, const void *in,
+                              size_t n);
+void ev_blake2b_stream_final(ev_blake2b_stream *h, uint8_t *out,
+                             size_t out_len);
+void ev_blake2b_stream_free(ev_blake2b_stream *h);
+
+/* ---- For the age format (age.c) ---- */
+
+/* HMAC-SHA-256 (RFC 2104) under a key of any length. */
+void ev_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len,
+                    const void *in, size_t in_len);
+/* HKDF-SHA-256 (RFC 5869) built on ev_hmac_sha256: Extract with salt
+ * (salt_len 0: 32 zero bytes), then Expand with info into out_len bytes,
+ * at most 255 * 32. */
+void ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
+                    size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                    const void *info, size_t info_len);
+/* X25519 (RFC 7748).  ev_x25519: 0, or -1 when the shared secret is all
+ * zero (pk is a low-order point; out is wiped). */
+int ev_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32]);
+void ev_x25519_base(uint8_t pk[32], const uint8_t sk[32]);
+/* scrypt (RFC 7914) with N = 2^log_n.  0, or -1 when the parameters are
+ * out of range or memory could not be had. */
+int ev_scrypt(uint8_t *out, size_t out_len, const char *pass,
+              size_t pass_len, const uint8_t *salt, size_t salt_len,
+              unsigned log_n, uint32_t r, uint32_t p);
+/* Standard base64 without '=' padding (RFC 4648 section 4, as age uses).
+ * encode: out needs ev_base64_raw_len(n) bytes, NUL included.  decode:
+ * the byte count, or -1 on bad or non-canonical input (padding, nonzero
+ * trailing bits) or when out_len is too small. */
+size_t ev_base64_raw_len(size_t n);
+void ev_base64_raw_encode(char *out, size_t out_len, const uint8_t *in,
+                          size_t n);
+long ev_base64_raw_decode(uint8_t *out, size_t out_len, const char *in,
+                          size_t in_len);
 
 #endif

@@ -159,9 +159,18 @@ ev_custody_head(ev_vault *v, uint64_t *size, ev_hash last)
     return rc;
 }
 
-/* Stores entry text as entry number seq. */
+int
+ev_custody_store_head(ev_vault *v, uint64_t size, const ev_hash last)
+{
+    return store_head(v, size, last);
+}
+
+/* Stores entry text as entry number seq; updates the head unless the
+ * caller will (an add updates it once per batch): leaf gets the entry's
+ * leaf hash. */
 static int
-store_entry(ev_vault *v, int64_t seq, const char *text, size_t len)
+store_entry(ev_vault *v, int64_t seq, const char *text, size_t len,
+            int update_head, ev_hash leaf)
 {
     uint8_t ad[25], *sealed = malloc(len + EV_WRAP_OVERHEAD);
     int rc;
@@ -177,11 +186,8 @@ store_entry(ev_vault *v, int64_t seq, const char *text, size_t len)
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot append to the custody log");
     }
-    {
-        ev_hash leaf;
-        ev_merkle_leaf(leaf, text, len);
-        return store_head(v, (uint64_t)seq + 1, leaf);
-    }
+    ev_merkle_leaf(leaf, text, len);
+    return update_head ? store_head(v, (uint64_t)seq + 1, leaf) : EV_OK;
 }
 
 static const char *
@@ -223,11 +229,15 @@ ev_custody_append(ev_vault *v, const char *action, const int64_t *records,
     if (seq_out != NULL) {
         *seq_out = seq;
     }
-    return store_entry(v, seq, buf, n);
+    {
+        ev_hash leaf;
+        return store_entry(v, seq, buf, n, 1, leaf);
+    }
 }
 
 int
-ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq)
+ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq,
+                         ev_hash leaf)
 {
     char buf[ENTRY_MAX], when[32], num[32], hex[65];
     uint8_t commit[32];
@@ -259,7 +269,7 @@ ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq)
     if (bad) {
         return ev_fail(v, EV_EINVAL, "custody entry too long");
     }
-    return store_entry(v, seq, buf, n);
+    return store_entry(v, seq, buf, n, 0, leaf);
 }
 
 int64_t
@@ -425,8 +435,8 @@ ev_custody_names_record(const char *text, int64_t id)
 /* ------------------------------------------------------------------ */
 
 /* Loads the identity secrets into guarded memory (box sk || sign sk). */
-static int
-load_identity(ev_vault *v, uint8_t **out)
+int
+ev_identity_load(ev_vault *v, uint8_t **out)
 {
     ev_bytes b = {0};
     uint8_t ad[18 + EV_VAULT_ID_BYTES];
@@ -461,7 +471,7 @@ ev_custody_key(ev_vault *v, ev_note_key *k)
 {
     uint8_t *sk, pk[32], h[32];
     char name[64], hex[17];
-    int rc = load_identity(v, &sk);
+    int rc = ev_identity_load(v, &sk);
 
     if (rc != EV_OK) {
         return rc;
@@ -498,7 +508,7 @@ ev_custody_checkpoint(ev_vault *v, const ev_custody_log *log, char *note,
     memset(&c, 0, sizeof c);
     rc = ev_custody_key(v, &k);
     if (rc == EV_OK) {
-        rc = load_identity(v, &sk);
+        rc = ev_identity_load(v, &sk);
     }
     if (rc != EV_OK) {
         return rc;

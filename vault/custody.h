@@ -39,8 +39,12 @@ int ev_custody_append(ev_vault *v, const char *action, const int64_t *records,
                       size_t nrecords, const char *note, int64_t *seq);
 /* The next entry's index (the log's size). */
 int64_t ev_custody_next_seq(ev_vault *v);
-/* Appends the intake entry of r as entry seq (r->custody_seq). */
-int ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq);
+/* Appends the intake entry of r as entry seq (r->custody_seq), without
+ * updating the head: the caller does, once per batch, with ev_custody_
+ * store_head(v, seq + 1, leaf) before it commits. */
+int ev_custody_append_intake(ev_vault *v, const ev_record *r, int64_t seq,
+                             ev_hash leaf);
+int ev_custody_store_head(ev_vault *v, uint64_t size, const ev_hash last);
 
 /* The authenticated head: the log's size and its last leaf hash. */
 int ev_custody_head(ev_vault *v, uint64_t *size, ev_hash last);
@@ -50,6 +54,14 @@ void ev_custody_log_free(ev_custody_log *log);
 int ev_custody_field(const char *text, const char *key, char *out,
                      size_t cap);
 int ev_custody_names_record(const char *text, int64_t id);
+
+/* The identity secrets (X25519 sk[32] || Ed25519 sk[64]) in guarded
+ * memory; free with ev_secure_free. */
+int ev_identity_load(ev_vault *v, uint8_t **out);
+/* Their public halves. */
+int ev_identity_public(ev_vault *v, uint8_t box_pk[32], uint8_t ed_pk[32]);
+/* A pinned contact by name (EV_ENOENT when none). */
+int ev_contact_find(ev_vault *v, const char *name, ev_contact *out);
 
 /* The vault's checkpoint signing key (public part and name). */
 int ev_custody_key(ev_vault *v, ev_note_key *k);

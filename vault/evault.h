@@ -218,6 +218,11 @@ EV_API int ev_record_list(ev_vault *v, const ev_filter *f, ev_record_fn cb,
  * written must be discarded by the caller. */
 EV_API int ev_record_read(ev_vault *v, int64_t id, int fd);
 
+/* Like ev_record_read, to a callback (which returns 0 or an errno). */
+EV_API int ev_record_stream(ev_vault *v, int64_t id,
+                            int (*fn)(void *ctx, const uint8_t *p, size_t n),
+                            void *ctx);
+
 /* Like ev_record_read, into a new file at path (refuses to overwrite unless
  * overwrite is set).  The file appears under its name only once all of it
  * was authenticated and synced; on failure nothing is left behind. */
@@ -321,6 +326,70 @@ EV_API int ev_timestamp_verify(const char *note, size_t note_len,
 /* SHA-256 and size of a file (for verify). */
 EV_API int ev_sha256_file(const char *path, uint8_t sha256[EV_SHA256_BYTES],
                           uint64_t *size);
+
+/* ===================================================================
+ * Sharing
+ * =================================================================== */
+
+/* The vault's identity as others see it. */
+typedef struct ev_identity_info {
+    char name[129];       /* the vault's key name, evault.local/<hex> */
+    char age[80];         /* age recipient, age1... */
+    char minisign[64];    /* minisign public key, RW... */
+    char fingerprint[32]; /* to compare by phone: XXXX-XXXX-XXXX-XXXX-XXXX */
+} ev_identity_info;
+EV_API int ev_identity(ev_vault *v, ev_identity_info *out);
+/* The minisign public key in minisign's own .pub file format. */
+EV_API int ev_identity_minisign_file(ev_vault *v, char *out, size_t cap);
+/* A contact file for partners: "evault contact v1" and name, age,
+ * minisign lines. */
+EV_API int ev_identity_export(ev_vault *v, char *out, size_t cap);
+
+typedef struct ev_contact {
+    char name[129];
+    char age[80];
+    char minisign[64];
+    char fingerprint[32];
+} ev_contact;
+/* Checks and pins a partner (names are unique). */
+EV_API int ev_contact_add(ev_vault *v, const char *name, const char *age,
+                          const char *minisign);
+/* Parses a contact file (as ev_identity_export writes); name may be NULL
+ * to keep the file's. */
+EV_API int ev_contact_parse(const char *text, size_t len, ev_contact *out);
+EV_API int ev_contact_list(ev_vault *v,
+                           int (*fn)(void *ctx, const ev_contact *c),
+                           void *ctx);
+EV_API int ev_contact_remove(ev_vault *v, const char *name);
+
+typedef struct ev_share_opts {
+    const char *const *to;     /* contact names */
+    size_t nto;
+    const char *const *redact; /* metadata fields left out of the manifest */
+    size_t nredact;
+    int seal_first;            /* seal unsealed records instead of refusing */
+} ev_share_opts;
+/* Writes a bundle: an age file to the contacts (and to this vault) whose
+ * plaintext is a tar of README.txt, MANIFEST.json, SHA256SUMS, their
+ * minisign signatures, the records' files, one tlog proof each, and the
+ * keys to check them with.  Streamed; logged in the custody log. */
+EV_API int ev_share(ev_vault *v, const int64_t *ids, size_t nids,
+                    const ev_share_opts *opts, const char *out_path);
+
+/* Decrypts an age v1 file (binary or armored) from in_fd to out_fd, with
+ * the vault's X25519 identity (vault unlocked), an age identity file's
+ * text, or a passphrase (scrypt).  Only authenticated chunks are written;
+ * on failure *age_err holds the age error (see ev_age_error_text). */
+typedef struct ev_age_source {
+    ev_vault *vault;          /* or NULL */
+    const char *identity;     /* identity file text, or NULL */
+    size_t identity_len;
+    const char *passphrase;   /* or NULL */
+    size_t passphrase_len;
+} ev_age_source;
+EV_API int ev_age_decrypt(const ev_age_source *src, int in_fd, int out_fd,
+                          int *age_err);
+EV_API const char *ev_age_error_text(int age_err);
 
 /* ===================================================================
  * Checking

@@ -41,6 +41,9 @@ struct ev_vault {
     int lock_fd;          /* the writer lock, -1 when not held */
     int busy_ms;
     char *operator_;      /* who acts, for the custody log */
+    /* while ev_record_stream runs: where plaintext goes */
+    int (*stream_fn)(void *ctx, const uint8_t *p, size_t n);
+    void *stream_ctx;
     ev_progress_fn progress;
     void *progress_ctx;
     char errmsg[1024];

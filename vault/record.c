@@ -325,6 +325,7 @@ struct intake {
     struct timespec batch_start;
     int64_t next_id;
     int64_t next_seq; /* the next custody log entry */
+    ev_hash last_leaf; /* of the batch's last intake entry */
     uint64_t done_bytes, total_bytes;
 };
 
@@ -374,8 +375,15 @@ batch_commit(struct intake *k)
     ev_vault *v = k->v;
     int rc = EV_OK;
 
+    if (k->in_txn && k->nbatch > 0) {
+        rc = ev_custody_store_head(v, (uint64_t)k->next_seq, k->last_leaf);
+    }
     if (k->in_txn) {
-        rc = ev_catalog_commit(v->cat);
+        if (rc == EV_OK) {
+            rc = ev_catalog_commit(v->cat);
+        } else {
+            ev_catalog_rollback(v->cat);
+        }
         k->in_txn = 0;
         if (rc != EV_OK) {
             ev_catalog_rollback(v->cat);
@@ -424,28 +432,18 @@ first_same(void *ctx, const ev_record_row *r)
     return 1;
 }
 
-/* Inserts one record (and its blob row when new) into the open batch. */
+/* The rows of one record (called inside a savepoint). */
 static int
-insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
-              uint64_t padded, const uint8_t *wrapped_dek,
-              const uint8_t *inline_data, size_t inline_len)
+insert_one(struct intake *k, ev_record *r, int64_t same,
+           const uint8_t *blob_id, uint64_t padded,
+           const uint8_t *wrapped_dek, const uint8_t *inline_data,
+           size_t inline_len)
 {
     ev_vault *v = k->v;
-    ev_blind_term t;
     uint8_t *meta = NULL;
     size_t meta_len = 0;
-    int64_t same = 0;
-    int rc = batch_begin(k);
+    int rc;
 
-    if (rc != EV_OK) {
-        return rc;
-    }
-    t.field = EV_BLIND_SHA256;
-    ev_blind_value(v, t.value, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
-    rc = ev_catalog_record_each(v->cat, &t, 1, first_same, &same);
-    if (rc != EV_OK && rc != 1) {
-        return ev_fail_catalog(v, rc, "cannot search the catalog");
-    }
     r->same_as = same;
     r->id = k->next_id++;
     r->custody_seq = k->next_seq++;
@@ -472,9 +470,46 @@ insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
     }
     rc = ev_meta_index(v, r);
     if (rc == EV_OK) {
-        rc = ev_custody_append_intake(v, r, r->custody_seq);
+        rc = ev_custody_append_intake(v, r, r->custody_seq, k->last_leaf);
     }
     if (rc != EV_OK) {
+        return rc;
+    }
+    return EV_OK;
+}
+
+/* Inserts one record (and its blob row when new) into the open batch. */
+static int
+insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
+              uint64_t padded, const uint8_t *wrapped_dek,
+              const uint8_t *inline_data, size_t inline_len)
+{
+    ev_vault *v = k->v;
+    ev_blind_term t;
+    int64_t same = 0;
+    int rc = batch_begin(k);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    t.field = EV_BLIND_SHA256;
+    ev_blind_value(v, t.value, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
+    rc = ev_catalog_record_each(v->cat, &t, 1, first_same, &same);
+    if (rc != EV_OK && rc != 1) {
+        return ev_fail_catalog(v, rc, "cannot search the catalog");
+    }
+    /* One record at a time inside the batch: a record that fails halfway
+     * leaves nothing behind when the batch's finished records commit. */
+    rc = ev_catalog_savepoint(v->cat);
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot start a record");
+    }
+    rc = insert_one(k, r, same, blob_id, padded, wrapped_dek, inline_data,
+                    inline_len);
+    ev_catalog_savepoint_end(v->cat, rc == EV_OK);
+    if (rc != EV_OK) {
+        k->next_id--;
+        k->next_seq--;
         return rc;
     }
     k->batch[k->nbatch++] = *r;
@@ -1384,7 +1419,9 @@ out_write(ev_vault *v, ev_awriter *aw, int fd, const uint8_t *p, size_t n)
 {
     int err = 0;
 
-    if (aw != NULL) {
+    if (v->stream_fn != NULL) {
+        err = v->stream_fn(v->stream_ctx, p, n);
+    } else if (aw != NULL) {
         err = ev_awriter_write(aw, p, n);
     } else if (fd >= 0 && ev_os_write_full(fd, p, n) != 0) {
         err = errno;
@@ -1700,6 +1737,20 @@ read_checked(ev_vault *v, int64_t id, int fd, ev_awriter *aw)
     }
     ev_record_release(&r);
     ev_record_row_free(&row);
+    return rc;
+}
+
+int
+ev_record_stream(ev_vault *v, int64_t id,
+                 int (*fn)(void *ctx, const uint8_t *p, size_t n), void *ctx)
+{
+    int rc;
+
+    v->stream_fn = fn;
+    v->stream_ctx = ctx;
+    rc = read_checked(v, id, -1, NULL);
+    v->stream_fn = NULL;
+    v->stream_ctx = NULL;
     return rc;
 }
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# t_share.sh - identities, contacts, bundles and age files, checked with
+# Debian's own age, minisign, tar and sha256sum.
+. "$(dirname "$0")/lib.sh"
+for tool in age age-keygen minisign tar sha256sum; do
+    command -v "$tool" > /dev/null || { fail "$tool is missing (scripts/run installs it)"; finish; }
+done
+
+V=$T/v
+"$EVAULT" init "$V" --argon2-passes 1 --argon2-memory 8 --operator "Lawyer A" > /dev/null 2>&1
+export EVAULT_DIR=$V
+
+# id: age recipient, minisign key, fingerprint; the minisign file form.
+expect_rc 0 "$EVAULT" id --json
+
+/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["age"].startswith("age1") and d["minisign"].startswith("RW") and len(d["fingerprint"]) == 24' < "$T/out" && ok || fail "id --json: $(cat "$T/out")"
+MYMS=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["minisign"])' < "$T/out")
+expect_rc 0 "$EVAULT" id --minisign-pub -o "$T/me.pub"
+head -1 "$T/me.pub" | grep -q '^untrusted comment: ' && sed -n 2p "$T/me.pub" | grep -qx "$MYMS" && ok || fail "minisign pub file"
+expect_rc 0 "$EVAULT" id --export -o "$T/me.contact"
+
+# Contacts: a partner with an age identity made by Debian's age-keygen.
+age-keygen -o "$T/partner.key" 2> /dev/null
+R=$(age-keygen -y "$T/partner.key")
+expect_rc 0 "$EVAULT" contact add Partner --age "$R" --minisign "$MYMS"
+grep -q "fingerprint" "$T/out" && ok || fail "no fingerprint printed"
+expect_rc 3 "$EVAULT" contact add Partner --age "$R" --minisign "$MYMS"
+expect_rc 2 "$EVAULT" contact add Bad --age age1notakey --minisign "$MYMS"
+expect_rc 0 "$EVAULT" contact add Self --file "$T/me.contact"
+expect_rc 0 "$EVAULT" contact ls --json
+[ "$(wc -l < "$T/out")" -eq 2 ] && ok || fail "contact ls"
+expect_rc 0 "$EVAULT" contact rm Self
+expect_rc 3 "$EVAULT" contact rm Self
+
+# A bundle: only sealed records, redaction, standard tools open and check it.
+mkdir -p "$T/in"
+echo "testimony of a witness" > "$T/in/w.txt"
+head -c 1500000 /dev/urandom > "$T/in/clip.mp4"
+expect_rc 0 "$EVAULT" add "$T/in" --case K9 --source "Distinctive-Source-42" --location "Secret-Place"
+expect_rc 3 "$EVAULT" share --case K9 --to Partner -o "$T/b0.age"
+grep -q "not sealed" "$T/err" && ok || fail "unsealed share: $(cat "$T/err")"
+[ ! -e "$T/b0.age" ] && ok || fail "a refused share left a file"
+expect_rc 0 "$EVAULT" share --case K9 --to Partner --redact source,location --seal -o "$T/b.age"
+mkdir "$T/x"
+(cd "$T/x" && age -d -i "$T/partner.key" "$T/b.age" | tar x) && ok || fail "age -d | tar x"
+(cd "$T/x" && minisign -V -H -p minisign.pub -m SHA256SUMS > /dev/null) && ok || fail "minisign SHA256SUMS"
+(cd "$T/x" && minisign -V -H -p minisign.pub -m MANIFEST.json > /dev/null) && ok || fail "minisign MANIFEST"
+(cd "$T/x" && sha256sum -c --quiet SHA256SUMS) && ok || fail "sha256sum -c"
+grep -rqE "Distinctive-Source-42|Secret-Place" "$T/x" && fail "redacted field in the bundle" || ok
+cmp -s "$T/x/files/2/w.txt" "$T/in/w.txt" && cmp -s "$T/x/files/1/clip.mp4" "$T/in/clip.mp4" && ok ||
+    fail "bundle files differ from the originals"
+expect_rc 0 env -u EVAULT_DIR "$EVAULT" verify "$T/x/files/1/clip.mp4" \
+    --proof "$T/x/proofs/1.tlog-proof" --key "$T/x/vault.pub"
+# Tampering with the extracted files is caught by the standard tools.
+printf 'X' >> "$T/x/SHA256SUMS"
+(cd "$T/x" && minisign -V -H -p minisign.pub -m SHA256SUMS > /dev/null 2>&1) && fail "minisign accepted an altered SHA256SUMS" || ok
+# Nobody else opens it; the share is in the custody log.
+age-keygen -o "$T/stranger.key" 2> /dev/null
+age -d -i "$T/stranger.key" "$T/b.age" > /dev/null 2>&1 && fail "a stranger opened the bundle" || ok
+expect_rc 0 "$EVAULT" log --json
+grep -q '"action":"share".*"note":"to [0-9A-Z-]*; redacted source,location"' "$T/out" && ok ||
+    fail "share not logged: $(grep share "$T/out")"
+
+# open: age files from Debian's age, to the vault, to an identity, armored.
+AR=$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["age"])' < <("$EVAULT" id --json))
+echo "sent by a partner" | age -r "$AR" > "$T/in.age"
+expect_rc 0 "$EVAULT" open "$T/in.age" -o "$T/in.out"
+[ "$(cat "$T/in.out")" = "sent by a partner" ] && ok || fail "open with the vault identity"
+echo "armored" | age -a -r "$R" > "$T/arm.age"
+expect_rc 0 env -u EVAULT_DIR "$EVAULT" open "$T/arm.age" -i "$T/partner.key" -o "$T/arm.out"
+[ "$(cat "$T/arm.out")" = "armored" ] && ok || fail "open armored with -i"
+expect_rc 4 env -u EVAULT_DIR "$EVAULT" open "$T/in.age" -i "$T/stranger.key" -o "$T/no.out"
+[ ! -e "$T/no.out" ] && ok || fail "a failed open left output"
+head -c 2000000 /dev/urandom | age -r "$R" > "$T/big.age"
+head -c 1000000 "$T/big.age" > "$T/cut.age"
+expect_rc 1 env -u EVAULT_DIR "$EVAULT" open "$T/cut.age" -i "$T/partner.key" -o "$T/cut.out"
+[ ! -e "$T/cut.out" ] && ok || fail "a truncated file left output"
+finish
