@@ -89,6 +89,16 @@ int cli_parse_u64(const char *s, uint64_t *out);
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
 void cli_progress_end(void);
 
+/* A growing list of record ids; cli_ids_add fits ev_record_list. */
+struct cli_ids {
+    int64_t *v;
+    size_t n;
+};
+int cli_ids_add(void *ctx, const ev_record *r);
+/* Reads ids from argv[from..argc), or the records of a case: exit code. */
+int cli_ids_from_args(struct cli *c, const char *usage, struct cli_ids *ids,
+                      int argc, char **argv, int from);
+
 /* Writes text to a new file (O_EXCL), synced.  Exit code. */
 int cli_write_new_file(struct cli *c, const char *path, const char *text,
                        size_t len);

@@ -36,25 +36,6 @@ static const char help[] =
     "      --operator NAME        who is sealing (default: $EVAULT_OPERATOR)\n"
     CLI_COMMON_HELP;
 
-struct ids {
-    int64_t *v;
-    size_t n;
-};
-
-static int
-collect(void *ctx, const ev_record *r)
-{
-    struct ids *ids = ctx;
-    int64_t *nv = realloc(ids->v, (ids->n + 1) * sizeof *nv);
-
-    if (nv == NULL) {
-        return 1;
-    }
-    ids->v = nv;
-    ids->v[ids->n++] = r->id;
-    return 0;
-}
-
 int cli_slurp(struct cli *c, const char *path, size_t max, char **out,
               size_t *len);
 
@@ -102,7 +83,7 @@ cmd_seal(int argc, char **argv)
     struct cli c = {"seal", NULL, NULL, -1, 0, NULL};
     const char *case_name = NULL, *note = NULL, *tsq = NULL, *tsr = NULL;
     const char *tsa_ca = NULL;
-    struct ids ids = {NULL, 0};
+    struct cli_ids ids = {NULL, 0};
     size_t nsealed = 0;
     ev_vault *v;
     int opt, rc, ex;
@@ -145,14 +126,10 @@ cmd_seal(int argc, char **argv)
         return cli_usage_error(&c, usage,
                                "give record ids or --case, not both");
     }
-    for (int i = optind; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0) {
-            free(ids.v);
-            return cli_usage_error(&c, usage, "'%s' is not a record id",
-                                   argv[i]);
-        }
-        collect(&ids, &(ev_record){.id = id});
+    ex = cli_ids_from_args(&c, usage, &ids, argc, argv, optind);
+    if (ex != EXIT_OK) {
+        free(ids.v);
+        return ex;
     }
     ex = cli_open(&c, &v);
     if (ex != EXIT_OK) {
@@ -161,7 +138,7 @@ cmd_seal(int argc, char **argv)
     }
     if (case_name != NULL) {
         ev_filter f = {case_name, NULL, NULL, NULL};
-        rc = ev_record_list(v, &f, collect, &ids);
+        rc = ev_record_list(v, &f, cli_ids_add, &ids);
         if (rc == EV_OK && ids.n == 0) {
             ev_vault_free(v);
             return cli_error(&c, EV_ENOENT, "no records in case '%s'",

@@ -37,25 +37,6 @@ static const char share_help[] =
     "      --seal                 seal unsealed records first\n"
     "  -o, --output FILE          the bundle (must not exist)\n" CLI_COMMON_HELP;
 
-struct ids {
-    int64_t *v;
-    size_t n;
-};
-
-static int
-collect(void *ctx, const ev_record *r)
-{
-    struct ids *ids = ctx;
-    int64_t *nv = realloc(ids->v, (ids->n + 1) * sizeof *nv);
-
-    if (nv == NULL) {
-        return 1;
-    }
-    ids->v = nv;
-    ids->v[ids->n++] = r->id;
-    return 0;
-}
-
 int
 cmd_share(int argc, char **argv)
 {
@@ -71,7 +52,7 @@ cmd_share(int argc, char **argv)
     const char *to[19], *redact[16], *case_name = NULL, *out = NULL;
     char *redact_buf = NULL;
     ev_share_opts so;
-    struct ids ids = {NULL, 0};
+    struct cli_ids ids = {NULL, 0};
     ev_vault *v;
     int opt, rc, ex;
 
@@ -124,15 +105,11 @@ cmd_share(int argc, char **argv)
         return cli_usage_error(&c, share_usage,
                                "give records (ids or --case), --to and -o");
     }
-    for (int i = optind; i < argc; i++) {
-        int64_t id;
-        if (cli_parse_id(argv[i], &id) != 0) {
-            free(redact_buf);
-            free(ids.v);
-            return cli_usage_error(&c, share_usage,
-                                   "'%s' is not a record id", argv[i]);
-        }
-        collect(&ids, &(ev_record){.id = id});
+    ex = cli_ids_from_args(&c, share_usage, &ids, argc, argv, optind);
+    if (ex != EXIT_OK) {
+        free(redact_buf);
+        free(ids.v);
+        return ex;
     }
     ex = cli_open(&c, &v);
     if (ex != EXIT_OK) {
@@ -143,7 +120,7 @@ cmd_share(int argc, char **argv)
     rc = EV_OK;
     if (case_name != NULL) {
         ev_filter f = {case_name, NULL, NULL, NULL};
-        rc = ev_record_list(v, &f, collect, &ids);
+        rc = ev_record_list(v, &f, cli_ids_add, &ids);
         if (rc == EV_OK && ids.n == 0) {
             ev_vault_free(v);
             free(redact_buf);

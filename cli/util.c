@@ -533,3 +533,35 @@ cli_print_record_json(FILE *f, const ev_record *r)
     }
     json_decref(o);
 }
+
+int
+cli_ids_add(void *ctx, const ev_record *r)
+{
+    struct cli_ids *ids = ctx;
+    int64_t *nv = realloc(ids->v, (ids->n + 1) * sizeof *nv);
+
+    if (nv == NULL) {
+        return 1;
+    }
+    ids->v = nv;
+    ids->v[ids->n++] = r->id;
+    return 0;
+}
+
+int
+cli_ids_from_args(struct cli *c, const char *usage, struct cli_ids *ids,
+                  int argc, char **argv, int from)
+{
+    for (int i = from; i < argc; i++) {
+        ev_record r;
+        memset(&r, 0, sizeof r);
+        if (cli_parse_id(argv[i], &r.id) != 0) {
+            return cli_usage_error(c, usage, "'%s' is not a record id",
+                                   argv[i]);
+        }
+        if (cli_ids_add(ids, &r) != 0) {
+            return cli_error(c, EV_ENOMEM, "out of memory");
+        }
+    }
+    return EXIT_OK;
+}
