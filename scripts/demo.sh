@@ -21,8 +21,8 @@ TXT
 head -c 3000000 /dev/urandom > "$D/evidence/checkpoint.mp4"
 seq 1 50000 > "$D/evidence/call-log.csv"
 
-say "evault init $D/vault"
-"$E" init "$D/vault"
+say "evault init $D/vault --operator 'Demo Lawyer'"
+"$E" init "$D/vault" --operator "Demo Lawyer"
 say "evault add evidence/ --case K-17 --source S1 --tag detention"
 "$E" add "$D/evidence" --case K-17 --source S1 --tag detention
 say "echo '...' | evault add - --case K-17 --source S2"
@@ -37,6 +37,16 @@ say "evault get 2 -o checkpoint.mp4 && cmp"
 cmp "$D/checkpoint.out.mp4" "$D/evidence/checkpoint.mp4" && echo "identical to the original"
 say "evault check --read-data"
 "$E" check --read-data
+say "evault seal --case K-17 --note 'for the hearing'"
+"$E" seal --case K-17 --note "for the hearing"
+say "evault key export-public -o vault.pub && evault proof 2 -o checkpoint.tlog-proof"
+"$E" key export-public -o "$D/vault.pub"
+"$E" proof 2 -o "$D/checkpoint.tlog-proof"
+say "evault verify checkpoint.mp4 --proof checkpoint.tlog-proof --key vault.pub   (no vault needed)"
+env -u EVAULT_DIR -u EVAULT_PASSPHRASE_FILE "$E" verify "$D/checkpoint.out.mp4" \
+    --proof "$D/checkpoint.tlog-proof" --key "$D/vault.pub"
+say "evault log --record 2"
+"$E" log --record 2
 say "grep -r 'witness' vault/   (names never appear in the vault folder)"
 if grep -rq 'witness' "$D/vault"; then echo "FOUND (this is a bug)"; exit 1; else echo "not found"; fi
 echo
