@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "commands.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,8 @@
 static const char usage[] =
     "usage: evault add [options] FILE|DIR...\n"
     "       evault add [options] -                 (a testimony on stdin)\n"
-    "       evault add [options] --sha256 HEX --size N --name NAME\n";
+    "       evault add [options] --sha256 HEX --size N --name NAME\n"
+    "       evault add [options] --from-age FILE.age\n";
 
 static const char help[] =
     "\n"
@@ -37,6 +40,9 @@ static const char help[] =
     "                             the bytes (for footage that may not be kept)\n"
     "      --sha256 HEX           record a SHA-256 known from elsewhere\n"
     "      --size N               its size in bytes (with --sha256)\n"
+    "      --from-age FILE.age    add the content of an age file sent to\n"
+    "                             this vault ('evault id'), decrypting as it\n"
+    "                             goes: no plaintext touches the disk\n"
     "      --json                 one JSON object per record added\n"
     CLI_COMMON_HELP;
 
@@ -95,13 +101,14 @@ cmd_add(int argc, char **argv)
         {"hash-only", no_argument, NULL, 'H'},
         {"sha256", required_argument, NULL, 'S'},
         {"size", required_argument, NULL, 'Z'},
+        {"from-age", required_argument, NULL, 'F'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli c = {"add", NULL, NULL, -1, 0, NULL};
     ev_add_opts ao;
     const char *tags[64];
     char when[32];
-    const char *sha_hex = NULL;
+    const char *sha_hex = NULL, *from_age = NULL;
     uint8_t sha[EV_SHA256_BYTES];
     uint64_t size = 0;
     int have_size = 0, opt, rc, ex;
@@ -163,6 +170,9 @@ cmd_add(int argc, char **argv)
         case 'S':
             sha_hex = optarg;
             break;
+        case 'F':
+            from_age = optarg;
+            break;
         case 'Z':
             if (cli_parse_u64(optarg, &size) != 0) {
                 return cli_usage_error(&c, usage,
@@ -178,7 +188,12 @@ cmd_add(int argc, char **argv)
             return cli_bad_option(&c, usage, argc, argv);
         }
     }
-    if (sha_hex != NULL) {
+    if (from_age != NULL) {
+        if (optind != argc || sha_hex != NULL || have_size || ao.hash_only) {
+            return cli_usage_error(&c, usage,
+                                   "--from-age takes no other input");
+        }
+    } else if (sha_hex != NULL) {
         if (optind != argc || !have_size || ao.name == NULL) {
             return cli_usage_error(&c, usage,
                                    "--sha256 needs --size and --name, and no "
@@ -193,13 +208,14 @@ cmd_add(int argc, char **argv)
     } else if (optind == argc) {
         return cli_usage_error(&c, usage, "nothing to add");
     }
-    for (int i = optind; i < argc; i++) {
+    for (int i = optind; from_age == NULL && i < argc; i++) {
         if (strcmp(argv[i], "-") == 0 && argc - optind > 1) {
             return cli_usage_error(&c, usage,
                                    "'-' (stdin) must be the only input");
         }
     }
-    if (sha_hex == NULL && strcmp(argv[optind], "-") == 0) {
+    if (from_age == NULL && sha_hex == NULL &&
+        strcmp(argv[optind], "-") == 0) {
         if (isatty(0)) {
             fprintf(stderr, "Type or paste the testimony; end with Ctrl-D on "
                             "a line of its own.\n");
@@ -214,7 +230,31 @@ cmd_add(int argc, char **argv)
     if (ex != EXIT_OK) {
         return ex;
     }
-    if (sha_hex != NULL) {
+    if (from_age != NULL) {
+        int fd = open(from_age, O_RDONLY | O_CLOEXEC), age_err = 0;
+        char name[256];
+        const char *b = strrchr(from_age, '/');
+        size_t bl;
+        b = b != NULL ? b + 1 : from_age;
+        snprintf(name, sizeof name, "%s", b);
+        bl = strlen(name);
+        if (bl > 4 && strcmp(name + bl - 4, ".age") == 0) {
+            name[bl - 4] = '\0';
+        }
+        if (ao.name == NULL) {
+            ao.name = name;
+        }
+        if (ao.kind == NULL) {
+            ao.kind = "document";
+        }
+        if (fd < 0) {
+            ev_vault_free(v);
+            return cli_error(&c, EV_ENOENT, "cannot open '%s': %s", from_age,
+                             strerror(errno));
+        }
+        rc = ev_record_add_age(v, fd, &ao, print_added, &out, &age_err);
+        close(fd);
+    } else if (sha_hex != NULL) {
         rc = ev_record_add_hash(v, sha, size, &ao, print_added, &out);
     } else if (strcmp(argv[optind], "-") == 0) {
         rc = ev_record_add_fd(v, 0, &ao, print_added, &out);

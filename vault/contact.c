@@ -18,6 +18,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <stdio.h>
@@ -526,5 +528,117 @@ cleanup:
     }
     ev_age_reader_free(r);
     ev_secure_free(id);
+    return rc;
+}
+
+/* ev_record_add_age: a thread decrypts into a pipe that the intake reads;
+ * the intake asks input_ok before keeping the record. */
+struct age_feed {
+    ev_age_reader *r;
+    int wfd;
+    int err; /* ev_age_err, published before the pipe is closed */
+};
+
+static void *
+age_feed_main(void *arg)
+{
+    struct age_feed *a = arg;
+    uint8_t *buf = malloc(65536);
+    int e = buf == NULL ? EV_AGE_NOMEM : EV_AGE_OK;
+
+    while (e == EV_AGE_OK) {
+        size_t got = 0;
+        e = ev_age_read(a->r, buf, 65536, &got);
+        if (e != EV_AGE_OK || got == 0) {
+            break;
+        }
+        if (ev_os_write_full(a->wfd, buf, got) != 0) {
+            e = EV_AGE_IO;
+        }
+    }
+    if (buf != NULL) {
+        ev_wipe(buf, 65536);
+        free(buf);
+    }
+    __atomic_store_n(&a->err, e, __ATOMIC_SEQ_CST);
+    ev_os.close(a->wfd);
+    return NULL;
+}
+
+static int
+age_feed_ok(void *ctx)
+{
+    struct age_feed *a = ctx;
+
+    return __atomic_load_n(&a->err, __ATOMIC_SEQ_CST) == EV_AGE_OK;
+}
+
+int
+ev_record_add_age(ev_vault *v, int age_fd, const ev_add_opts *opts,
+                  ev_record_fn cb, void *ctx, int *age_err)
+{
+    ev_age_identity *id;
+    struct age_feed a = {NULL, -1, EV_AGE_OK};
+    ev_add_opts o;
+    pthread_t th;
+    uint8_t *sk;
+    int p[2], rc, e;
+
+    *age_err = EV_AGE_OK;
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    id = ev_secure_alloc(sizeof *id);
+    if (id == NULL) {
+        return EV_ENOMEM;
+    }
+    memset(id, 0, sizeof *id);
+    rc = ev_identity_load(v, &sk);
+    if (rc != EV_OK) {
+        ev_secure_free(id);
+        return rc;
+    }
+    id->kind = EV_AGE_ID_X25519;
+    memcpy(id->x25519_sk, sk, 32);
+    ev_secure_free(sk);
+    e = ev_age_reader_new(&a.r, id, 1, fd_read, &age_fd);
+    ev_secure_free(id);
+    if (e != EV_AGE_OK) {
+        *age_err = e;
+        return ev_fail(v, e == EV_AGE_NO_IDENTITY ? EV_EKEY : EV_ECORRUPT,
+                       "cannot open the age file: %s", ev_age_strerror(e));
+    }
+    if (pipe(p) != 0) {
+        ev_age_reader_free(a.r);
+        return ev_fail(v, EV_EIO, "pipe: %s", strerror(errno));
+    }
+    a.wfd = p[1];
+    if (pthread_create(&th, NULL, age_feed_main, &a) != 0) {
+        ev_os.close(p[0]);
+        ev_os.close(p[1]);
+        ev_age_reader_free(a.r);
+        return EV_ENOMEM;
+    }
+    o = *opts;
+    o.input_ok = age_feed_ok;
+    o.input_ctx = &a;
+    rc = ev_record_add_fd(v, p[0], &o, cb, ctx);
+    /* Drain whatever the intake did not read, so the thread can end. */
+    {
+        uint8_t sink[4096];
+        while (ev_os.read(p[0], sink, sizeof sink) > 0) {
+        }
+    }
+    pthread_join(th, NULL);
+    ev_os.close(p[0]);
+    ev_age_reader_free(a.r);
+    if (a.err != EV_AGE_OK) {
+        *age_err = a.err;
+        if (rc == EV_OK || rc == EV_ECORRUPT) {
+            rc = ev_fail(v, EV_ECORRUPT,
+                         "the age file fails: %s; nothing was added",
+                         ev_age_strerror(a.err));
+        }
+    }
     return rc;
 }

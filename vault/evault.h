@@ -84,6 +84,11 @@ typedef struct ev_add_opts {
     const char *const *tags;
     size_t ntags;
     int hash_only;           /* record SHA-256 and size, store no bytes */
+    /* For ev_record_add_fd: asked once the input has ended, before the
+     * record is kept; 0 means the input was not authentic (a decrypting
+     * producer failed) and nothing is added.  NULL: always kept. */
+    int (*input_ok)(void *ctx);
+    void *input_ctx;
 } ev_add_opts;
 
 /* Equality filters for ev_record_list(); NULL fields match everything. */
@@ -198,6 +203,13 @@ EV_API int ev_record_add_paths(ev_vault *v, const char *const *paths,
  * Nothing is written in plaintext anywhere. */
 EV_API int ev_record_add_fd(ev_vault *v, int fd, const ev_add_opts *opts,
                             ev_record_fn cb, void *ctx);
+
+/* Adds the plaintext of an age file encrypted to this vault's identity
+ * (evault id's age recipient), streaming: no plaintext touches the disk,
+ * and nothing is added unless the whole age file authenticates.
+ * *age_err receives the age error on failure. */
+EV_API int ev_record_add_age(ev_vault *v, int age_fd, const ev_add_opts *opts,
+                             ev_record_fn cb, void *ctx, int *age_err);
 
 /* Records a SHA-256 and size known from elsewhere; stores no bytes. */
 EV_API int ev_record_add_hash(ev_vault *v,

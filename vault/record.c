@@ -682,6 +682,10 @@ file_finish(struct intake *k, struct file_job *f)
     int rc;
 
     ev_sha256_final(f->sha, sha);
+    if (k->opts->input_ok != NULL && !k->opts->input_ok(k->opts->input_ctx)) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the input failed authentication: nothing was added");
+    }
     fill_record(k, &r, base_name(f->input->display), f->input->display);
     memcpy(r.sha256, sha, sizeof sha);
     r.size = f->content_len;

@@ -75,4 +75,22 @@ head -c 2000000 /dev/urandom | age -r "$R" > "$T/big.age"
 head -c 1000000 "$T/big.age" > "$T/cut.age"
 expect_rc 1 env -u EVAULT_DIR "$EVAULT" open "$T/cut.age" -i "$T/partner.key" -o "$T/cut.out"
 [ ! -e "$T/cut.out" ] && ok || fail "a truncated file left output"
+
+# add --from-age: the content of an age file sent to the vault, streamed;
+# nothing is kept unless the whole file authenticates.
+head -c 2500000 /dev/urandom > "$T/sent.bin"
+age -r "$AR" -o "$T/sent.bin.age" "$T/sent.bin"
+before=$("$EVAULT" ls --json | wc -l)
+expect_rc 0 "$EVAULT" add --from-age "$T/sent.bin.age" --case FromPartner
+grep -q "$(sha256sum < "$T/sent.bin" | cut -c1-64)"$'\t'"sent.bin$" "$T/out" && ok ||
+    fail "add --from-age output: $(cat "$T/out")"
+id=$(cut -f1 "$T/out")
+expect_rc 0 "$EVAULT" get "$id" -o "$T/sent.out"
+cmp -s "$T/sent.out" "$T/sent.bin" && ok || fail "from-age bytes differ"
+head -c 1500000 "$T/sent.bin.age" > "$T/sent-cut.age"
+expect_rc 1 "$EVAULT" add --from-age "$T/sent-cut.age"
+age -r "$R" -o "$T/not-ours.age" "$T/sent.bin"
+expect_rc 4 "$EVAULT" add --from-age "$T/not-ours.age"
+[ "$("$EVAULT" ls --json | wc -l)" -eq $((before + 1)) ] && ok || fail "a failed --from-age added a record"
+expect_rc 0 "$EVAULT" check --read-data
 finish
