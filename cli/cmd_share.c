@@ -282,3 +282,73 @@ cleanup:
     ev_vault_free(v);
     return ex;
 }
+
+static const char import_usage[] = "usage: evault import [--json] BUNDLE.age\n";
+
+static const char import_help[] =
+    "\n"
+    "Imports a bundle a partner shared with this vault.  It is checked\n"
+    "first: the age layer, the signatures against a pinned contact ('evault\n"
+    "contact add'), every file's SHA-256 and every proof.  Anything wrong -\n"
+    "an unknown sender, a bad signature, an altered or missing file, a cut\n"
+    "bundle, an unsafe name, a link or device, an oversized entry - rejects\n"
+    "the whole bundle and adds nothing.  The records are then added with\n"
+    "their provenance (sender, their record ids, the bundle's SHA-256) in\n"
+    "the custody log.  A bundle imported twice adds nothing.\n"
+    "\n"
+    "Options:\n"
+    "      --json                 one JSON object per record added\n"
+    CLI_COMMON_HELP;
+
+static int
+print_imported(void *ctx, const ev_record *r)
+{
+    struct cli *c = ctx;
+    char hex[65];
+
+    if (c->json) {
+        cli_print_record_json(stdout, r);
+        return 0;
+    }
+    ev_hex(hex, r->sha256, sizeof r->sha256);
+    printf("%lld\t%s\t", (long long)r->id, hex);
+    cli_put_name(stdout, r->name);
+    printf("\n");
+    return 0;
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    struct cli c = {"import", NULL, NULL, -1, 0, NULL};
+    size_t n = 0;
+    ev_vault *v;
+    int opt, rc, ex;
+
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (opt == 'h') {
+            printf("%s%s", import_usage, import_help);
+            return EXIT_OK;
+        }
+        if (cli_common_option(&c, opt, optarg) != 1) {
+            return cli_bad_option(&c, import_usage, argc, argv);
+        }
+    }
+    if (optind != argc - 1) {
+        return cli_usage_error(&c, import_usage, "import takes one bundle");
+    }
+    ex = cli_open(&c, &v);
+    if (ex != EXIT_OK) {
+        return ex;
+    }
+    rc = ev_import(v, argv[optind], print_imported, &c, &n);
+    if (rc != EV_OK) {
+        ex = cli_fail(&c, v, rc);
+    } else if (!c.json) {
+        fprintf(stderr, "imported %zu record(s)\n", n);
+    }
+    ev_vault_free(v);
+    return ex;
+}

@@ -19,5 +19,6 @@ int cmd_id(int argc, char **argv);
 int cmd_contact(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 int cmd_open(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

@@ -38,6 +38,7 @@ static const struct command commands[] = {
     {"id", cmd_id, "the vault's public identity, to give to partners"},
     {"contact", cmd_contact, "pin, list or remove partners' keys"},
     {"share", cmd_share, "write a signed, encrypted bundle for partners"},
+    {"import", cmd_import, "check and add a bundle a partner shared"},
     {"open", cmd_open, "decrypt an age file"},
 };
 

@@ -18,6 +18,7 @@
  *   files/<id>/<name>       the records' original bytes
  */
 #include "age.h"
+#include "blob.h"
 #include "custody.h"
 #include "minisign.h"
 #include "os.h"
@@ -482,5 +483,747 @@ cleanup:
     free(sig);
     free(pubfile);
     free(sums);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Import                                                              */
+/* ------------------------------------------------------------------ */
+
+#define SMALL_MAX ((size_t)1 << 20)
+#define MAX_RECORDS 100000
+
+/* Reading a bundle: age file -> libarchive. */
+struct in {
+    int fd;
+    ev_age_reader *age;
+    uint8_t buf[65536];
+    int age_err;
+};
+
+static int
+in_read_fd(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+    ssize_t n = ev_os_read_full(*(int *)ctx, p, cap);
+
+    if (n < 0) {
+        return errno != 0 ? errno : EIO;
+    }
+    *got = (size_t)n;
+    return 0;
+}
+
+static la_ssize_t
+tar_read(struct archive *a, void *ctx, const void **out)
+{
+    struct in *i = ctx;
+    size_t got = 0;
+    int e = ev_age_read(i->age, i->buf, sizeof i->buf, &got);
+
+    if (e != EV_AGE_OK) {
+        i->age_err = e;
+        archive_set_error(a, EIO, "the bundle fails authentication: %s",
+                          ev_age_strerror(e));
+        return -1;
+    }
+    *out = i->buf;
+    return (la_ssize_t)got;
+}
+
+struct small {
+    char *name;
+    char *data;
+    size_t len;
+};
+
+/* What a verified bundle holds. */
+struct bundle {
+    struct small *s;
+    size_t ns;
+    char **file_paths;  /* in tar order */
+    char (*file_sha)[65];
+    uint64_t *file_size;
+    size_t nfiles;
+    ev_contact sender;
+};
+
+static void
+bundle_free(struct bundle *b)
+{
+    for (size_t i = 0; i < b->ns; i++) {
+        free(b->s[i].name);
+        free(b->s[i].data);
+    }
+    free(b->s);
+    for (size_t i = 0; i < b->nfiles; i++) {
+        free(b->file_paths[i]);
+    }
+    free(b->file_paths);
+    free(b->file_sha);
+    free(b->file_size);
+    memset(b, 0, sizeof *b);
+}
+
+static const struct small *
+small_get(const struct bundle *b, const char *name)
+{
+    for (size_t i = 0; i < b->ns; i++) {
+        if (strcmp(b->s[i].name, name) == 0) {
+            return &b->s[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+all_digits(const char *p, size_t n)
+{
+    if (n == 0 || n > 18) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 for a small entry, 2 for files/<n>/<name>, 0 for anything else. */
+static int
+entry_kind(const char *p)
+{
+    static const char *const smalls[] = {
+        "README.txt",    "vault.pub",          "minisign.pub",
+        "MANIFEST.json", "MANIFEST.json.minisig", "SHA256SUMS",
+        "SHA256SUMS.minisig", NULL};
+    const char *slash, *name;
+
+    for (size_t i = 0; smalls[i] != NULL; i++) {
+        if (strcmp(p, smalls[i]) == 0) {
+            return 1;
+        }
+    }
+    if (strncmp(p, "proofs/", 7) == 0) {
+        size_t n = strlen(p + 7);
+        return n > 11 && strcmp(p + 7 + n - 11, ".tlog-proof") == 0 &&
+                       all_digits(p + 7, n - 11)
+                   ? 1
+                   : 0;
+    }
+    if (strncmp(p, "files/", 6) == 0) {
+        slash = strchr(p + 6, '/');
+        if (slash == NULL || !all_digits(p + 6, (size_t)(slash - p - 6))) {
+            return 0;
+        }
+        name = slash + 1;
+        if (name[0] == '\0' || strchr(name, '/') != NULL ||
+            strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+            return 0;
+        }
+        for (const char *c = name; *c != '\0'; c++) {
+            if ((unsigned char)*c < 0x20 || *c == '\\') {
+                return 0;
+            }
+        }
+        return 2;
+    }
+    return 0;
+}
+
+static int
+open_bundle(ev_vault *v, const char *path, struct in *i, struct archive **a)
+{
+    ev_age_identity *id = ev_secure_alloc(sizeof *id);
+    uint8_t *sk;
+    int rc, e;
+
+    *a = NULL;
+    i->fd = -1;
+    if (id == NULL) {
+        return EV_ENOMEM;
+    }
+    memset(id, 0, sizeof *id);
+    rc = ev_identity_load(v, &sk);
+    if (rc != EV_OK) {
+        ev_secure_free(id);
+        return rc;
+    }
+    id->kind = EV_AGE_ID_X25519;
+    memcpy(id->x25519_sk, sk, 32);
+    ev_secure_free(sk);
+    i->fd = ev_os.open(path, O_RDONLY, 0);
+    if (i->fd < 0) {
+        ev_secure_free(id);
+        return ev_fail(v, errno == ENOENT ? EV_ENOENT : EV_EIO,
+                       "cannot open '%s': %s", path, strerror(errno));
+    }
+    e = ev_age_reader_new(&i->age, id, 1, in_read_fd, &i->fd);
+    ev_secure_free(id);
+    if (e != EV_AGE_OK) {
+        return ev_fail(v, e == EV_AGE_NO_IDENTITY ? EV_EKEY : EV_ECORRUPT,
+                       "'%s' is not a bundle for this vault: %s", path,
+                       ev_age_strerror(e));
+    }
+    *a = archive_read_new();
+    if (*a == NULL || archive_read_support_format_tar(*a) != ARCHIVE_OK ||
+        archive_read_open(*a, i, NULL, tar_read, NULL) != ARCHIVE_OK) {
+        return ev_fail(v, EV_ECORRUPT, "'%s' holds no tar: %s", path,
+                       *a != NULL && archive_error_string(*a) != NULL
+                           ? archive_error_string(*a)
+                           : "unreadable");
+    }
+    return EV_OK;
+}
+
+static void
+close_bundle(struct in *i, struct archive *a)
+{
+    if (a != NULL) {
+        archive_read_free(a);
+    }
+    ev_age_reader_free(i->age);
+    i->age = NULL;
+    if (i->fd >= 0) {
+        ev_os.close(i->fd);
+        i->fd = -1;
+    }
+}
+
+/* Checks one entry's header: a regular file, a known safe name, a size. */
+static int
+entry_ok(ev_vault *v, struct archive_entry *e, int *kind)
+{
+    const char *p = archive_entry_pathname(e);
+
+    if (p == NULL || archive_entry_filetype(e) != AE_IFREG ||
+        archive_entry_hardlink(e) != NULL ||
+        archive_entry_symlink(e) != NULL) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the bundle holds '%s', which is not a regular file "
+                       "(a link, device or directory): rejected",
+                       p != NULL ? p : "?");
+    }
+    *kind = entry_kind(p);
+    if (*kind == 0) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the bundle holds an entry with an unexpected or "
+                       "unsafe name ('%s'): rejected",
+                       p);
+    }
+    if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0 ||
+        (*kind == 1 && (uint64_t)archive_entry_size(e) > SMALL_MAX) ||
+        (uint64_t)archive_entry_size(e) > EV_BLOB_MAX_CONTENT) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the bundle's entry '%s' is oversized: rejected", p);
+    }
+    return EV_OK;
+}
+
+/* Finds path's hash in SHA256SUMS text ("hex  path\n" lines). */
+static int
+sums_lookup(const char *sums, size_t len, const char *path, char out[65])
+{
+    const char *p = sums, *end = sums + len;
+    size_t pl = strlen(path);
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        if (ll == 66 + pl && p[64] == ' ' && p[65] == ' ' &&
+            memcmp(p + 66, path, pl) == 0) {
+            memcpy(out, p, 64);
+            out[64] = '\0';
+            return 0;
+        }
+        p += ll + 1;
+    }
+    return -1;
+}
+
+static size_t
+sums_count(const char *sums, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        n += sums[i] == '\n';
+    }
+    return n;
+}
+
+struct sender_find {
+    uint8_t pk[32];
+    ev_contact c;
+    int found;
+};
+
+static int
+sender_one(void *arg, const ev_contact *c)
+{
+    struct sender_find *f = arg;
+    uint8_t pk[32], kid[EV_MINISIGN_KEYID_BYTES];
+
+    if (ev_minisign_pubkey_decode(pk, kid, c->minisign,
+                                  strlen(c->minisign)) == 0 &&
+        memcmp(pk, f->pk, 32) == 0) {
+        f->c = *c;
+        f->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Pass 1: read everything, store nothing, verify everything. */
+static int
+verify_bundle(ev_vault *v, const char *path, struct bundle *b,
+              json_t **manifest_out)
+{
+    struct in i;
+    struct archive *a = NULL;
+    struct archive_entry *e;
+    const struct small *man, *mansig, *sums, *sumsig, *mpub, *vpub;
+    uint8_t pk[32], kid[EV_MINISIGN_KEYID_BYTES];
+    struct sender_find sf;
+    json_t *m = NULL, *recs;
+    int rc, r = ARCHIVE_FATAL, kind;
+
+    memset(&i, 0, sizeof i);
+    *manifest_out = NULL;
+    rc = open_bundle(v, path, &i, &a);
+    while (rc == EV_OK && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *p = archive_entry_pathname(e);
+        rc = entry_ok(v, e, &kind);
+        if (rc != EV_OK) {
+            break;
+        }
+        if (small_get(b, p) != NULL) {
+            rc = ev_fail(v, EV_ECORRUPT, "'%s' appears twice: rejected", p);
+            break;
+        }
+        for (size_t k = 0; k < b->nfiles; k++) {
+            if (strcmp(b->file_paths[k], p) == 0) {
+                rc = ev_fail(v, EV_ECORRUPT, "'%s' appears twice: rejected",
+                             p);
+            }
+        }
+        if (rc != EV_OK) {
+            break;
+        }
+        if (kind == 1) {
+            size_t n = (size_t)archive_entry_size(e), got = 0;
+            struct small *ns = realloc(b->s, (b->ns + 1) * sizeof *ns);
+            char *d = malloc(n + 1);
+            if (ns == NULL || d == NULL) {
+                free(d);
+                if (ns != NULL) {
+                    b->s = ns;
+                }
+                rc = EV_ENOMEM;
+                break;
+            }
+            b->s = ns;
+            while (got < n) {
+                la_ssize_t k = archive_read_data(a, d + got, n - got);
+                if (k <= 0) {
+                    break;
+                }
+                got += (size_t)k;
+            }
+            if (got != n) {
+                free(d);
+                rc = ev_fail(v, EV_ECORRUPT,
+                             "the bundle is cut short or altered (in '%s')",
+                             p);
+                break;
+            }
+            d[n] = '\0';
+            b->s[b->ns].name = strdup(p);
+            b->s[b->ns].data = d;
+            b->s[b->ns].len = n;
+            b->ns++;
+            continue;
+        }
+        /* A file: the signed lists must have come first. */
+        if (small_get(b, "SHA256SUMS") == NULL ||
+            small_get(b, "SHA256SUMS.minisig") == NULL ||
+            small_get(b, "MANIFEST.json") == NULL) {
+            rc = ev_fail(v, EV_ECORRUPT,
+                         "files come before the signed lists in the bundle: "
+                         "rejected");
+            break;
+        }
+        if (b->nfiles == MAX_RECORDS) {
+            rc = ev_fail(v, EV_ECORRUPT, "too many files in the bundle");
+            break;
+        }
+        {
+            ev_sha256 *h = ev_sha256_new();
+            uint8_t sha[32];
+            uint64_t total = 0;
+            char **np = realloc(b->file_paths, (b->nfiles + 1) * sizeof *np);
+            char(*nsha)[65];
+            uint64_t *nsz;
+            if (np != NULL) {
+                b->file_paths = np;
+            }
+            nsha = realloc(b->file_sha, (b->nfiles + 1) * sizeof *nsha);
+            if (nsha != NULL) {
+                b->file_sha = nsha;
+            }
+            nsz = realloc(b->file_size, (b->nfiles + 1) * sizeof *nsz);
+            if (nsz != NULL) {
+                b->file_size = nsz;
+            }
+            if (h == NULL || np == NULL || nsha == NULL || nsz == NULL) {
+                ev_sha256_free(h);
+                rc = EV_ENOMEM;
+                break;
+            }
+            for (;;) {
+                const void *buf;
+                size_t n;
+                la_int64_t off;
+                r = archive_read_data_block(a, &buf, &n, &off);
+                if (r == ARCHIVE_EOF) {
+                    break;
+                }
+                if (r != ARCHIVE_OK || (uint64_t)off != total) {
+                    break;
+                }
+                ev_sha256_update(h, buf, n);
+                total += n;
+            }
+            ev_sha256_final(h, sha);
+            ev_sha256_free(h);
+            if (r != ARCHIVE_EOF || total != (uint64_t)archive_entry_size(e)) {
+                rc = ev_fail(v, EV_ECORRUPT,
+                             "the bundle is cut short or altered (in '%s')",
+                             p);
+                break;
+            }
+            b->file_paths[b->nfiles] = strdup(p);
+            ev_hex(b->file_sha[b->nfiles], sha, sizeof sha);
+            b->file_size[b->nfiles] = total;
+            b->nfiles++;
+        }
+    }
+    if (rc == EV_OK && r != ARCHIVE_EOF) {
+        rc = ev_fail(v, EV_ECORRUPT, "the bundle is cut short or altered: %s",
+                     archive_error_string(a) != NULL ? archive_error_string(a)
+                                                     : "bad tar");
+    }
+    close_bundle(&i, a);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    /* The sender: a pinned contact with this minisign key. */
+    man = small_get(b, "MANIFEST.json");
+    mansig = small_get(b, "MANIFEST.json.minisig");
+    sums = small_get(b, "SHA256SUMS");
+    sumsig = small_get(b, "SHA256SUMS.minisig");
+    mpub = small_get(b, "minisign.pub");
+    vpub = small_get(b, "vault.pub");
+    if (man == NULL || mansig == NULL || sums == NULL || sumsig == NULL ||
+        mpub == NULL || vpub == NULL) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the bundle lacks its manifest, checksums, "
+                       "signatures or keys: rejected");
+    }
+    if (ev_minisign_pubkey_decode(pk, kid, mpub->data, mpub->len) != 0) {
+        return ev_fail(v, EV_ECORRUPT, "the bundle's minisign.pub is "
+                                       "malformed: rejected");
+    }
+    memset(&sf, 0, sizeof sf);
+    memcpy(sf.pk, pk, 32);
+    rc = ev_contact_list(v, sender_one, &sf);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    if (!sf.found) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the bundle is signed by a key that is no pinned "
+                       "contact: rejected (add the sender with 'evault "
+                       "contact add' after comparing fingerprints)");
+    }
+    b->sender = sf.c;
+    if (ev_minisign_verify(mansig->data, mansig->len,
+                           (const uint8_t *)man->data, man->len, pk, kid, 0,
+                           NULL, 0) != 0 ||
+        ev_minisign_verify(sumsig->data, sumsig->len,
+                           (const uint8_t *)sums->data, sums->len, pk, kid, 0,
+                           NULL, 0) != 0) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "a signature in the bundle does not verify with "
+                       "%s's key: rejected",
+                       sf.c.name);
+    }
+    /* Every file is listed with its hash, and every listed file is there. */
+    if (sums_count(sums->data, sums->len) != b->nfiles) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "SHA256SUMS and the bundle's files differ: rejected");
+    }
+    for (size_t k = 0; k < b->nfiles; k++) {
+        char want[65];
+        if (sums_lookup(sums->data, sums->len, b->file_paths[k], want) != 0 ||
+            strcmp(want, b->file_sha[k]) != 0) {
+            return ev_fail(v, EV_ECORRUPT,
+                           "'%s' does not match its SHA-256 in SHA256SUMS "
+                           "(altered): rejected",
+                           b->file_paths[k]);
+        }
+    }
+    /* The manifest names the same files, and each proof verifies. */
+    m = json_loadb(man->data, man->len, JSON_REJECT_DUPLICATES, NULL);
+    recs = json_object_get(m, "records");
+    if (!json_is_array(recs) || json_array_size(recs) != b->nfiles) {
+        json_decref(m);
+        return ev_fail(v, EV_ECORRUPT, "the manifest is malformed: rejected");
+    }
+    for (size_t k = 0; k < b->nfiles; k++) {
+        json_t *rj = json_array_get(recs, k);
+        const char *file = json_string_value(json_object_get(rj, "file"));
+        const char *sha = json_string_value(json_object_get(rj, "sha256"));
+        const char *proof = json_string_value(json_object_get(rj, "proof"));
+        const struct small *ps = proof != NULL ? small_get(b, proof) : NULL;
+        uint8_t raw[32];
+        ev_verify_report rep;
+        if (file == NULL || sha == NULL || strcmp(file, b->file_paths[k]) ||
+            strcmp(sha, b->file_sha[k]) || ps == NULL ||
+            ev_unhex(raw, sizeof raw, sha) != EV_OK) {
+            json_decref(m);
+            return ev_fail(v, EV_ECORRUPT,
+                           "the manifest does not match the files: rejected");
+        }
+        if (ev_verify_proof(ps->data, ps->len, vpub->data, vpub->len, raw,
+                            b->file_size[k], &rep) != EV_OK) {
+            json_decref(m);
+            return ev_fail(v, EV_ECORRUPT, "the proof of '%s' fails (%s): "
+                                           "rejected",
+                           file, rep.failure);
+        }
+        {
+            /* The checkpoint key must be the sender's signing key. */
+            ev_note_key nk;
+            if (ev_note_key_parse(&nk, vpub->data, vpub->len) != 0 ||
+                memcmp(nk.pk, pk, 32) != 0) {
+                json_decref(m);
+                return ev_fail(v, EV_ECORRUPT,
+                               "the bundle's vault.pub is not the sender's "
+                               "key: rejected");
+            }
+        }
+    }
+    *manifest_out = m;
+    return EV_OK;
+}
+
+struct pass2 {
+    struct archive *a;
+    int64_t *ids;
+    size_t nids;
+    const char *want_sha;
+    int bad;
+};
+
+static long
+entry_read(void *ctx, uint8_t *p, size_t n)
+{
+    struct pass2 *x = ctx;
+    la_ssize_t r = archive_read_data(x->a, p, n);
+
+    return r < 0 ? -1 : (long)r;
+}
+
+static int
+imported_one(void *ctx, const ev_record *r)
+{
+    struct pass2 *x = ctx;
+    char hex[65];
+    int64_t *n = realloc(x->ids, (x->nids + 1) * sizeof *n);
+
+    ev_hex(hex, r->sha256, sizeof r->sha256);
+    if (n == NULL || strcmp(hex, x->want_sha) != 0) {
+        x->bad = 1;
+        if (n != NULL) {
+            x->ids = n;
+        }
+        return 0;
+    }
+    x->ids = n;
+    x->ids[x->nids++] = r->id;
+    return 0;
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+int
+ev_import(ev_vault *v, const char *path, ev_record_fn cb, void *ctx,
+          size_t *nimported)
+{
+    struct bundle b;
+    json_t *m = NULL;
+    uint8_t bsha[32];
+    uint64_t bsize;
+    char bhex[65], note[1024];
+    struct pass2 x;
+    struct in i;
+    struct archive *a = NULL;
+    struct archive_entry *e;
+    ev_custody_log log;
+    int rc, r = ARCHIVE_FATAL, kind;
+    size_t k = 0;
+
+    *nimported = 0;
+    memset(&b, 0, sizeof b);
+    memset(&x, 0, sizeof x);
+    memset(&i, 0, sizeof i);
+    if (v->keys == NULL) {
+        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    }
+    rc = ev_sha256_file(path, bsha, &bsize);
+    if (rc != EV_OK) {
+        return ev_fail(v, rc, "cannot read '%s'", path);
+    }
+    ev_hex(bhex, bsha, sizeof bsha);
+    /* Importing the same bundle twice adds nothing. */
+    rc = ev_custody_load(v, &log);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    for (uint64_t s = 0; s < log.n; s++) {
+        if (strstr(log.entries[s].text, bhex) != NULL &&
+            strstr(log.entries[s].text, "\naction import\n") != NULL) {
+            ev_custody_log_free(&log);
+            return ev_fail(v, EV_EEXIST,
+                           "this bundle was imported already (custody entry "
+                           "%llu): nothing added",
+                           (unsigned long long)s);
+        }
+    }
+    ev_custody_log_free(&log);
+    rc = verify_bundle(v, path, &b, &m);
+    if (rc != EV_OK) {
+        bundle_free(&b);
+        return rc;
+    }
+    /* Pass 2: add every file in one transaction; all or nothing. */
+    rc = ev_vault_lock_write(v);
+    if (rc == EV_OK) {
+        rc = ev_catalog_begin(v->cat);
+        if (rc != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot start a transaction");
+        }
+    }
+    if (rc != EV_OK) {
+        ev_vault_unlock_write(v);
+        bundle_free(&b);
+        json_decref(m);
+        return rc;
+    }
+    v->hold_txn = 1;
+    rc = open_bundle(v, path, &i, &a);
+    x.a = a;
+    while (rc == EV_OK && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        json_t *rj;
+        ev_add_opts o;
+        const char *tags[64];
+        char n2[300];
+        if (entry_ok(v, e, &kind) != EV_OK) {
+            rc = EV_ECORRUPT;
+            break;
+        }
+        if (kind != 2) {
+            continue;
+        }
+        if (k >= b.nfiles ||
+            strcmp(archive_entry_pathname(e), b.file_paths[k]) != 0) {
+            rc = ev_fail(v, EV_ECORRUPT, "the bundle changed while it was "
+                                         "imported: nothing added");
+            break;
+        }
+        rj = json_array_get(json_object_get(m, "records"), k);
+        memset(&o, 0, sizeof o);
+        o.name = jstr(rj, "name") != NULL ? jstr(rj, "name")
+                                          : strrchr(b.file_paths[k], '/') + 1;
+        o.kind = jstr(rj, "kind");
+        if (o.kind != NULL && strcmp(o.kind, "video") != 0 &&
+            strcmp(o.kind, "photo") != 0 && strcmp(o.kind, "audio") != 0 &&
+            strcmp(o.kind, "document") != 0 &&
+            strcmp(o.kind, "testimony") != 0) {
+            o.kind = "document";
+        }
+        o.case_name = jstr(rj, "case");
+        o.source = jstr(rj, "source");
+        o.captured_at = jstr(rj, "captured_at");
+        o.location = jstr(rj, "location");
+        snprintf(n2, sizeof n2, "imported from %s (fingerprint %s), their "
+                 "record %lld%s%s",
+                 b.sender.name, b.sender.fingerprint,
+                 (long long)json_integer_value(json_object_get(rj, "id")),
+                 jstr(rj, "note") != NULL ? "; note: " : "",
+                 jstr(rj, "note") != NULL ? jstr(rj, "note") : "");
+        o.note = n2;
+        {
+            json_t *t = json_object_get(rj, "tags");
+            for (size_t q = 0; json_is_array(t) && q < json_array_size(t) &&
+                               o.ntags < 64;
+                 q++) {
+                const char *s = json_string_value(json_array_get(t, q));
+                if (s != NULL && s[0] != '\0' && strlen(s) <= 256) {
+                    tags[o.ntags++] = s;
+                }
+            }
+            o.tags = tags;
+        }
+        x.want_sha = b.file_sha[k];
+        v->read_fn = entry_read;
+        v->read_ctx = &x;
+        rc = ev_record_add_reader(v, &o, imported_one, &x);
+        v->read_fn = NULL;
+        v->read_ctx = NULL;
+        if (rc == EV_OK && x.bad) {
+            rc = ev_fail(v, EV_ECORRUPT, "the bundle changed while it was "
+                                         "imported: nothing added");
+        }
+        k++;
+    }
+    if (rc == EV_OK && (r != ARCHIVE_EOF || k != b.nfiles)) {
+        rc = ev_fail(v, EV_ECORRUPT, "the bundle changed while it was "
+                                     "imported: nothing added");
+    }
+    close_bundle(&i, a);
+    if (rc == EV_OK) {
+        snprintf(note, sizeof note, "from %s (fingerprint %s); bundle %s",
+                 b.sender.name, b.sender.fingerprint, bhex);
+        rc = ev_custody_append(v, "import", x.ids, x.nids, note, NULL);
+    }
+    v->hold_txn = 0;
+    if (rc == EV_OK) {
+        rc = ev_catalog_commit(v->cat);
+        if (rc != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot commit the import");
+        }
+    }
+    if (rc != EV_OK) {
+        ev_catalog_rollback(v->cat);
+    } else {
+        *nimported = x.nids;
+        for (size_t q = 0; cb != NULL && q < x.nids; q++) {
+            ev_record rec;
+            if (ev_record_get(v, x.ids[q], &rec) == EV_OK) {
+                cb(ctx, &rec);
+                ev_record_release(&rec);
+            }
+        }
+    }
+    ev_vault_unlock_write(v);
+    free(x.ids);
+    bundle_free(&b);
+    json_decref(m);
     return rc;
 }

@@ -388,6 +388,14 @@ typedef struct ev_share_opts {
 EV_API int ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                     const ev_share_opts *opts, const char *out_path);
 
+/* Imports a bundle written to this vault: checks the age layer, the
+ * signatures against a pinned contact, every SHA-256 and every proof,
+ * then adds its records with their provenance in one transaction;
+ * anything that fails rejects the whole bundle and adds nothing.  The
+ * same bundle imported twice adds nothing (EV_EEXIST). */
+EV_API int ev_import(ev_vault *v, const char *path, ev_record_fn cb,
+                     void *ctx, size_t *nimported);
+
 /* Decrypts an age v1 file (binary or armored) from in_fd to out_fd, with
  * the vault's X25519 identity (vault unlocked), an age identity file's
  * text, or a passphrase (scrypt).  Only authenticated chunks are written;

@@ -41,6 +41,11 @@ struct ev_vault {
     int lock_fd;          /* the writer lock, -1 when not held */
     int busy_ms;
     char *operator_;      /* who acts, for the custody log */
+    /* while an import adds records: input comes from read_fn, and the
+     * intake neither begins nor commits (the importer's transaction) */
+    long (*read_fn)(void *ctx, uint8_t *p, size_t n);
+    void *read_ctx;
+    int hold_txn;
     /* while ev_record_stream runs: where plaintext goes */
     int (*stream_fn)(void *ctx, const uint8_t *p, size_t n);
     void *stream_ctx;
@@ -98,6 +103,10 @@ int ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES],
                   uint64_t *stored_len, uint64_t *content_len,
                   const uint8_t id[EV_BLOBID_BYTES], const uint8_t *in,
                   size_t in_len);
+
+/* Adds one record whose bytes come from v->read_fn (see above). */
+int ev_record_add_reader(ev_vault *v, const ev_add_opts *opts,
+                         ev_record_fn cb, void *ctx);
 
 /* Reads a blob and writes its plaintext to aw, else to fd (fd < 0 and no
  * aw: discard), hashing into sha256 when not NULL.  (record.c) */

@@ -378,7 +378,9 @@ batch_commit(struct intake *k)
     if (k->in_txn && k->nbatch > 0) {
         rc = ev_custody_store_head(v, (uint64_t)k->next_seq, k->last_leaf);
     }
-    if (k->in_txn) {
+    if (k->in_txn && v->hold_txn) {
+        k->in_txn = 0; /* the importer commits, or rolls back */
+    } else if (k->in_txn) {
         if (rc == EV_OK) {
             rc = ev_catalog_commit(v->cat);
         } else {
@@ -410,7 +412,7 @@ batch_begin(struct intake *k)
     if (k->in_txn) {
         return EV_OK;
     }
-    rc = ev_catalog_begin(k->v->cat);
+    rc = k->v->hold_txn ? EV_OK : ev_catalog_begin(k->v->cat);
     if (rc != EV_OK) {
         return ev_fail_catalog(k->v, rc, "cannot start a transaction");
     }
@@ -857,6 +859,11 @@ open_input(struct intake *k, const struct input *in, int stdin_fd,
     int fd = stdin_fd;
 
     *out = NULL;
+    if (stdin_fd == -2) {
+        /* bytes from v->read_fn: no file to open or watch */
+        *out = file_job_new(k, in, -1, 0);
+        return *out != NULL ? EV_OK : EV_ENOMEM;
+    }
     if (in->path != NULL) {
         fd = ev_os.open(in->path, O_RDONLY | O_NOCTTY, 0);
         if (fd < 0) {
@@ -878,6 +885,26 @@ open_input(struct intake *k, const struct input *in, int stdin_fd,
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     return EV_OK;
+}
+
+/* Fills buf from v->read_fn until n bytes or the end. */
+static ssize_t
+read_cb_full(ev_vault *v, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        long r = v->read_fn(v->read_ctx, buf + got, n - got);
+        if (r < 0) {
+            errno = EIO;
+            return -1;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
 }
 
 /* A regular file that changed size or mtime while it was read. */
@@ -1015,7 +1042,9 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
             j = k->free_jobs[--k->nfree];
             j->file = cur;
             if (!cur->eof) {
-                got = ev_os_read_full(cur->fd, j->in, EV_CHUNK_BYTES);
+                got = cur->fd >= 0
+                          ? ev_os_read_full(cur->fd, j->in, EV_CHUNK_BYTES)
+                          : read_cb_full(v, j->in, EV_CHUNK_BYTES);
                 if (got < 0) {
                     k->free_jobs[k->nfree++] = j;
                     rc = ev_fail(v, EV_EIO, "cannot read '%s': %s",
@@ -1090,7 +1119,29 @@ add_inputs(ev_vault *v, const struct inputs *ins, int stdin_fd,
         rc = ev_fail(v, rc, "out of memory");
     }
     intake_release(&k);
-    ev_vault_unlock_write(v);
+    if (!v->hold_txn) {
+        ev_vault_unlock_write(v);
+    }
+    return rc;
+}
+
+static int check_opts(ev_vault *v, const ev_add_opts *o);
+
+int
+ev_record_add_reader(ev_vault *v, const ev_add_opts *opts, ev_record_fn cb,
+                     void *ctx)
+{
+    struct inputs ins = {0};
+    int rc = check_opts(v, opts);
+
+    if (rc == EV_OK) {
+        rc = inputs_push(&ins, NULL, opts->name != NULL ? opts->name : "file",
+                         0);
+    }
+    if (rc == EV_OK) {
+        rc = add_inputs(v, &ins, -2, opts, cb, ctx);
+    }
+    inputs_free(&ins);
     return rc;
 }
 
