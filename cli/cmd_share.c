@@ -130,6 +130,7 @@ cmd_share(int argc, char **argv)
     }
     if (rc == EV_OK) {
         rc = ev_share(v, ids.v, ids.n, &so, out);
+        cli_progress_end();
     }
     if (rc != EV_OK) {
         ex = cli_fail(&c, v, rc);

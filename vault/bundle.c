@@ -106,12 +106,25 @@ add_text(struct archive *a, const char *name, const char *text, size_t len)
     return archive_write_data(a, text, len) == (la_ssize_t)len ? 0 : -1;
 }
 
+struct to_tar {
+    struct archive *a;
+    ev_vault *v;
+    uint64_t done, total;
+};
+
 static int
 data_to_tar(void *ctx, const uint8_t *p, size_t n)
 {
-    struct archive *a = ctx;
+    struct to_tar *t = ctx;
 
-    return archive_write_data(a, p, n) == (la_ssize_t)n ? 0 : EIO;
+    if (archive_write_data(t->a, p, n) != (la_ssize_t)n) {
+        return EIO;
+    }
+    t->done += n;
+    if (t->v->progress != NULL) {
+        t->v->progress(t->v->progress_ctx, t->done, t->total);
+    }
+    return 0;
 }
 
 /* A file name safe inside the tar: the base name, no control characters,
@@ -425,13 +438,20 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         }
         free(proof);
     }
-    for (size_t i = 0; i < nids; i++) {
-        safe_name(name, sizeof name, r[i].name);
-        snprintf(path, sizeof path, "files/%lld/%s", (long long)r[i].id, name);
-        TRY(add_entry(a, path, (int64_t)r[i].size));
-        rc = ev_record_stream(v, r[i].id, data_to_tar, a);
-        if (rc != EV_OK) {
-            goto cleanup;
+    {
+        struct to_tar tt = {a, v, 0, 0};
+        for (size_t i = 0; i < nids; i++) {
+            tt.total += r[i].size;
+        }
+        for (size_t i = 0; i < nids; i++) {
+            safe_name(name, sizeof name, r[i].name);
+            snprintf(path, sizeof path, "files/%lld/%s", (long long)r[i].id,
+                     name);
+            TRY(add_entry(a, path, (int64_t)r[i].size));
+            rc = ev_record_stream(v, r[i].id, data_to_tar, &tt);
+            if (rc != EV_OK) {
+                goto cleanup;
+            }
         }
     }
     TRY(archive_write_close(a) == ARCHIVE_OK ? 0 : -1);

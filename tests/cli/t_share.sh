@@ -76,6 +76,15 @@ head -c 1000000 "$T/big.age" > "$T/cut.age"
 expect_rc 1 env -u EVAULT_DIR "$EVAULT" open "$T/cut.age" -i "$T/partner.key" -o "$T/cut.out"
 [ ! -e "$T/cut.out" ] && ok || fail "a truncated file left output"
 
+# open with a passphrase: a file made by Debian's 'age -p' (tests/age/).
+SRC=${EV_TEST_SRC:-$(dirname "$0")/..}
+expect_rc 0 env -u EVAULT_DIR "$EVAULT" open "$SRC/age/good_scrypt.age" \
+    --passphrase-file "$SRC/age/passphrase.txt" -o "$T/scrypt.out"
+cmp -s "$T/scrypt.out" "$SRC/age/plain.txt" && ok || fail "open with a passphrase"
+printf 'wrong passphrase\n' > "$T/wrong.pass"
+expect_rc 4 env -u EVAULT_DIR "$EVAULT" open "$SRC/age/good_scrypt.age" \
+    --passphrase-file "$T/wrong.pass" -o "$T/scrypt2.out"
+
 # add --from-age: the content of an age file sent to the vault, streamed;
 # nothing is kept unless the whole file authenticates.
 head -c 2500000 /dev/urandom > "$T/sent.bin"
