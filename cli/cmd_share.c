@@ -284,7 +284,8 @@ cleanup:
     return ex;
 }
 
-static const char import_usage[] = "usage: evault import [--json] BUNDLE.age\n";
+static const char import_usage[] =
+    "usage: evault import [--allow-legacy-signatures] [--json] BUNDLE.age\n";
 
 static const char import_help[] =
     "\n"
@@ -298,6 +299,9 @@ static const char import_help[] =
     "the custody log.  A bundle imported twice adds nothing.\n"
     "\n"
     "Options:\n"
+    "      --allow-legacy-signatures\n"
+    "                             accept minisign's old non-hashed signatures\n"
+    "                             (by default only 'minisign -S -H' ones)\n"
     "      --json                 one JSON object per record added\n"
     CLI_COMMON_HELP;
 
@@ -321,17 +325,23 @@ print_imported(void *ctx, const ev_record *r)
 int
 cmd_import(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"allow-legacy-signatures", no_argument, NULL, 'L'},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
     struct cli c = {"import", NULL, NULL, -1, 0, NULL};
     size_t n = 0;
     ev_vault *v;
-    int opt, rc, ex;
+    int opt, rc, ex, legacy = 0;
 
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (opt == 'h') {
             printf("%s%s", import_usage, import_help);
             return EXIT_OK;
+        }
+        if (opt == 'L') {
+            legacy = 1;
+            continue;
         }
         if (cli_common_option(&c, opt, optarg) != 1) {
             return cli_bad_option(&c, import_usage, argc, argv);
@@ -344,7 +354,7 @@ cmd_import(int argc, char **argv)
     if (ex != EXIT_OK) {
         return ex;
     }
-    rc = ev_import(v, argv[optind], print_imported, &c, &n);
+    rc = ev_import(v, argv[optind], legacy, print_imported, &c, &n);
     if (rc != EV_OK) {
         ex = cli_fail(&c, v, rc);
     } else if (!c.json) {

@@ -796,8 +796,8 @@ sender_one(void *arg, const ev_contact *c)
 
 /* Pass 1: read everything, store nothing, verify everything. */
 static int
-verify_bundle(ev_vault *v, const char *path, struct bundle *b,
-              json_t **manifest_out)
+verify_bundle(ev_vault *v, const char *path, int allow_legacy,
+              struct bundle *b, json_t **manifest_out)
 {
     struct in i;
     struct archive *a = NULL;
@@ -968,11 +968,11 @@ verify_bundle(ev_vault *v, const char *path, struct bundle *b,
     }
     b->sender = sf.c;
     if (ev_minisign_verify(mansig->data, mansig->len,
-                           (const uint8_t *)man->data, man->len, pk, kid, 0,
-                           NULL, 0) != 0 ||
+                           (const uint8_t *)man->data, man->len, pk, kid,
+                           allow_legacy, NULL, 0) != 0 ||
         ev_minisign_verify(sumsig->data, sumsig->len,
-                           (const uint8_t *)sums->data, sums->len, pk, kid, 0,
-                           NULL, 0) != 0) {
+                           (const uint8_t *)sums->data, sums->len, pk, kid,
+                           allow_legacy, NULL, 0) != 0) {
         return ev_fail(v, EV_ECORRUPT,
                        "a signature in the bundle does not verify with "
                        "%s's key: rejected",
@@ -1082,8 +1082,8 @@ jstr(json_t *o, const char *k)
 }
 
 int
-ev_import(ev_vault *v, const char *path, ev_record_fn cb, void *ctx,
-          size_t *nimported)
+ev_import(ev_vault *v, const char *path, int allow_legacy, ev_record_fn cb,
+          void *ctx, size_t *nimported)
 {
     struct bundle b;
     json_t *m = NULL;
@@ -1126,7 +1126,7 @@ ev_import(ev_vault *v, const char *path, ev_record_fn cb, void *ctx,
         }
     }
     ev_custody_log_free(&log);
-    rc = verify_bundle(v, path, &b, &m);
+    rc = verify_bundle(v, path, allow_legacy, &b, &m);
     if (rc != EV_OK) {
         bundle_free(&b);
         return rc;

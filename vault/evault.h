@@ -392,9 +392,10 @@ EV_API int ev_share(ev_vault *v, const int64_t *ids, size_t nids,
  * signatures against a pinned contact, every SHA-256 and every proof,
  * then adds its records with their provenance in one transaction;
  * anything that fails rejects the whole bundle and adds nothing.  The
- * same bundle imported twice adds nothing (EV_EEXIST). */
-EV_API int ev_import(ev_vault *v, const char *path, ev_record_fn cb,
-                     void *ctx, size_t *nimported);
+ * same bundle imported twice adds nothing (EV_EEXIST).  Signatures must
+ * be minisign's hashed form unless allow_legacy is set. */
+EV_API int ev_import(ev_vault *v, const char *path, int allow_legacy,
+                     ev_record_fn cb, void *ctx, size_t *nimported);
 
 /* Decrypts an age v1 file (binary or armored) from in_fd to out_fd, with
  * the vault's X25519 identity (vault unlocked), an age identity file's

@@ -3,7 +3,7 @@
 # usage errors (unknown command, unknown option, missing arguments) exit 2.
 . "$(dirname "$0")/lib.sh"
 
-CMDS="init add ls search show get cat check amend seal log proof verify key"
+CMDS="init add ls search show get cat check amend seal log proof verify key id contact share import open"
 
 # The overview: exit 0, every command, every exit code.
 expect_rc 0 "$EVAULT" --help
