@@ -14,6 +14,8 @@
  *   MANIFEST.json.minisig   hashed ("ED") minisign signature
  *   SHA256SUMS              sha256sum's format, one line per file
  *   SHA256SUMS.minisig
+ *   checkpoint              the vault's latest signed checkpoint (the
+ *                           proofs carry the one covering each record)
  *   proofs/<id>.tlog-proof  one per record
  *   files/<id>/<name>       the records' original bytes
  */
@@ -423,6 +425,19 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     TRY(add_text(a, "SHA256SUMS.minisig", sig, strlen(sig)));
     ev_secure_free(sk);
     sk = NULL;
+    {
+        struct ev_custody_checkpoints cps;
+        rc = ev_custody_checkpoints_load(v, &cps);
+        if (rc != EV_OK) {
+            goto cleanup;
+        }
+        if (cps.n > 0 && add_text(a, "checkpoint", cps.v[cps.n - 1].note,
+                                  strlen(cps.v[cps.n - 1].note)) != 0) {
+            ev_custody_checkpoints_free(&cps);
+            TRY(-1);
+        }
+        ev_custody_checkpoints_free(&cps);
+    }
     for (size_t i = 0; i < nids; i++) {
         char *proof = NULL;
         size_t plen = 0;
@@ -563,6 +578,7 @@ struct bundle {
     char **file_paths;  /* in tar order */
     char (*file_sha)[65];
     uint64_t *file_size;
+    char (*file_sealed)[80]; /* "their checkpoint of N entries, TIME" */
     size_t nfiles;
     ev_contact sender;
 };
@@ -581,6 +597,7 @@ bundle_free(struct bundle *b)
     free(b->file_paths);
     free(b->file_sha);
     free(b->file_size);
+    free(b->file_sealed);
     memset(b, 0, sizeof *b);
 }
 
@@ -616,7 +633,7 @@ entry_kind(const char *p)
     static const char *const smalls[] = {
         "README.txt",    "vault.pub",          "minisign.pub",
         "MANIFEST.json", "MANIFEST.json.minisig", "SHA256SUMS",
-        "SHA256SUMS.minisig", NULL};
+        "SHA256SUMS.minisig", "checkpoint", NULL};
     const char *slash, *name;
 
     for (size_t i = 0; smalls[i] != NULL; i++) {
@@ -1015,6 +1032,13 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
             return ev_fail(v, EV_ECORRUPT,
                            "the manifest does not match the files: rejected");
         }
+        if (k == 0) {
+            b->file_sealed = calloc(b->nfiles, sizeof *b->file_sealed);
+            if (b->file_sealed == NULL) {
+                json_decref(m);
+                return EV_ENOMEM;
+            }
+        }
         if (ev_verify_proof(ps->data, ps->len, vpub->data, vpub->len, raw,
                             b->file_size[k], &rep) != EV_OK) {
             json_decref(m);
@@ -1022,6 +1046,9 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
                                            "rejected",
                            file, rep.failure);
         }
+        snprintf(b->file_sealed[k], sizeof b->file_sealed[k],
+                 "sealed in their checkpoint of %llu entries, %s",
+                 (unsigned long long)rep.log_size, rep.sealed_at);
         {
             /* The checkpoint key must be the sender's signing key. */
             ev_note_key nk;
@@ -1152,7 +1179,7 @@ ev_import(ev_vault *v, const char *path, int allow_legacy, ev_record_fn cb,
         json_t *rj;
         ev_add_opts o;
         const char *tags[64];
-        char n2[300];
+        char n2[600];
         if (entry_ok(v, e, &kind) != EV_OK) {
             rc = EV_ECORRUPT;
             break;
@@ -1182,9 +1209,10 @@ ev_import(ev_vault *v, const char *path, int allow_legacy, ev_record_fn cb,
         o.captured_at = jstr(rj, "captured_at");
         o.location = jstr(rj, "location");
         snprintf(n2, sizeof n2, "imported from %s (fingerprint %s), their "
-                 "record %lld%s%s",
+                 "record %lld, %s%s%s",
                  b.sender.name, b.sender.fingerprint,
                  (long long)json_integer_value(json_object_get(rj, "id")),
+                 b.file_sealed[k],
                  jstr(rj, "note") != NULL ? "; note: " : "",
                  jstr(rj, "note") != NULL ? jstr(rj, "note") : "");
         o.note = n2;
