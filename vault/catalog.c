@@ -769,6 +769,26 @@ scalar(ev_catalog *c, const char *sql)
     return v;
 }
 
+/* INSERT with up to two integer parameters then one blob, as the
+ * append-only tables (custody, checkpoints, amendments, contacts) take. */
+static int
+insert_row(ev_catalog *c, const char *sql, int64_t a, const int64_t *b,
+           const void *blob, size_t len)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, sql, &st), i = 1;
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, i++, a);
+    if (b != NULL) {
+        sqlite3_bind_int64(st, i++, *b);
+    }
+    sqlite3_bind_blob(st, i, blob, (int)len, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
 int64_t
 ev_catalog_custody_count(ev_catalog *c)
 {
@@ -781,15 +801,8 @@ int
 ev_catalog_custody_add(ev_catalog *c, int64_t seq, const void *entry,
                        size_t len)
 {
-    sqlite3_stmt *st;
-    int rc = prepare(c, "INSERT INTO custody(seq, entry) VALUES(?,?)", &st);
-
-    if (rc != EV_OK) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_blob(st, 2, entry, (int)len, SQLITE_STATIC);
-    return step_done(c, st);
+    return insert_row(c, "INSERT INTO custody(seq, entry) VALUES(?,?)", seq,
+                      NULL, entry, len);
 }
 
 int
@@ -812,18 +825,11 @@ int
 ev_catalog_checkpoint_add(ev_catalog *c, int64_t id, uint64_t size,
                           const void *note, size_t len)
 {
-    sqlite3_stmt *st;
-    int rc = prepare(c,
-                     "INSERT INTO checkpoints(id, size, note) VALUES(?,?,?)",
-                     &st);
+    int64_t sz = (int64_t)size;
 
-    if (rc != EV_OK) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
-    sqlite3_bind_blob(st, 3, note, (int)len, SQLITE_STATIC);
-    return step_done(c, st);
+    return insert_row(c,
+                      "INSERT INTO checkpoints(id, size, note) VALUES(?,?,?)",
+                      id, &sz, note, len);
 }
 
 int
@@ -866,18 +872,9 @@ int
 ev_catalog_amendment_add(ev_catalog *c, int64_t id, int64_t record,
                          const void *meta, size_t len)
 {
-    sqlite3_stmt *st;
-    int rc = prepare(c,
-                     "INSERT INTO amendments(id, record, meta) VALUES(?,?,?)",
-                     &st);
-
-    if (rc != EV_OK) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, record);
-    sqlite3_bind_blob(st, 3, meta, (int)len, SQLITE_STATIC);
-    return step_done(c, st);
+    return insert_row(c,
+                      "INSERT INTO amendments(id, record, meta) VALUES(?,?,?)",
+                      id, &record, meta, len);
 }
 
 int
@@ -955,15 +952,8 @@ int
 ev_catalog_contact_put(ev_catalog *c, int64_t id, const void *data,
                        size_t len)
 {
-    sqlite3_stmt *st;
-    int rc = prepare(c, "INSERT INTO contacts(id, data) VALUES(?,?)", &st);
-
-    if (rc != EV_OK) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-    return step_done(c, st);
+    return insert_row(c, "INSERT INTO contacts(id, data) VALUES(?,?)", id,
+                      NULL, data, len);
 }
 
 int

@@ -108,19 +108,13 @@ set_str(json_t *o, const char *k, const char *s)
     }
 }
 
-int
-ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
+/* The descriptive fields, as both the stored metadata and the intake
+ * commitment hold them (keys are sorted when dumped). */
+static void
+put_descriptive(json_t *o, const ev_record *r)
 {
-    json_t *o = json_object(), *tags = json_array();
-    char hex[65], salt_hex[65], *js = NULL;
-    size_t n, padded;
-    uint8_t *plain = NULL, ad[22];
-    int rc = EV_ENOMEM;
+    json_t *tags = json_array();
 
-    if (o == NULL || tags == NULL) {
-        goto cleanup;
-    }
-    json_object_set_new(o, "v", json_integer(1));
     set_str(o, "name", r->name);
     set_str(o, "path", r->path);
     set_str(o, "kind", r->kind);
@@ -129,10 +123,27 @@ ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
     set_str(o, "note", r->note);
     set_str(o, "captured_at", r->captured_at);
     set_str(o, "location", r->location);
-    for (size_t i = 0; i < r->ntags; i++) {
+    set_str(o, "added_by", r->added_by);
+    for (size_t i = 0; tags != NULL && i < r->ntags; i++) {
         json_array_append_new(tags, json_string(r->tags[i]));
     }
-    json_object_set(o, "tags", tags);
+    json_object_set_new(o, "tags", tags != NULL ? tags : json_array());
+}
+
+int
+ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
+{
+    json_t *o = json_object();
+    char hex[65], salt_hex[65], *js = NULL;
+    size_t n, padded;
+    uint8_t *plain = NULL, ad[22];
+    int rc = EV_ENOMEM;
+
+    if (o == NULL) {
+        goto cleanup;
+    }
+    json_object_set_new(o, "v", json_integer(1));
+    put_descriptive(o, r);
     ev_hex(hex, r->sha256, sizeof r->sha256);
     json_object_set_new(o, "sha256", json_string(hex));
     json_object_set_new(o, "size", json_integer((json_int_t)r->size));
@@ -141,7 +152,6 @@ ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
     if (r->same_as > 0) {
         json_object_set_new(o, "same_as", json_integer(r->same_as));
     }
-    set_str(o, "added_by", r->added_by);
     json_object_set_new(o, "custody_seq", json_integer(r->custody_seq));
     ev_hex(salt_hex, r->commit_salt, sizeof r->commit_salt);
     json_object_set_new(o, "commit_salt", json_string(salt_hex));
@@ -175,7 +185,6 @@ cleanup:
         free(js);
     }
     free(plain);
-    json_decref(tags);
     json_decref(o);
     return rc;
 }
@@ -372,27 +381,15 @@ int
 ev_meta_commitment(uint8_t out[32], const ev_record *r)
 {
     static const char label[] = "evault metadata commitment v1\n";
-    json_t *o = json_object(), *tags = json_array();
+    json_t *o = json_object();
     char *js = NULL;
     ev_sha256 *h = ev_sha256_new();
     int rc = EV_ENOMEM;
 
-    if (o == NULL || tags == NULL || h == NULL) {
+    if (o == NULL || h == NULL) {
         goto cleanup;
     }
-    set_str(o, "name", r->name);
-    set_str(o, "path", r->path);
-    set_str(o, "kind", r->kind);
-    set_str(o, "case", r->case_name);
-    set_str(o, "source", r->source);
-    set_str(o, "note", r->note);
-    set_str(o, "captured_at", r->captured_at);
-    set_str(o, "location", r->location);
-    set_str(o, "added_by", r->added_by);
-    for (size_t i = 0; i < r->ntags; i++) {
-        json_array_append_new(tags, json_string(r->tags[i]));
-    }
-    json_object_set(o, "tags", tags);
+    put_descriptive(o, r);
     js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (js == NULL) {
         goto cleanup;
@@ -408,7 +405,6 @@ cleanup:
         free(js);
     }
     ev_sha256_free(h);
-    json_decref(tags);
     json_decref(o);
     return rc;
 }
