@@ -245,6 +245,28 @@ ev_store_open_blob(ev_store *s, const uint8_t id[EV_BLOBID_BYTES], int *fd,
 }
 
 int
+ev_store_remove(ev_store *s, const uint8_t id[EV_BLOBID_BYTES], char *errmsg,
+                size_t errmsg_len)
+{
+    char path[PATH_MAX], sub[PATH_MAX];
+    char hex[2 * EV_BLOBID_BYTES + 1];
+
+    ev_hex(hex, id, EV_BLOBID_BYTES);
+    snprintf(sub, sizeof sub, "%s/%.2s", s->blobs, hex);
+    snprintf(path, sizeof path, "%s/%s", sub, hex);
+    if (ev_os.unlink(path) != 0) {
+        if (errno == ENOENT) {
+            return EV_OK;
+        }
+        return fail(errno, "cannot remove", path, errmsg, errmsg_len);
+    }
+    if (ev_os_fsync_dir(sub) != 0) {
+        return fail(errno, "cannot sync", sub, errmsg, errmsg_len);
+    }
+    return EV_OK;
+}
+
+int
 ev_store_list(ev_store *s,
               int (*fn)(void *ctx, const uint8_t *id, const char *path),
               void *ctx)

@@ -45,6 +45,10 @@ void ev_store_tmp_sweep(ev_store *s);
 int ev_store_open_blob(ev_store *s, const uint8_t id[EV_BLOBID_BYTES],
                        int *fd, uint64_t *size, char *errmsg,
                        size_t errmsg_len);
+/* Removes a blob (crypto-shredding has already made it unreadable) and
+ * fsyncs its directory.  A blob that is already gone is not an error. */
+int ev_store_remove(ev_store *s, const uint8_t id[EV_BLOBID_BYTES],
+                    char *errmsg, size_t errmsg_len);
 /* The path of a blob (for messages and tests). */
 void ev_store_blob_path(ev_store *s, const uint8_t id[EV_BLOBID_BYTES],
                         char *out, size_t out_len);
