@@ -253,7 +253,10 @@ ev_store_remove(ev_store *s, const uint8_t id[EV_BLOBID_BYTES], char *errmsg,
 
     ev_hex(hex, id, EV_BLOBID_BYTES);
     snprintf(sub, sizeof sub, "%s/%.2s", s->blobs, hex);
-    snprintf(path, sizeof path, "%s/%s", sub, hex);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", sub, hex) >=
+        sizeof path) {
+        return fail(ENAMETOOLONG, "cannot name", sub, errmsg, errmsg_len);
+    }
     if (ev_os.unlink(path) != 0) {
         if (errno == ENOENT) {
             return EV_OK;
