@@ -26,6 +26,8 @@ struct cli {
     int pass_fd;            /* --passphrase-fd, or -1 */
     int json;               /* --json */
     const char *operator_;  /* --operator, for the custody log */
+    const char *identity;   /* --identity: an age identity file */
+    int no_env;             /* cli_passphrase ignores the environment */
 };
 
 /* Common long options, to splice into each command's getopt table. */
@@ -34,12 +36,14 @@ struct cli {
 #define CLI_OPT_PASSFD 1003
 #define CLI_OPT_JSON 1004
 #define CLI_OPT_OPERATOR 1005
+#define CLI_OPT_IDENTITY 1006
 #define CLI_COMMON_OPTIONS                                                   \
     {"vault", required_argument, NULL, CLI_OPT_VAULT},                       \
         {"passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE},      \
         {"passphrase-fd", required_argument, NULL, CLI_OPT_PASSFD},          \
         {"json", no_argument, NULL, CLI_OPT_JSON},                           \
         {"operator", required_argument, NULL, CLI_OPT_OPERATOR},             \
+        {"identity", required_argument, NULL, CLI_OPT_IDENTITY},             \
         {"help", no_argument, NULL, 'h'}
 
 #define CLI_COMMON_HELP                                                      \
@@ -49,6 +53,8 @@ struct cli {
     "                             of F (default: $EVAULT_PASSPHRASE_FILE,\n" \
     "                             else ask on the terminal)\n"               \
     "      --passphrase-fd N      read the passphrase from file descriptor N\n" \
+    "      --identity FILE        open with a member's age identity file\n" \
+    "                             instead (default: $EVAULT_IDENTITY_FILE)\n" \
     "      --operator NAME        who acts, for the custody log (default:\n" \
     "                             $EVAULT_OPERATOR, else the name set at init)\n" \
     "  -h, --help                 show this help\n"
@@ -77,6 +83,13 @@ void cli_put_name(FILE *f, const char *s);
 int cli_passphrase(struct cli *c, const char *prompt, int confirm,
                    char **pass, size_t *len);
 
+/* Reads one secret line (a recovery key, a share): from the terminal
+ * without echo when stdin is one (after prompt), else from stdin.  Its
+ * length, -1 at the end of input, -2 when longer than cap - 1. */
+long cli_read_secret_line(const char *prompt, char *buf, size_t cap);
+
+/* Opens the vault named by the options (locked).  Exit code. */
+int cli_open_locked(struct cli *c, ev_vault **v);
 /* Opens the vault named by the options and unlocks it.  Exit code. */
 int cli_open(struct cli *c, ev_vault **v);
 

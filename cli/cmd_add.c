@@ -104,7 +104,7 @@ cmd_add(int argc, char **argv)
         {"from-age", required_argument, NULL, 'F'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"add", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "add", .pass_fd = -1};
     ev_add_opts ao;
     const char *tags[64];
     char when[32];

@@ -41,7 +41,7 @@ cmd_amend(int argc, char **argv)
         {"tag", required_argument, NULL, 't'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"amend", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "amend", .pass_fd = -1};
     ev_add_opts ao;
     const char *tags[64], *reason = NULL;
     char when[32];

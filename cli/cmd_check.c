@@ -63,7 +63,7 @@ cmd_check(int argc, char **argv)
         {"read-data", no_argument, NULL, 'r'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"check", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "check", .pass_fd = -1};
     struct check_out out = {&c, 0, 0};
     int flags = 0, opt, rc, ex;
     uint64_t n = 0;

@@ -46,7 +46,7 @@ run(int argc, char **argv, int is_cat)
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     const char *usage = is_cat ? cat_usage : get_usage;
-    struct cli c = {is_cat ? "cat" : "get", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = is_cat ? "cat" : "get", .pass_fd = -1};
     const char *out = NULL;
     int force = 0, opt, rc, ex;
     int64_t id;

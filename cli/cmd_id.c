@@ -42,7 +42,7 @@ cmd_id(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"id", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "id", .pass_fd = -1};
     int exp = 0, mpub = 0, opt, rc, ex;
     const char *out = NULL;
     ev_identity_info id;
@@ -154,7 +154,7 @@ cmd_contact(int argc, char **argv)
         {"file", required_argument, NULL, 'f'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"contact", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "contact", .pass_fd = -1};
     const char *age = NULL, *ms = NULL, *file = NULL, *sub;
     ev_contact ct;
     ev_vault *v;

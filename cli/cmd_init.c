@@ -40,7 +40,7 @@ cmd_init(int argc, char **argv)
         {"argon2-memory", required_argument, NULL, 'm'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"init", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "init", .pass_fd = -1};
     ev_create_opts co = {0, 0, NULL};
     char recovery[EV_RECOVERY_KEY_CHARS + 1];
     ev_vault *v = NULL;

@@ -118,7 +118,7 @@ cmd_log(int argc, char **argv)
         {"record", required_argument, NULL, 'r'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"log", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "log", .pass_fd = -1};
     struct log_out out = {&c, 0};
     int64_t record = 0;
     ev_vault *v;

@@ -65,7 +65,7 @@ cmd_ls(int argc, char **argv)
         {"sha256", required_argument, NULL, 'S'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"ls", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "ls", .pass_fd = -1};
     ev_filter f = {NULL, NULL, NULL, NULL};
     uint8_t sha[EV_SHA256_BYTES];
     struct ls_out out = {&c, 0};

@@ -70,7 +70,7 @@ cmd_proof(int argc, char **argv)
         {"tsr-out", required_argument, NULL, 'T'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"proof", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "proof", .pass_fd = -1};
     const char *out = NULL, *tsr_out = NULL;
     char *text = NULL;
     size_t len = 0;

@@ -80,7 +80,7 @@ cmd_seal(int argc, char **argv)
         {"tsa-ca", required_argument, NULL, 'C'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"seal", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "seal", .pass_fd = -1};
     const char *case_name = NULL, *note = NULL, *tsq = NULL, *tsr = NULL;
     const char *tsa_ca = NULL;
     struct cli_ids ids = {NULL, 0};

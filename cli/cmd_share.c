@@ -48,7 +48,7 @@ cmd_share(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"share", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "share", .pass_fd = -1};
     const char *to[19], *redact[16], *case_name = NULL, *out = NULL;
     char *redact_buf = NULL;
     ev_share_opts so;
@@ -177,7 +177,7 @@ cmd_open(int argc, char **argv)
         {"vault", required_argument, NULL, CLI_OPT_VAULT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    struct cli c = {"open", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "open", .pass_fd = -1};
     const char *ident = NULL, *passfile = NULL, *out = NULL;
     ev_age_source src;
     char *idtext = NULL, *pass = NULL, tmp[4096];
@@ -329,7 +329,7 @@ cmd_import(int argc, char **argv)
         {"allow-legacy-signatures", no_argument, NULL, 'L'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"import", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "import", .pass_fd = -1};
     size_t n = 0;
     ev_vault *v;
     int opt, rc, ex, legacy = 0;

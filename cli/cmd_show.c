@@ -54,7 +54,7 @@ cmd_show(int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    struct cli c = {"show", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "show", .pass_fd = -1};
     ev_vault *v;
     ev_record r;
     int64_t id;

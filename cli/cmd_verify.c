@@ -316,7 +316,7 @@ cmd_verify(int argc, char **argv)
         {"tsa-ca", required_argument, NULL, 'C'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {"verify", NULL, NULL, -1, 0, NULL};
+    struct cli c = {.cmd = "verify", .pass_fd = -1};
     const char *proof = NULL, *key = NULL, *tsr = NULL, *tsa_ca = NULL;
     int opt;
 

@@ -20,5 +20,7 @@ int cmd_contact(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_lockdown(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 #endif

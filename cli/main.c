@@ -34,12 +34,14 @@ static const struct command commands[] = {
     {"log", cmd_log, "print the chain of custody"},
     {"proof", cmd_proof, "write a court-ready proof for a sealed record"},
     {"verify", cmd_verify, "check a file against a proof, or the vault"},
-    {"key", cmd_key, "export the vault's verification key"},
+    {"key", cmd_key, "passphrases, members, trustee shares, key rotation"},
     {"id", cmd_id, "the vault's public identity, to give to partners"},
     {"contact", cmd_contact, "pin, list or remove partners' keys"},
     {"share", cmd_share, "write a signed, encrypted bundle for partners"},
     {"import", cmd_import, "check and add a bundle a partner shared"},
     {"open", cmd_open, "decrypt an age file"},
+    {"lockdown", cmd_lockdown, "make the vault unopenable but by recovery"},
+    {"recover", cmd_recover, "open a locked-down vault and set a passphrase"},
 };
 
 static const char overview[] =

@@ -100,7 +100,14 @@ cli_fail(struct cli *c, ev_vault *v, int status)
     rc = cli_error(c, status, "%s", detail);
     switch (status) {
     case EV_EKEY:
-        cli_hint("check the passphrase (or the recovery key) and try again");
+        if (strstr(detail, "locked down") == NULL &&
+            strstr(detail, "share") == NULL) {
+            cli_hint(c->identity != NULL
+                         ? "check that this identity was added with evault "
+                           "key member add"
+                         : "check the passphrase (or the recovery key) and "
+                           "try again");
+        }
         break;
     case EV_EBUSY:
         cli_hint("another evault command is writing to this vault; try again "
@@ -211,6 +218,9 @@ cli_common_option(struct cli *c, int opt, const char *arg)
     case CLI_OPT_OPERATOR:
         c->operator_ = arg;
         return 1;
+    case CLI_OPT_IDENTITY:
+        c->identity = arg;
+        return 1;
     default:
         return 0;
     }
@@ -290,7 +300,7 @@ cli_passphrase(struct cli *c, const char *prompt, int confirm, char **pass,
     if (buf == NULL) {
         return cli_error(c, EV_ENOMEM, "cannot lock memory for the passphrase");
     }
-    if (file == NULL && c->pass_fd < 0) {
+    if (file == NULL && c->pass_fd < 0 && !c->no_env) {
         file = getenv("EVAULT_PASSPHRASE_FILE");
         if (file != NULL && file[0] == '\0') {
             file = NULL;
@@ -358,12 +368,23 @@ vault_dir(struct cli *c)
     return d;
 }
 
+long
+cli_read_secret_line(const char *prompt, char *buf, size_t cap)
+{
+    long n;
+
+    if (isatty(0)) {
+        n = read_tty(prompt, buf, cap);
+        return n == -3 ? -1 : n;
+    }
+    n = read_line(0, buf, cap);
+    return n;
+}
+
 int
-cli_open(struct cli *c, ev_vault **out)
+cli_open_locked(struct cli *c, ev_vault **out)
 {
     ev_vault *v = NULL;
-    char *pass = NULL;
-    size_t len = 0;
     int rc, ex;
 
     *out = NULL;
@@ -378,17 +399,102 @@ cli_open(struct cli *c, ev_vault **out)
         ev_vault_free(v);
         return ex;
     }
-    ex = cli_passphrase(c, "Passphrase: ", 0, &pass, &len);
+    *out = v;
+    return EXIT_OK;
+}
+
+#define IDENTITY_MAX 65536
+
+/* Unlocks with the age identity file named by --identity or
+ * $EVAULT_IDENTITY_FILE.  Exit code. */
+static int
+unlock_identity(struct cli *c, ev_vault *v, const char *path)
+{
+    char *text = ev_secret_alloc(IDENTITY_MAX);
+    long n = 0;
+    int fd, rc;
+
+    if (text == NULL) {
+        return cli_error(c, EV_ENOMEM, "cannot lock memory for a key");
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ev_secret_free(text);
+        return cli_error(c, EV_EIO, "cannot open identity file '%s': %s",
+                         path, strerror(errno));
+    }
+    for (;;) {
+        ssize_t r = read(fd, text + n, (size_t)(IDENTITY_MAX - n));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            n = r < 0 ? -1 : n;
+            break;
+        }
+        n += r;
+        if (n == IDENTITY_MAX) {
+            n = -2;
+            break;
+        }
+    }
+    close(fd);
+    if (n < 0) {
+        ev_secret_free(text);
+        return cli_error(c, EV_EINVAL, "cannot read identity file '%s': %s",
+                         path, n == -2 ? "larger than 64 KiB"
+                                       : strerror(errno));
+    }
+    rc = ev_vault_unlock_identity(v, text, (size_t)n);
+    ev_secret_free(text);
+    if (rc != EV_OK) {
+        if (rc == EV_EINVAL) {
+            return cli_error(c, rc, "'%s': %s", path, ev_vault_errmsg(v));
+        }
+        return cli_fail(c, v, rc);
+    }
+    return EXIT_OK;
+}
+
+int
+cli_open(struct cli *c, ev_vault **out)
+{
+    ev_vault *v = NULL;
+    const char *identity = c->identity;
+    char *pass = NULL;
+    size_t len = 0;
+    int rc, ex;
+
+    *out = NULL;
+    ex = cli_open_locked(c, &v);
     if (ex != EXIT_OK) {
-        ev_vault_free(v);
         return ex;
     }
-    rc = ev_vault_unlock_passphrase(v, pass, len);
-    ev_secret_free(pass);
-    if (rc != EV_OK) {
-        ex = cli_fail(c, v, rc);
-        ev_vault_free(v);
-        return ex;
+    if (identity == NULL && c->pass_file == NULL && c->pass_fd < 0) {
+        identity = getenv("EVAULT_IDENTITY_FILE");
+        if (identity != NULL && identity[0] == '\0') {
+            identity = NULL;
+        }
+    }
+    if (identity != NULL) {
+        ex = unlock_identity(c, v, identity);
+        if (ex != EXIT_OK) {
+            ev_vault_free(v);
+            return ex;
+        }
+    } else {
+        ex = cli_passphrase(c, "Passphrase: ", 0, &pass, &len);
+        if (ex != EXIT_OK) {
+            ev_vault_free(v);
+            return ex;
+        }
+        rc = ev_vault_unlock_passphrase(v, pass, len);
+        ev_secret_free(pass);
+        if (rc != EV_OK) {
+            ex = cli_fail(c, v, rc);
+            ev_vault_free(v);
+            return ex;
+        }
     }
     {
         const char *op = c->operator_ != NULL ? c->operator_

@@ -35,7 +35,7 @@ static const char schema[] =
     " key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS keyslots("
     " id INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
-    " params BLOB NOT NULL, wrapped BLOB NOT NULL);"
+    " params BLOB NOT NULL, wrapped BLOB NOT NULL, info BLOB);"
     "CREATE TABLE IF NOT EXISTS blobs("
     " n INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, key BLOB NOT NULL,"
     " padded_size INTEGER NOT NULL, data BLOB);"
@@ -240,7 +240,25 @@ ev_catalog_rollback(ev_catalog *c)
 int
 ev_catalog_checkpoint(ev_catalog *c)
 {
-    return exec(c, "PRAGMA wal_checkpoint(TRUNCATE);");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "PRAGMA wal_checkpoint(TRUNCATE);",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            /* (busy, frames in the log, frames moved): busy means a
+             * reader kept the log from being emptied. */
+            rc = sqlite3_column_int(st, 0) != 0 ? SQLITE_BUSY : SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_BUSY) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "another process is reading the catalog");
+        return EV_EBUSY;
+    }
+    return rc == SQLITE_OK || rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
 }
 
 static int
@@ -356,11 +374,14 @@ ev_catalog_meta_get(ev_catalog *c, const char *key, ev_bytes *out)
 int
 ev_catalog_keyslot_add(ev_catalog *c, int kind, const void *params,
                        size_t params_len, const void *wrapped,
-                       size_t wrapped_len)
+                       size_t wrapped_len, const void *info, size_t info_len,
+                       int64_t *id)
 {
     sqlite3_stmt *st;
-    int rc = prepare(
-        c, "INSERT INTO keyslots(kind, params, wrapped) VALUES(?,?,?)", &st);
+    int rc = prepare(c,
+                     "INSERT INTO keyslots(kind, params, wrapped, info) "
+                     "VALUES(?,?,?,?)",
+                     &st);
 
     if (rc != EV_OK) {
         return rc;
@@ -368,29 +389,59 @@ ev_catalog_keyslot_add(ev_catalog *c, int kind, const void *params,
     sqlite3_bind_int(st, 1, kind);
     sqlite3_bind_blob(st, 2, params, (int)params_len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, wrapped, (int)wrapped_len, SQLITE_STATIC);
-    return step_done(c, st);
+    sqlite3_bind_blob(st, 4, info, (int)info_len, SQLITE_STATIC);
+    rc = step_done(c, st);
+    if (rc == EV_OK && id != NULL) {
+        *id = sqlite3_last_insert_rowid(c->db);
+    }
+    return rc;
+}
+
+int
+ev_catalog_keyslot_delete(ev_catalog *c, int64_t id)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "DELETE FROM keyslots WHERE id = ?", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = step_done(c, st);
+    if (rc == EV_OK && sqlite3_changes(c->db) != 1) {
+        snprintf(c->errmsg, sizeof c->errmsg, "no key slot %lld",
+                 (long long)id);
+        rc = EV_ENOENT;
+    }
+    return rc;
 }
 
 int
 ev_catalog_keyslot_each(ev_catalog *c,
-                        int (*fn)(void *ctx, int64_t id, int kind,
-                                  const uint8_t *params, size_t pn,
-                                  const uint8_t *wrapped, size_t wn),
+                        int (*fn)(void *ctx, const ev_slot_row *row),
                         void *ctx)
 {
     sqlite3_stmt *st;
-    int rc = prepare(
-        c, "SELECT id, kind, params, wrapped FROM keyslots ORDER BY id", &st);
+    int rc = prepare(c,
+                     "SELECT id, kind, params, wrapped, info FROM keyslots "
+                     "ORDER BY id",
+                     &st);
 
     if (rc != EV_OK) {
         return rc;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int r = fn(ctx, sqlite3_column_int64(st, 0),
-                   sqlite3_column_int(st, 1), sqlite3_column_blob(st, 2),
-                   (size_t)sqlite3_column_bytes(st, 2),
-                   sqlite3_column_blob(st, 3),
-                   (size_t)sqlite3_column_bytes(st, 3));
+        ev_slot_row row;
+        int r;
+        row.id = sqlite3_column_int64(st, 0);
+        row.kind = sqlite3_column_int(st, 1);
+        row.params = sqlite3_column_blob(st, 2);
+        row.params_len = (size_t)sqlite3_column_bytes(st, 2);
+        row.wrapped = sqlite3_column_blob(st, 3);
+        row.wrapped_len = (size_t)sqlite3_column_bytes(st, 3);
+        row.info = sqlite3_column_blob(st, 4);
+        row.info_len = (size_t)sqlite3_column_bytes(st, 4);
+        r = fn(ctx, &row);
         if (r != 0) {
             finish(c, st);
             return r;

@@ -3,7 +3,7 @@
  *
  * Tables (see docs/FORMAT.md, "Catalog"):
  *   meta(key, value)            format version, vault id, wrapped identity
- *   keyslots(id, kind, params, wrapped, label)
+ *   keyslots(id, kind, params, wrapped, info)
  *   blobs(n, id, key, padded_size, data)
  *                               key = wrapped DEK and lengths; data holds
  *                               small blobs inline, NULL for blob files
@@ -48,7 +48,9 @@ void ev_catalog_savepoint_end(ev_catalog *c, int keep);
  * snapshot, whatever other processes commit meanwhile. */
 int ev_catalog_begin_read(ev_catalog *c);
 void ev_catalog_end_read(ev_catalog *c);
-/* Moves the WAL's content into the main file (PRAGMA wal_checkpoint). */
+/* Moves the WAL's content into the main file and truncates the WAL to
+ * nothing (PRAGMA wal_checkpoint(TRUNCATE)); EV_EBUSY when a reader kept
+ * it from finishing. */
 int ev_catalog_checkpoint(ev_catalog *c);
 
 int ev_catalog_meta_put(ev_catalog *c, const char *key, const void *v,
@@ -56,15 +58,26 @@ int ev_catalog_meta_put(ev_catalog *c, const char *key, const void *v,
 /* EV_ENOENT when missing. */
 int ev_catalog_meta_get(ev_catalog *c, const char *key, ev_bytes *out);
 
+/* A key slot as stored: params and wrapped are read by keyslot.c; info
+ * (label, who added it and when) is encrypted, NULL in older vaults. */
+typedef struct ev_slot_row {
+    int64_t id;
+    int kind;
+    const uint8_t *params, *wrapped, *info;
+    size_t params_len, wrapped_len, info_len;
+} ev_slot_row;
+
+/* Adds a slot; *id (when not NULL) receives its number. */
 int ev_catalog_keyslot_add(ev_catalog *c, int kind, const void *params,
                            size_t params_len, const void *wrapped,
-                           size_t wrapped_len);
+                           size_t wrapped_len, const void *info,
+                           size_t info_len, int64_t *id);
+/* Deletes a slot (secure_delete overwrites it); EV_ENOENT when none. */
+int ev_catalog_keyslot_delete(ev_catalog *c, int64_t id);
 /* Calls fn for each slot in id order; stops when fn returns non-zero
- * and returns that value. */
+ * and returns that value.  The row's bytes last until fn returns. */
 int ev_catalog_keyslot_each(ev_catalog *c,
-                            int (*fn)(void *ctx, int64_t id, int kind,
-                                      const uint8_t *params, size_t pn,
-                                      const uint8_t *wrapped, size_t wn),
+                            int (*fn)(void *ctx, const ev_slot_row *row),
                             void *ctx);
 
 /* A blob row.  data_len is 0 and inline_ 0 for a blob kept as a file. */

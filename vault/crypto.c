@@ -24,6 +24,7 @@ _Static_assert(EV_CHUNK_NONCE_BYTES ==
 _Static_assert(EV_SALT_BYTES == crypto_pwhash_SALTBYTES, "salt size");
 _Static_assert(EV_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "sign sk");
 _Static_assert(EV_BOX_SK_BYTES == crypto_box_SECRETKEYBYTES, "box sk");
+_Static_assert(EV_BOX_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal bytes");
 
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'e', 'v', 'a', 'u',
                                                           'l', 't', '0', '1'};
@@ -323,6 +324,26 @@ void
 ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES], const uint8_t sk[EV_BOX_SK_BYTES])
 {
     crypto_scalarmult_base(pk, sk);
+}
+
+void
+ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
+            const uint8_t pk[EV_BOX_PK_BYTES])
+{
+    if (crypto_box_seal(out, in, in_len, pk) != 0) {
+        ev_misuse();
+    }
+}
+
+int
+ev_box_seal_open(uint8_t *out, const uint8_t *in, size_t in_len,
+                 const uint8_t pk[EV_BOX_PK_BYTES],
+                 const uint8_t sk[EV_BOX_SK_BYTES])
+{
+    if (in_len < EV_BOX_SEAL_OVERHEAD) {
+        return -1;
+    }
+    return crypto_box_seal_open(out, in, in_len, pk, sk) == 0 ? 0 : -1;
 }
 
 void

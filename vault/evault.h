@@ -190,6 +190,90 @@ EV_API void ev_vault_set_progress(ev_vault *v, ev_progress_fn fn, void *ctx);
 EV_API void ev_vault_set_busy_timeout(ev_vault *v, int ms);
 
 /* ===================================================================
+ * Keys: the ways into a vault (key slots), lockdown and recovery
+ * =================================================================== */
+
+/* Slot kinds, as stored in the catalog. */
+enum ev_slot_kind {
+    EV_SLOT_PASSPHRASE = 1, /* Argon2id of a passphrase */
+    EV_SLOT_RECOVERY = 2,   /* the recovery key printed at init */
+    EV_SLOT_MEMBER = 3,     /* a team member's age X25519 identity */
+    EV_SLOT_TRUSTEE = 4     /* any k of n trustee shares */
+};
+
+#define EV_LABEL_MAX 64
+/* A trustee share as printed, without its line end. */
+#define EV_SHARE_CHARS 191
+
+/* What `key ls` shows of a slot: never a secret. */
+typedef struct ev_slot_info {
+    int64_t id;
+    int kind;                /* enum ev_slot_kind, or another number for a
+                                slot this evault does not know */
+    int current;             /* 1: this slot unlocked the handle */
+    char label[EV_LABEL_MAX + 1];    /* member name, share set label */
+    char added_by[EV_LABEL_MAX + 1]; /* the operator who added it */
+    int64_t added_at;        /* 0 when not recorded */
+    char recipient[96];      /* a member's age1... recipient */
+    int threshold, shares;   /* a trustee set: k of n */
+} ev_slot_info;
+typedef int (*ev_slot_fn)(void *ctx, const ev_slot_info *s);
+
+/* Every slot, in id order (unlocked handle).  fn's non-zero stops. */
+EV_API int ev_key_list(ev_vault *v, ev_slot_fn fn, void *ctx);
+
+/* Adds a passphrase slot.  replace: also removes the slot that unlocked
+ * this handle (a passphrase change).  ops/mem 0: the cost of the
+ * passphrase slot that unlocked the handle, else the defaults.  *slot (if
+ * not NULL) receives the new slot's id. */
+EV_API int ev_key_add_passphrase(ev_vault *v, const char *pass, size_t len,
+                                 const char *label, int replace,
+                                 uint64_t ops, uint64_t mem_kib,
+                                 int64_t *slot);
+/* Removes a slot.  Without force it refuses (EV_EINVAL, with the reason)
+ * to remove the last slot, or the last passphrase or member slot (the
+ * vault would then open only with the recovery key or trustee shares). */
+EV_API int ev_key_remove(ev_vault *v, int64_t slot, int force);
+/* Makes a new recovery key and removes every older recovery-key slot. */
+EV_API int ev_key_new_recovery(ev_vault *v,
+                               char recovery[EV_RECOVERY_KEY_CHARS + 1]);
+/* A team member opens the vault with the age identity of recipient. */
+EV_API int ev_key_member_add(ev_vault *v, const char *name,
+                             const char *recipient);
+EV_API int ev_key_member_remove(ev_vault *v, const char *name);
+/* Splits a new trustee secret into n shares, any k of which open the
+ * vault (2 <= k <= n <= 255).  *lines receives n lines, each ending in
+ * '\n', in guarded memory: release with ev_secret_free. */
+EV_API int ev_key_shares(ev_vault *v, int k, int n, const char *label,
+                         char **lines);
+
+/* Unlocks with a member's age identity file (its text). */
+EV_API int ev_vault_unlock_identity(ev_vault *v, const char *text,
+                                    size_t len);
+/* Unlocks with trustee shares (lines as printed).  A bad line fails with
+ * EV_EINVAL naming it; shares of different sets or too few fail EV_EKEY. */
+EV_API int ev_vault_unlock_shares(ev_vault *v, const char *const *lines,
+                                  size_t n);
+/* Unlocks with the trustee secret as gfcombine rebuilds it (32 bytes). */
+EV_API int ev_vault_unlock_trustee_secret(ev_vault *v, const uint8_t *secret,
+                                          size_t len);
+/* Checks one share line without a vault: EV_OK (and its number, k and n)
+ * or EV_EINVAL with why set to a short reason. */
+EV_API int ev_share_check(const char *line, int *x, int *k, int *n,
+                          const char **why);
+
+/* Lockdown: records it in the custody log, then destroys every
+ * passphrase and member slot (all: the recovery-key slots too), leaving
+ * only recovery and trustee slots, and flushes the catalog's log so no
+ * removed slot survives in the WAL.  Refuses (EV_EINVAL) to leave no way
+ * in at all unless force.  *removed receives the number of slots gone. */
+EV_API int ev_vault_lockdown(ev_vault *v, int all, int force, int *removed);
+/* After unlocking with the recovery key or trustee shares: adds a
+ * passphrase slot and records the recovery in the custody log. */
+EV_API int ev_vault_recover(ev_vault *v, const char *pass, size_t len,
+                            uint64_t ops, uint64_t mem_kib);
+
+/* ===================================================================
  * Records
  * =================================================================== */
 

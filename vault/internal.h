@@ -41,6 +41,9 @@ struct ev_vault {
     int lock_fd;          /* the writer lock, -1 when not held */
     int busy_ms;
     char *operator_;      /* who acts, for the custody log */
+    int64_t slot_id;      /* the key slot that unlocked, 0 before */
+    int slot_kind;
+    uint64_t slot_ops, slot_mem; /* its Argon2id cost (passphrase) */
     /* while an import adds records: input comes from read_fn, and the
      * intake neither begins nor commits (the importer's transaction) */
     long (*read_fn)(void *ctx, uint8_t *p, size_t n);
@@ -63,6 +66,10 @@ int ev_fail_catalog(ev_vault *v, int code, const char *what);
 /* Takes and releases the writer lock (DIR/lock, flock). */
 int ev_vault_lock_write(ev_vault *v);
 void ev_vault_unlock_write(ev_vault *v);
+
+/* After a slot opened the vault: loads what needs the keys (the default
+ * operator). */
+int ev_vault_after_unlock(ev_vault *v);
 
 /* Installs the master key: derives every subkey.  mk is copied. */
 int ev_vault_set_master(ev_vault *v, const uint8_t mk[EV_KEY_BYTES]);

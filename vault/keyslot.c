@@ -1,11 +1,14 @@
 /*
- * keyslot.c - passphrase and recovery-key slots (formats in keyslot.h).
+ * keyslot.c - the key slots (formats in keyslot.h).
  *
  * Owns: the keyslots table's contents and the recovery key's text form.
  * Never: keeps a key-encryption key or passphrase beyond one call.
  *
- * Passphrase params (33 bytes): version 1 || ops u64le || mem_kib u64le ||
- * salt[16].  Recovery params (1 byte): version 1.
+ * Params by kind (byte 0 is the slot format, 1):
+ *   passphrase (33): 1 || ops u64le || mem_kib u64le || salt[16]
+ *   recovery    (1): 1
+ *   member     (81): 1 || crypto_box_seal(KEK)[80]
+ *   trustee     (7): 1 || k || n || set[4]
  * Recovery key text: Crockford base32 of secret[20] || check[2], where
  * check = CRC-16/CCITT(secret) big-endian, in 9 groups of 4.
  */
@@ -13,25 +16,28 @@
 
 #include "util.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PASS_PARAMS_BYTES 33
+#define MEMBER_PARAMS_BYTES (1 + EV_KEY_BYTES + EV_BOX_SEAL_OVERHEAD)
+#define TRUSTEE_PARAMS_BYTES (3 + EV_SHARE_SET_BYTES)
 #define WRAPPED_BYTES (EV_KEY_BYTES + EV_WRAP_OVERHEAD)
 #define AD_MAX 128
+#define INFO_MAX 1024
 
 static size_t
-slot_ad(ev_vault *v, uint8_t ad[AD_MAX], int kind, const uint8_t *params,
-        size_t params_len)
+slot_ad(ev_vault *v, uint8_t ad[AD_MAX], const char *label, int kind,
+        const uint8_t *params, size_t params_len)
 {
-    static const char label[] = "evault keyslot v1";
-    size_t n = 0;
+    size_t n = strlen(label);
 
-    if (sizeof label - 1 + EV_VAULT_ID_BYTES + 1 + params_len > AD_MAX) {
+    if (n + EV_VAULT_ID_BYTES + 1 + params_len > AD_MAX) {
         return 0; /* a slot this evault does not know; never opens */
     }
-    memcpy(ad, label, sizeof label - 1);
-    n += sizeof label - 1;
+    memcpy(ad, label, n);
     memcpy(ad + n, v->vault_id, EV_VAULT_ID_BYTES);
     n += EV_VAULT_ID_BYTES;
     ad[n++] = (uint8_t)kind;
@@ -39,21 +45,81 @@ slot_ad(ev_vault *v, uint8_t ad[AD_MAX], int kind, const uint8_t *params,
     return n + params_len;
 }
 
+/* The slot's description as sealed JSON; NULL when out of memory. */
+static uint8_t *
+seal_info(ev_vault *v, int kind, const uint8_t *params, size_t params_len,
+          const char *label, const char *recipient, int k, int n,
+          size_t *out_len)
+{
+    uint8_t ad[AD_MAX], *out = NULL;
+    size_t ad_len = slot_ad(v, ad, "evault slot info1", kind, params,
+                            params_len);
+    json_t *o = json_object();
+    char *js = NULL;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    json_object_set_new(o, "added_at", json_integer((json_int_t)time(NULL)));
+    json_object_set_new(o, "added_by",
+                        json_string(v->operator_ != NULL ? v->operator_
+                                                         : "unnamed"));
+    if (label != NULL) {
+        json_object_set_new(o, "label", json_string(label));
+    }
+    if (recipient != NULL) {
+        json_object_set_new(o, "recipient", json_string(recipient));
+    }
+    if (k > 0) {
+        json_object_set_new(o, "k", json_integer(k));
+        json_object_set_new(o, "n", json_integer(n));
+    }
+    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (js != NULL && strlen(js) <= INFO_MAX &&
+        (out = malloc(strlen(js) + EV_WRAP_OVERHEAD)) != NULL) {
+        ev_wrap(out, (const uint8_t *)js, strlen(js), ad, ad_len,
+                v->keys->meta);
+        *out_len = strlen(js) + EV_WRAP_OVERHEAD;
+    }
+    free(js);
+    return out;
+}
+
 static int
 add_slot(ev_vault *v, int kind, const uint8_t *params, size_t params_len,
-         const uint8_t kek[EV_KEY_BYTES])
+         const uint8_t kek[EV_KEY_BYTES], const char *label,
+         const char *recipient, int k, int n, int64_t *id)
 {
-    uint8_t ad[AD_MAX], wrapped[WRAPPED_BYTES];
-    size_t ad_len = slot_ad(v, ad, kind, params, params_len);
+    uint8_t ad[AD_MAX], wrapped[WRAPPED_BYTES], *info;
+    size_t ad_len = slot_ad(v, ad, "evault keyslot v1", kind, params,
+                            params_len);
+    size_t info_len = 0;
     int rc;
 
+    if (label != NULL && (label[0] == '\0' || strlen(label) > EV_LABEL_MAX)) {
+        return ev_fail(v, EV_EINVAL, "a label or name is 1 to %d bytes",
+                       EV_LABEL_MAX);
+    }
+    info = seal_info(v, kind, params, params_len, label, recipient, k, n,
+                     &info_len);
+    if (info == NULL) {
+        return ev_fail(v, EV_ENOMEM, "out of memory");
+    }
     ev_wrap(wrapped, v->keys->mk, EV_KEY_BYTES, ad, ad_len, kek);
     rc = ev_catalog_keyslot_add(v->cat, kind, params, params_len, wrapped,
-                                sizeof wrapped);
+                                sizeof wrapped, info, info_len, id);
+    free(info);
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot add key slot");
     }
     return EV_OK;
+}
+
+static int
+need_keys(ev_vault *v)
+{
+    return v->keys == NULL ? ev_fail(v, EV_ELOCKED, "vault is locked") : EV_OK;
 }
 
 int
@@ -66,14 +132,15 @@ ev_keyslot_cost_ok(uint64_t ops, uint64_t mem_kib)
 
 int
 ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
-                          uint64_t ops, uint64_t mem_kib)
+                          uint64_t ops, uint64_t mem_kib, const char *label,
+                          int64_t *id)
 {
     uint8_t params[PASS_PARAMS_BYTES];
     uint8_t *kek;
-    int rc;
+    int rc = need_keys(v);
 
-    if (v->keys == NULL) {
-        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    if (rc != EV_OK) {
+        return rc;
     }
     if (!ev_keyslot_cost_ok(ops, mem_kib)) {
         return ev_fail(v, EV_EINVAL,
@@ -95,7 +162,8 @@ ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
                        "Argon2id failed: not enough memory for %llu KiB",
                        (unsigned long long)mem_kib);
     }
-    rc = add_slot(v, EV_SLOT_PASSPHRASE, params, sizeof params, kek);
+    rc = add_slot(v, EV_SLOT_PASSPHRASE, params, sizeof params, kek, label,
+                  NULL, 0, 0, id);
     ev_secure_free(kek);
     return rc;
 }
@@ -118,15 +186,18 @@ recovery_check(uint8_t check[2], const uint8_t *secret)
     check[1] = (uint8_t)crc;
 }
 
+/* KEK = BLAKE2b-256(key = secret, label || vault id). */
 static void
-recovery_kek(ev_vault *v, uint8_t kek[EV_KEY_BYTES], const uint8_t *secret)
+secret_kek(ev_vault *v, uint8_t kek[EV_KEY_BYTES], const char *label,
+           const uint8_t *secret, size_t secret_len)
 {
     uint8_t msg[18 + EV_VAULT_ID_BYTES];
+    size_t n = strlen(label);
 
-    memcpy(msg, "evault recovery v1", 18);
-    memcpy(msg + 18, v->vault_id, EV_VAULT_ID_BYTES);
-    ev_blake2b(kek, EV_KEY_BYTES, secret, EV_RECOVERY_SECRET_BYTES, msg,
-               sizeof msg);
+    memcpy(msg, label, n);
+    memcpy(msg + n, v->vault_id, EV_VAULT_ID_BYTES);
+    ev_blake2b(kek, EV_KEY_BYTES, secret, secret_len, msg,
+               n + EV_VAULT_ID_BYTES);
 }
 
 /* Parses and checks the text form; 0 and the secret, or -1. */
@@ -159,16 +230,17 @@ ev_recovery_key_check(const char *key)
 }
 
 int
-ev_keyslot_add_recovery(ev_vault *v, char out[EV_RECOVERY_KEY_CHARS + 1])
+ev_keyslot_add_recovery(ev_vault *v, char out[EV_RECOVERY_KEY_CHARS + 1],
+                        int64_t *id)
 {
     uint8_t *buf; /* secret || check || kek */
     char b32[40];
     const uint8_t params[1] = {1};
     size_t o = 0;
-    int rc;
+    int rc = need_keys(v);
 
-    if (v->keys == NULL) {
-        return ev_fail(v, EV_ELOCKED, "vault is locked");
+    if (rc != EV_OK) {
+        return rc;
     }
     buf = ev_secure_alloc(EV_RECOVERY_SECRET_BYTES + 2 + EV_KEY_BYTES);
     if (buf == NULL) {
@@ -185,14 +257,156 @@ ev_keyslot_add_recovery(ev_vault *v, char out[EV_RECOVERY_KEY_CHARS + 1])
     }
     out[o] = '\0';
     ev_wipe(b32, sizeof b32);
-    recovery_kek(v, buf + EV_RECOVERY_SECRET_BYTES + 2, buf);
+    secret_kek(v, buf + EV_RECOVERY_SECRET_BYTES + 2, "evault recovery v1",
+               buf, EV_RECOVERY_SECRET_BYTES);
     rc = add_slot(v, EV_SLOT_RECOVERY, params, sizeof params,
-                  buf + EV_RECOVERY_SECRET_BYTES + 2);
+                  buf + EV_RECOVERY_SECRET_BYTES + 2, NULL, NULL, 0, 0, id);
     ev_secure_free(buf);
     if (rc != EV_OK) {
         ev_wipe(out, EV_RECOVERY_KEY_CHARS + 1);
     }
     return rc;
+}
+
+int
+ev_keyslot_add_member(ev_vault *v, const char *name, const uint8_t pk[32],
+                      const char *recipient, int64_t *id)
+{
+    uint8_t params[MEMBER_PARAMS_BYTES], *kek;
+    int rc = need_keys(v);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    kek = ev_secure_alloc(EV_KEY_BYTES);
+    if (kek == NULL) {
+        return ev_fail(v, EV_ENOMEM, "cannot lock memory for a key");
+    }
+    ev_random(kek, EV_KEY_BYTES);
+    params[0] = 1;
+    ev_box_seal(params + 1, kek, EV_KEY_BYTES, pk);
+    rc = add_slot(v, EV_SLOT_MEMBER, params, sizeof params, kek, name,
+                  recipient, 0, 0, id);
+    ev_secure_free(kek);
+    return rc;
+}
+
+int
+ev_keyslot_add_trustee(ev_vault *v,
+                       const uint8_t secret[EV_TRUSTEE_SECRET_BYTES], int k,
+                       int n, const uint8_t set[EV_SHARE_SET_BYTES],
+                       const char *label, int64_t *id)
+{
+    uint8_t params[TRUSTEE_PARAMS_BYTES], *kek;
+    int rc = need_keys(v);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    kek = ev_secure_alloc(EV_KEY_BYTES);
+    if (kek == NULL) {
+        return ev_fail(v, EV_ENOMEM, "cannot lock memory for a key");
+    }
+    secret_kek(v, kek, "evault trustee v1", secret, EV_TRUSTEE_SECRET_BYTES);
+    params[0] = 1;
+    params[1] = (uint8_t)k;
+    params[2] = (uint8_t)n;
+    memcpy(params + 3, set, EV_SHARE_SET_BYTES);
+    rc = add_slot(v, EV_SLOT_TRUSTEE, params, sizeof params, kek, label,
+                  NULL, k, n, id);
+    ev_secure_free(kek);
+    return rc;
+}
+
+int
+ev_keyslot_trustee_set(const ev_slot_row *row,
+                       uint8_t set[EV_SHARE_SET_BYTES], int *k, int *n)
+{
+    if (row->kind != EV_SLOT_TRUSTEE ||
+        row->params_len != TRUSTEE_PARAMS_BYTES || row->params[0] != 1) {
+        return -1;
+    }
+    *k = row->params[1];
+    *n = row->params[2];
+    memcpy(set, row->params + 3, EV_SHARE_SET_BYTES);
+    return 0;
+}
+
+/* Does this evault know the slot's layout?  Damaged or newer slots are
+ * skipped by unlock and shown as unknown by `key ls`. */
+static int
+slot_known(const ev_slot_row *row)
+{
+    if (row->wrapped_len != WRAPPED_BYTES || row->params_len == 0 ||
+        row->params[0] != 1) {
+        return 0;
+    }
+    switch (row->kind) {
+    case EV_SLOT_PASSPHRASE:
+        return row->params_len == PASS_PARAMS_BYTES;
+    case EV_SLOT_RECOVERY:
+        return row->params_len == 1;
+    case EV_SLOT_MEMBER:
+        return row->params_len == MEMBER_PARAMS_BYTES;
+    case EV_SLOT_TRUSTEE:
+        return row->params_len == TRUSTEE_PARAMS_BYTES;
+    default:
+        return 0;
+    }
+}
+
+void
+ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
+{
+    uint8_t ad[AD_MAX];
+    char *js;
+    size_t ad_len, n;
+    json_t *o;
+
+    memset(out, 0, sizeof *out);
+    out->id = row->id;
+    out->kind = slot_known(row) ? row->kind : -row->kind;
+    out->current = row->id == v->slot_id;
+    if (row->info == NULL || row->info_len <= EV_WRAP_OVERHEAD ||
+        row->info_len > INFO_MAX + EV_WRAP_OVERHEAD || v->keys == NULL) {
+        return;
+    }
+    n = row->info_len - EV_WRAP_OVERHEAD;
+    js = malloc(n + 1);
+    if (js == NULL) {
+        return;
+    }
+    ad_len = slot_ad(v, ad, "evault slot info1", row->kind, row->params,
+                     row->params_len);
+    if (ad_len == 0 || ev_unwrap((uint8_t *)js, row->info, row->info_len, ad,
+                                 ad_len, v->keys->meta) != 0) {
+        free(js);
+        snprintf(out->label, sizeof out->label, "(description damaged)");
+        return;
+    }
+    js[n] = '\0';
+    o = json_loads(js, 0, NULL);
+    free(js);
+    if (o == NULL) {
+        return;
+    }
+    {
+        const char *s;
+        if ((s = json_string_value(json_object_get(o, "label"))) != NULL) {
+            snprintf(out->label, sizeof out->label, "%s", s);
+        }
+        if ((s = json_string_value(json_object_get(o, "added_by"))) != NULL) {
+            snprintf(out->added_by, sizeof out->added_by, "%s", s);
+        }
+        if ((s = json_string_value(json_object_get(o, "recipient"))) != NULL) {
+            snprintf(out->recipient, sizeof out->recipient, "%s", s);
+        }
+        out->added_at =
+            (int64_t)json_integer_value(json_object_get(o, "added_at"));
+        out->threshold = (int)json_integer_value(json_object_get(o, "k"));
+        out->shares = (int)json_integer_value(json_object_get(o, "n"));
+    }
+    json_decref(o);
 }
 
 struct unlock_ctx {
@@ -201,13 +415,49 @@ struct unlock_ctx {
     int kind;
     const char *pass;
     size_t pass_len;
-    const uint8_t *secret; /* recovery */
+    const uint8_t *secret;    /* recovery, trustee */
+    const uint8_t *member_sk; /* member */
+    uint8_t member_pk[32];
     int status;
 };
 
+/* Derives the slot's KEK into kek: 0, or -1 when this input does not
+ * fit the slot (wrong member, impossible cost). */
 static int
-try_slot(void *arg, int64_t id, int kind, const uint8_t *params, size_t pn,
-         const uint8_t *wrapped, size_t wn)
+slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
+{
+    const uint8_t *params = row->params;
+
+    switch (row->kind) {
+    case EV_SLOT_PASSPHRASE: {
+        uint64_t ops = ev_load64(params + 1), mem = ev_load64(params + 9);
+        /* The cost is read before anything authenticates it: refuse costs
+         * no evault writes, so an altered slot fails in seconds rather than
+         * deriving for hours. */
+        if (!ev_keyslot_cost_ok(ops, mem)) {
+            u->bad_cost = 1;
+            return -1;
+        }
+        return ev_argon2id(kek, u->pass, u->pass_len, params + 17, ops, mem);
+    }
+    case EV_SLOT_RECOVERY:
+        secret_kek(u->v, kek, "evault recovery v1", u->secret,
+                   EV_RECOVERY_SECRET_BYTES);
+        return 0;
+    case EV_SLOT_MEMBER:
+        return ev_box_seal_open(kek, params + 1, MEMBER_PARAMS_BYTES - 1,
+                                u->member_pk, u->member_sk);
+    case EV_SLOT_TRUSTEE:
+        secret_kek(u->v, kek, "evault trustee v1", u->secret,
+                   EV_TRUSTEE_SECRET_BYTES);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int
+try_slot(void *arg, const ev_slot_row *row)
 {
     struct unlock_ctx *u = arg;
     uint8_t ad[AD_MAX];
@@ -215,45 +465,48 @@ try_slot(void *arg, int64_t id, int kind, const uint8_t *params, size_t pn,
     size_t ad_len;
     int opened = 0;
 
-    (void)id;
-    if (kind != u->kind || wn != WRAPPED_BYTES) {
-        return 0;
-    }
-    if ((kind == EV_SLOT_PASSPHRASE &&
-         (pn != PASS_PARAMS_BYTES || params[0] != 1)) ||
-        (kind == EV_SLOT_RECOVERY && (pn != 1 || params[0] != 1))) {
-        return 0; /* a slot from a newer evault, or damaged */
+    if (row->kind != u->kind || !slot_known(row)) {
+        return 0; /* another kind, a slot from a newer evault, or damaged */
     }
     buf = ev_secure_alloc(2 * EV_KEY_BYTES);
     if (buf == NULL) {
         u->status = EV_ENOMEM;
         return 1;
     }
-    if (kind == EV_SLOT_PASSPHRASE) {
-        uint64_t ops = ev_load64(params + 1), mem = ev_load64(params + 9);
-        /* The cost is read before anything authenticates it: refuse costs
-         * no evault writes, so an altered slot fails in seconds rather than
-         * deriving for hours. */
-        if (!ev_keyslot_cost_ok(ops, mem)) {
-            u->bad_cost = 1;
-            ev_secure_free(buf);
-            return 0;
-        }
-        if (ev_argon2id(buf, u->pass, u->pass_len, params + 17, ops, mem) !=
-            0) {
-            ev_secure_free(buf);
-            return 0;
-        }
-    } else {
-        recovery_kek(u->v, buf, u->secret);
+    if (slot_kek(u, row, buf) != 0) {
+        ev_secure_free(buf);
+        return 0;
     }
-    ad_len = slot_ad(u->v, ad, kind, params, pn);
-    if (ev_unwrap(buf + EV_KEY_BYTES, wrapped, wn, ad, ad_len, buf) == 0) {
+    ad_len = slot_ad(u->v, ad, "evault keyslot v1", row->kind, row->params,
+                     row->params_len);
+    if (ev_unwrap(buf + EV_KEY_BYTES, row->wrapped, row->wrapped_len, ad,
+                  ad_len, buf) == 0) {
         u->status = ev_vault_set_master(u->v, buf + EV_KEY_BYTES);
+        u->v->slot_id = row->id;
+        u->v->slot_kind = row->kind;
+        if (row->kind == EV_SLOT_PASSPHRASE) {
+            u->v->slot_ops = ev_load64(row->params + 1);
+            u->v->slot_mem = ev_load64(row->params + 9);
+        }
         opened = 1;
     }
     ev_secure_free(buf);
     return opened;
+}
+
+/* How many slots of a kind exist (to tell "wrong key" from "no slot"). */
+struct count_ctx {
+    int kind;
+    int n;
+};
+
+static int
+count_kind(void *arg, const ev_slot_row *row)
+{
+    struct count_ctx *c = arg;
+
+    c->n += row->kind == c->kind;
+    return 0;
 }
 
 static int
@@ -268,6 +521,22 @@ unlock(ev_vault *v, struct unlock_ctx *u, const char *what)
         return ev_fail_catalog(v, rc, "cannot read key slots");
     }
     if (u->status == EV_EKEY) {
+        struct count_ctx c = {u->kind, 0};
+        ev_catalog_keyslot_each(v->cat, count_kind, &c);
+        if (c.n == 0 && (u->kind == EV_SLOT_PASSPHRASE ||
+                         u->kind == EV_SLOT_MEMBER)) {
+            struct count_ctx p = {EV_SLOT_PASSPHRASE, 0};
+            struct count_ctx m = {EV_SLOT_MEMBER, 0};
+            ev_catalog_keyslot_each(v->cat, count_kind, &p);
+            ev_catalog_keyslot_each(v->cat, count_kind, &m);
+            if (p.n == 0 && m.n == 0) {
+                return ev_fail(v, EV_EKEY,
+                               "this vault is locked down: no passphrase "
+                               "or member key opens it; open it with the "
+                               "recovery key or trustee shares (evault "
+                               "recover)");
+            }
+        }
         return ev_fail(v, EV_EKEY, "%s does not open this vault%s", what,
                        u->bad_cost ? " (a passphrase slot has impossible "
                                      "settings: the catalog was altered)"
@@ -308,4 +577,26 @@ ev_keyslot_unlock_recovery(ev_vault *v, const char *key)
     rc = unlock(v, &u, "the recovery key");
     ev_secure_free(secret);
     return rc;
+}
+
+int
+ev_keyslot_unlock_member(ev_vault *v, const uint8_t sk[32])
+{
+    struct unlock_ctx u = {0};
+
+    u.kind = EV_SLOT_MEMBER;
+    u.member_sk = sk;
+    ev_box_sk_to_pk(u.member_pk, sk);
+    return unlock(v, &u, "this identity");
+}
+
+int
+ev_keyslot_unlock_trustee(ev_vault *v,
+                          const uint8_t secret[EV_TRUSTEE_SECRET_BYTES])
+{
+    struct unlock_ctx u = {0};
+
+    u.kind = EV_SLOT_TRUSTEE;
+    u.secret = secret;
+    return unlock(v, &u, "the trustee shares");
 }

@@ -1,21 +1,25 @@
 /*
- * keyslot.h - ways into the vault: each slot wraps the master key.
+ * keyslot.h - ways into the vault: each slot wraps the master key MK.
  *
  *   passphrase: KEK = Argon2id(passphrase, salt, ops, mem)
  *   recovery:   KEK = BLAKE2b-256(key = 20-byte recovery secret,
  *                                 "evault recovery v1" || vault id)
+ *   member:     KEK random, params carry crypto_box_seal(KEK, member's
+ *               X25519 public key): only the member's age identity opens it
+ *   trustee:    KEK = BLAKE2b-256(key = 32-byte trustee secret,
+ *                                 "evault trustee v1" || vault id); the
+ *               secret exists only as k-of-n shares (shares.h)
  *   wrapped = XChaCha20-Poly1305(KEK, MK, ad = "evault keyslot v1" ||
  *                                vault id || kind || params)
+ *   info = XChaCha20-Poly1305(meta key, JSON {label, added_at, added_by,
+ *          recipient, k, n}, ad = "evault slot info1" || vault id || kind
+ *          || params): who and what, never readable without a key
  */
 #ifndef EV_KEYSLOT_H
 #define EV_KEYSLOT_H
 
 #include "internal.h"
-
-enum ev_slot_kind {
-    EV_SLOT_PASSPHRASE = 1,
-    EV_SLOT_RECOVERY = 2
-};
+#include "shares.h"
 
 #define EV_RECOVERY_SECRET_BYTES 20
 
@@ -27,13 +31,35 @@ enum ev_slot_kind {
     ((uint64_t)64 * EV_ARGON2_OPS_DEFAULT * EV_ARGON2_MEM_KIB_DEFAULT)
 int ev_keyslot_cost_ok(uint64_t ops, uint64_t mem_kib);
 
+/* Each add wraps v->keys->mk in the caller's transaction; id (when not
+ * NULL) receives the slot's number.  label may be NULL. */
 int ev_keyslot_add_passphrase(ev_vault *v, const char *pass, size_t len,
-                              uint64_t ops, uint64_t mem_kib);
+                              uint64_t ops, uint64_t mem_kib,
+                              const char *label, int64_t *id);
 /* Makes a recovery secret, adds its slot, writes the printable key. */
-int ev_keyslot_add_recovery(ev_vault *v,
-                            char out[EV_RECOVERY_KEY_CHARS + 1]);
-/* Tries every slot of the kind; installs the master key on success. */
+int ev_keyslot_add_recovery(ev_vault *v, char out[EV_RECOVERY_KEY_CHARS + 1],
+                            int64_t *id);
+int ev_keyslot_add_member(ev_vault *v, const char *name,
+                          const uint8_t pk[32], const char *recipient,
+                          int64_t *id);
+int ev_keyslot_add_trustee(ev_vault *v,
+                           const uint8_t secret[EV_TRUSTEE_SECRET_BYTES],
+                           int k, int n, const uint8_t set[EV_SHARE_SET_BYTES],
+                           const char *label, int64_t *id);
+
+/* Tries every slot of the kind; installs the master key on success and
+ * notes the slot in v->slot_id. */
 int ev_keyslot_unlock_passphrase(ev_vault *v, const char *pass, size_t len);
 int ev_keyslot_unlock_recovery(ev_vault *v, const char *key);
+int ev_keyslot_unlock_member(ev_vault *v, const uint8_t sk[32]);
+int ev_keyslot_unlock_trustee(ev_vault *v,
+                              const uint8_t secret[EV_TRUSTEE_SECRET_BYTES]);
+
+/* A slot's public description (info decrypted when it opens). */
+void ev_keyslot_describe(ev_vault *v, const ev_slot_row *row,
+                         ev_slot_info *out);
+/* A trustee slot's set id (params), for matching shares: 0 or -1. */
+int ev_keyslot_trustee_set(const ev_slot_row *row,
+                           uint8_t set[EV_SHARE_SET_BYTES], int *k, int *n);
 
 #endif

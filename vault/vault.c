@@ -91,6 +91,8 @@ close_parts(ev_vault *v)
     if (v->keys != NULL) {
         ev_secure_free(v->keys);
         v->keys = NULL;
+        v->slot_id = 0;
+        v->slot_kind = 0;
     }
     free(v->dir);
     v->dir = NULL;
@@ -405,10 +407,10 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
         rc = store_default_operator(v, opts->operator_);
     }
     if (rc == EV_OK) {
-        rc = ev_keyslot_add_passphrase(v, pass, pass_len, ops, mem);
+        rc = ev_keyslot_add_passphrase(v, pass, pass_len, ops, mem, NULL, NULL);
     }
     if (rc == EV_OK) {
-        rc = ev_keyslot_add_recovery(v, recovery);
+        rc = ev_keyslot_add_recovery(v, recovery, NULL);
     }
     if (rc == EV_OK) {
         rc = ev_custody_append(v, "init", NULL, 0, NULL, NULL);
@@ -503,6 +505,12 @@ ev_vault_open(ev_vault *v, const char *dir)
     memcpy(v->vault_id, b.p, EV_VAULT_ID_BYTES);
     ev_bytes_free(&b);
     return EV_OK;
+}
+
+int
+ev_vault_after_unlock(ev_vault *v)
+{
+    return load_default_operator(v);
 }
 
 int
