@@ -163,20 +163,25 @@ unlock_interactive(struct cli *c, ev_vault *v)
         len = cli_read_secret_line(prompt, buf, LINE_MAX_);
         if (len < 0) {
             ev_secret_free(buf);
+            if (len == -1 && n > 0) {
+                /* the library names what is wrong: too few shares, or
+                 * shares of different sets */
+                rc = ev_vault_unlock_shares(v, (const char *const *)lines, n);
+                ex = rc == EV_OK ? EXIT_OK : cli_fail(c, v, rc);
+                break;
+            }
             ex = cli_error(c, EV_EINVAL,
                            len == -2 ? "a line is too long for a key or "
                                        "share"
-                           : n == 0  ? "no recovery key or share was given"
-                                     : "only %zu of the %d shares needed "
-                                       "were given",
-                           n, need);
+                                     : "no recovery key or share was given");
             break;
         }
         if (len == 0) {
             ev_secret_free(buf);
             continue;
         }
-        if (strncasecmp(buf, "evault-share", 12) == 0) {
+        /* a recovery key never holds ':'; every share does */
+        if (strchr(buf, ':') != NULL) {
             if (ev_share_check(buf, &x, &k, &total, &why) != EV_OK) {
                 ev_secret_free(buf);
                 if (tty) {
@@ -188,6 +193,12 @@ unlock_interactive(struct cli *c, ev_vault *v)
                 break;
             }
             lines[n++] = buf;
+            if (n > 1 && k != need) {
+                /* shares of different sets: let the library say so */
+                rc = ev_vault_unlock_shares(v, (const char *const *)lines, n);
+                ex = rc == EV_OK ? EXIT_OK : cli_fail(c, v, rc);
+                break;
+            }
             need = k;
             if (tty) {
                 fprintf(stderr, "Share %d accepted (%zu of %d).\n", x, n, k);

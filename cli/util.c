@@ -226,8 +226,8 @@ cli_common_option(struct cli *c, int opt, const char *arg)
     }
 }
 
-/* Reads one line (without its end) from fd into buf; returns its length
- * or -1.  Reads byte by byte so nothing past the line is consumed. */
+/* Reads one line (without its end) from fd into buf; returns its length,
+ * -1 on a read error, -2 when longer than cap - 1, -4 at the end of input.  Reads byte by byte so nothing past the line is consumed. */
 static long
 read_line(int fd, char *buf, size_t cap)
 {
@@ -242,6 +242,9 @@ read_line(int fd, char *buf, size_t cap)
         if (r <= 0 || ch == '\n') {
             if (r < 0) {
                 return -1;
+            }
+            if (r == 0 && n == 0) {
+                return -4; /* the end of input, not an empty line */
             }
             break;
         }
@@ -373,12 +376,8 @@ cli_read_secret_line(const char *prompt, char *buf, size_t cap)
 {
     long n;
 
-    if (isatty(0)) {
-        n = read_tty(prompt, buf, cap);
-        return n == -3 ? -1 : n;
-    }
-    n = read_line(0, buf, cap);
-    return n;
+    n = isatty(0) ? read_tty(prompt, buf, cap) : read_line(0, buf, cap);
+    return n == -2 ? -2 : n < 0 ? -1 : n;
 }
 
 int

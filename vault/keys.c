@@ -573,7 +573,9 @@ ev_vault_unlock_shares(ev_vault *v, const char *const *lines, size_t n)
                          "these shares are of a set this vault no longer "
                          "has (it was replaced or removed)");
         } else if (n < (size_t)f.k) {
-            rc = ev_fail(v, EV_EKEY, "%zu of the %d shares needed", n, f.k);
+            rc = ev_fail(v, EV_EKEY,
+                         "only %zu of the %d shares needed were given", n,
+                         f.k);
         }
     }
     if (rc == EV_OK) {
