@@ -1029,3 +1029,207 @@ ev_catalog_contact_each(ev_catalog *c,
     return each3(c, "SELECT id, 0, data FROM contacts ORDER BY id", -1, fn,
                  ctx);
 }
+
+int
+ev_catalog_meta_delete(ev_catalog *c, const char *key)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "DELETE FROM meta WHERE key = ?", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_blind_clear(ev_catalog *c)
+{
+    return exec(c, "DELETE FROM blind;");
+}
+
+/* Key rotation's walk over one encrypted column: rows are read a batch at
+ * a time (key > the last seen, in key order), the statement is reset, and
+ * only then is fn called and the row updated, so fn may use the catalog
+ * and no statement reads a table while it is being changed. */
+static const struct {
+    const char *count, *select, *update;
+} rewrite_sql[EV_REWRITE_LAST] = {
+    [EV_REWRITE_RECORDS] =
+        {"SELECT count(*) FROM records",
+         "SELECT id, state, blob, meta FROM records WHERE id > ?1"
+         " ORDER BY id LIMIT ?2",
+         "UPDATE records SET meta = ?2 WHERE id = ?1"},
+    [EV_REWRITE_BLOBS] = {"SELECT count(*) FROM blobs",
+                          "SELECT n, 0, id, key FROM blobs WHERE n > ?1"
+                          " ORDER BY n LIMIT ?2",
+                          "UPDATE blobs SET key = ?2 WHERE n = ?1"},
+    [EV_REWRITE_CUSTODY] = {"SELECT count(*) FROM custody",
+                            "SELECT seq, 0, NULL, entry FROM custody"
+                            " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                            "UPDATE custody SET entry = ?2 WHERE seq = ?1"},
+    [EV_REWRITE_CHECKPOINTS] =
+        {"SELECT count(*) FROM checkpoints",
+         "SELECT id, size, NULL, note FROM checkpoints WHERE id > ?1"
+         " ORDER BY id LIMIT ?2",
+         "UPDATE checkpoints SET note = ?2 WHERE id = ?1"},
+    [EV_REWRITE_AMENDMENTS] =
+        {"SELECT count(*) FROM amendments",
+         "SELECT id, record, NULL, meta FROM amendments WHERE id > ?1"
+         " ORDER BY id LIMIT ?2",
+         "UPDATE amendments SET meta = ?2 WHERE id = ?1"},
+    [EV_REWRITE_TSQ] =
+        {"SELECT count(*) FROM timestamps WHERE tsq IS NOT NULL",
+         "SELECT checkpoint, 0, NULL, tsq FROM timestamps"
+         " WHERE checkpoint > ?1 AND tsq IS NOT NULL"
+         " ORDER BY checkpoint LIMIT ?2",
+         "UPDATE timestamps SET tsq = ?2 WHERE checkpoint = ?1"},
+    [EV_REWRITE_TSR] =
+        {"SELECT count(*) FROM timestamps WHERE tsr IS NOT NULL",
+         "SELECT checkpoint, 0, NULL, tsr FROM timestamps"
+         " WHERE checkpoint > ?1 AND tsr IS NOT NULL"
+         " ORDER BY checkpoint LIMIT ?2",
+         "UPDATE timestamps SET tsr = ?2 WHERE checkpoint = ?1"},
+    [EV_REWRITE_CONTACTS] = {"SELECT count(*) FROM contacts",
+                             "SELECT id, 0, NULL, data FROM contacts"
+                             " WHERE id > ?1 ORDER BY id LIMIT ?2",
+                             "UPDATE contacts SET data = ?2 WHERE id = ?1"},
+};
+
+#define REWRITE_BATCH_ROWS 256
+#define REWRITE_BATCH_BYTES (4u << 20)
+
+int64_t
+ev_catalog_rewrite_count(ev_catalog *c, enum ev_rewrite_table t)
+{
+    if ((unsigned)t >= EV_REWRITE_LAST) {
+        return -1;
+    }
+    return scalar(c, rewrite_sql[t].count);
+}
+
+static void
+rewrite_batch_free(ev_rewrite_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((void *)rows[i].tag);
+        free((void *)rows[i].value);
+    }
+}
+
+/* Reads up to one batch of rows after *cursor into rows; *n gets the
+ * count (0 at the end). */
+static int
+rewrite_read(ev_catalog *c, enum ev_rewrite_table t, int64_t cursor,
+             ev_rewrite_row *rows, size_t *n)
+{
+    sqlite3_stmt *st;
+    size_t bytes = 0;
+    int rc = prepare(c, rewrite_sql[t].select, &st);
+
+    *n = 0;
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, cursor);
+    sqlite3_bind_int(st, 2, REWRITE_BATCH_ROWS);
+    while (bytes < REWRITE_BATCH_BYTES &&
+           (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ev_rewrite_row *r = &rows[*n];
+        ev_bytes tag = {0}, val = {0};
+        memset(r, 0, sizeof *r);
+        r->key = sqlite3_column_int64(st, 0);
+        r->aux = sqlite3_column_int64(st, 1);
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+            copy_blob(&tag, st, 2) != EV_OK) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        if (copy_blob(&val, st, 3) != EV_OK) {
+            free(tag.p);
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        r->tag = tag.p;
+        r->tag_len = tag.n;
+        r->value = val.p;
+        r->value_len = val.n;
+        bytes += val.n;
+        (*n)++;
+    }
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        rc = EV_OK; /* a full batch, or the end */
+    } else if (rc == SQLITE_NOMEM) {
+        snprintf(c->errmsg, sizeof c->errmsg, "out of memory");
+        rc = EV_ENOMEM;
+    } else {
+        rc = sql_status(c, rc);
+    }
+    finish(c, st);
+    if (rc != EV_OK) {
+        rewrite_batch_free(rows, *n);
+        *n = 0;
+    }
+    return rc;
+}
+
+static int
+rewrite_update(ev_catalog *c, enum ev_rewrite_table t, int64_t key,
+               const ev_bytes *value)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, rewrite_sql[t].update, &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, key);
+    sqlite3_bind_blob64(st, 2, value->p, value->n, SQLITE_STATIC);
+    rc = step_done(c, st);
+    if (rc == EV_OK && sqlite3_changes(c->db) != 1) {
+        snprintf(c->errmsg, sizeof c->errmsg, "row %lld vanished",
+                 (long long)key);
+        return EV_EIO;
+    }
+    return rc;
+}
+
+int
+ev_catalog_rewrite(ev_catalog *c, enum ev_rewrite_table t, ev_rewrite_fn fn,
+                   void *ctx)
+{
+    ev_rewrite_row *rows;
+    int64_t cursor = INT64_MIN;
+    size_t n = 0;
+    int rc;
+
+    if ((unsigned)t >= EV_REWRITE_LAST) {
+        return EV_EINVAL;
+    }
+    rows = calloc(REWRITE_BATCH_ROWS, sizeof *rows);
+    if (rows == NULL) {
+        return EV_ENOMEM;
+    }
+    do {
+        rc = rewrite_read(c, t, cursor, rows, &n);
+        for (size_t i = 0; rc == EV_OK && i < n; i++) {
+            ev_bytes out = {0};
+            rc = fn(ctx, &rows[i], &out);
+            if (rc == 0 && out.p != NULL) {
+                rc = rewrite_update(c, t, rows[i].key, &out);
+            }
+            ev_bytes_free(&out);
+            cursor = rows[i].key;
+        }
+        rewrite_batch_free(rows, n);
+    } while (rc == EV_OK && n > 0);
+    free(rows);
+    return rc;
+}
+
+int
+ev_catalog_in_txn(ev_catalog *c)
+{
+    return !sqlite3_get_autocommit(c->db);
+}

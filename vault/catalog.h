@@ -48,6 +48,8 @@ void ev_catalog_savepoint_end(ev_catalog *c, int keep);
  * snapshot, whatever other processes commit meanwhile. */
 int ev_catalog_begin_read(ev_catalog *c);
 void ev_catalog_end_read(ev_catalog *c);
+/* 1 inside a transaction, 0 outside. */
+int ev_catalog_in_txn(ev_catalog *c);
 /* Moves the WAL's content into the main file and truncates the WAL to
  * nothing (PRAGMA wal_checkpoint(TRUNCATE)); EV_EBUSY when a reader kept
  * it from finishing. */
@@ -180,6 +182,43 @@ int ev_catalog_contact_each(ev_catalog *c,
                             int (*fn)(void *ctx, int64_t id, int64_t unused,
                                       const uint8_t *p, size_t n),
                             void *ctx);
+
+/* Removes a meta row (no error when there is none). */
+int ev_catalog_meta_delete(ev_catalog *c, const char *key);
+/* Deletes every blind index row (key rotation rebuilds them). */
+int ev_catalog_blind_clear(ev_catalog *c);
+
+/* Key rotation (rotate.c): every encrypted value of one column, in the
+ * caller's transaction.  Rows are read in batches (at most 256 rows or
+ * 4 MiB), so memory stays bounded whatever the catalog's size. */
+enum ev_rewrite_table {
+    EV_REWRITE_RECORDS,     /* key id, aux state, tag blob id, records.meta */
+    EV_REWRITE_BLOBS,       /* key n, tag blob id, blobs.key */
+    EV_REWRITE_CUSTODY,     /* key seq, custody.entry */
+    EV_REWRITE_CHECKPOINTS, /* key id, aux size, checkpoints.note */
+    EV_REWRITE_AMENDMENTS,  /* key id, aux record, amendments.meta */
+    EV_REWRITE_TSQ,         /* key checkpoint, timestamps.tsq (not NULL) */
+    EV_REWRITE_TSR,         /* key checkpoint, timestamps.tsr (not NULL) */
+    EV_REWRITE_CONTACTS,    /* key id, contacts.data */
+    EV_REWRITE_LAST
+};
+typedef struct ev_rewrite_row {
+    int64_t key, aux;
+    const uint8_t *tag; /* NULL when the row has none */
+    size_t tag_len;
+    const uint8_t *value;
+    size_t value_len;
+} ev_rewrite_row;
+/* Gets a row; sets *out to a malloc'd new value to store (left empty: the
+ * row stays as it is).  Non-zero stops the walk. */
+typedef int (*ev_rewrite_fn)(void *ctx, const ev_rewrite_row *row,
+                             ev_bytes *out);
+/* Calls fn for each row in key order and stores what it gives.  Returns
+ * EV_OK, a catalog error, or fn's non-zero value. */
+int ev_catalog_rewrite(ev_catalog *c, enum ev_rewrite_table t,
+                       ev_rewrite_fn fn, void *ctx);
+/* How many rows ev_catalog_rewrite will visit (-1 on error). */
+int64_t ev_catalog_rewrite_count(ev_catalog *c, enum ev_rewrite_table t);
 
 /* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
 int ev_catalog_integrity(ev_catalog *c);

@@ -16,6 +16,7 @@
 #include "custody.h"
 #include "internal.h"
 #include "os.h"
+#include "rotate.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ struct check {
     size_t namended;
     int64_t *amends;   /* records of the rows in the amendments table */
     size_t namends;
+    ev_blobid_keys idkeys; /* the current and retired blob-id keys */
 };
 
 static void
@@ -195,15 +197,12 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
     uint64_t stored, content;
     int rc;
 
-    {
-        uint8_t want[EV_BLOBID_BYTES];
-        ev_keyed_hash(want, sizeof want, v->keys->blobid, r->sha256,
-                      sizeof r->sha256);
-        if (!ev_memeq(want, row->blob_id, sizeof want)) {
-            problem(c, r->id, EV_ECORRUPT,
-                    "it points at a blob that is not its own");
-            return;
-        }
+    /* Its SHA-256 names its blob under the current blob-id key, or under
+     * a retired one for a blob stored before a key rotation. */
+    if (ev_blobid_which(&c->idkeys, r->sha256, row->blob_id) < 0) {
+        problem(c, r->id, EV_ECORRUPT,
+                "it points at a blob that is not its own");
+        return;
     }
     rc = ev_catalog_blob_get(v->cat, row->blob_id, 0, &b);
     if (rc != EV_OK) {
@@ -622,6 +621,26 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         ev_catalog_end_read(v->cat);
         return ev_fail_catalog(v, rc, "cannot check the catalog");
     }
+    if (ev_rotate_keys_current(v) != EV_OK) {
+        problem(&c, 0, EV_ECORRUPT, "%s", v->errmsg);
+    }
+    rc = ev_blobid_keys_load(v, &c.idkeys);
+    if (rc == EV_ECORRUPT || rc == EV_EKEY) {
+        problem(&c, 0, EV_ECORRUPT, "%s", v->errmsg);
+        /* records named under a retired key will be reported too */
+        c.idkeys.k = ev_secure_alloc(EV_KEY_BYTES);
+        if (c.idkeys.k != NULL) {
+            memcpy(c.idkeys.k, v->keys->blobid, EV_KEY_BYTES);
+            c.idkeys.n = 1;
+        }
+    } else if (rc != EV_OK) {
+        ev_catalog_end_read(v->cat);
+        return rc;
+    }
+    if (c.idkeys.k == NULL) {
+        ev_catalog_end_read(v->cat);
+        return ev_fail(v, EV_ENOMEM, "cannot lock memory for keys");
+    }
     check_log(&c);
     check_amendments(&c);
     rc = ev_catalog_blind_each(v->cat, collect_blind, &c);
@@ -671,6 +690,7 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     free(c.sealed);
     free(c.amended);
     free(c.amends);
+    ev_blobid_keys_release(&c.idkeys);
     ev_custody_log_free(&c.log);
     if (nrecords != NULL) {
         *nrecords = c.nrecords;

@@ -15,6 +15,7 @@
 #include "custody.h"
 #include "minisign.h"
 #include "os.h"
+#include "rotate.h"
 #include "util.h"
 
 #include <errno.h>
@@ -192,6 +193,20 @@ contact_ad(uint8_t ad[25], int64_t id)
 {
     memcpy(ad, "evault contact v1", 17);
     ev_store64(ad + 17, (uint64_t)id);
+}
+
+int
+ev_contact_rekey(const struct ev_keys *from, const struct ev_keys *to,
+                 int64_t id, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    uint8_t ad[25];
+
+    if (in_len > 8192) {
+        return EV_ECORRUPT;
+    }
+    contact_ad(ad, id);
+    return ev_rekey_value(from->meta, to->meta, ad, sizeof ad, in, in_len,
+                          out);
 }
 
 struct walk {

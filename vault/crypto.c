@@ -127,6 +127,19 @@ ev_unwrap(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad,
     return 0;
 }
 
+int
+ev_rewrap(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad,
+          size_t ad_len, const uint8_t from[EV_KEY_BYTES],
+          const uint8_t to[EV_KEY_BYTES], uint8_t *plain)
+{
+    if (in_len < EV_WRAP_OVERHEAD ||
+        ev_unwrap(plain, in, in_len, ad, ad_len, from) != 0) {
+        return -1;
+    }
+    ev_wrap(out, plain, in_len - EV_WRAP_OVERHEAD, ad, ad_len, to);
+    return 0;
+}
+
 void
 ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,
                int last)

@@ -55,6 +55,15 @@ int ev_unwrap(uint8_t *out, const uint8_t *in, size_t in_len,
               const uint8_t *ad, size_t ad_len,
               const uint8_t key[EV_KEY_BYTES]);
 
+/* Re-encrypts an ev_wrap value made under `from` to `to`, with the same
+ * ad and a fresh nonce (key rotation); out holds in_len bytes.  The
+ * plaintext passes through plain (in_len - EV_WRAP_OVERHEAD bytes), which
+ * the caller wipes.  0, or -1 when in does not open under `from`. */
+int ev_rewrap(uint8_t *out, const uint8_t *in, size_t in_len,
+              const uint8_t *ad, size_t ad_len,
+              const uint8_t from[EV_KEY_BYTES],
+              const uint8_t to[EV_KEY_BYTES], uint8_t *plain);
+
 /* ChaCha20-Poly1305-IETF for blob chunks; out holds in_len + 16 bytes.
  * The nonce is the STREAM nonce built by ev_chunk_nonce(). */
 void ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,

@@ -30,6 +30,7 @@
 #include "custody.h"
 
 #include "note.h"
+#include "rotate.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -207,6 +208,13 @@ ev_custody_append(ev_vault *v, const char *action, const int64_t *records,
 
     if (seq < 0) {
         return ev_fail_catalog(v, EV_EIO, "cannot read the custody log");
+    }
+    {
+        /* not under keys another process has since rotated away */
+        int rc = ev_rotate_keys_current(v);
+        if (rc != EV_OK) {
+            return rc;
+        }
     }
     ev_custody_time(when, (int64_t)time(NULL));
     snprintf(num, sizeof num, "%lld", (long long)seq);
@@ -623,4 +631,83 @@ ev_custody_checkpoints_load(ev_vault *v, struct ev_custody_checkpoints *c)
         return ev_fail_catalog(v, rc, "cannot read checkpoints");
     }
     return EV_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Key rotation (rotate.c)                                             */
+/* ------------------------------------------------------------------ */
+
+int
+ev_custody_entry_rekey(const struct ev_keys *from, const struct ev_keys *to,
+                       int64_t seq, const uint8_t *in, size_t in_len,
+                       uint8_t *out, ev_hash leaf)
+{
+    uint8_t ad[25], *text;
+    int rc = EV_ECORRUPT;
+
+    if (in_len < EV_WRAP_OVERHEAD || in_len > ENTRY_MAX + EV_WRAP_OVERHEAD) {
+        return EV_ECORRUPT;
+    }
+    text = malloc(in_len - EV_WRAP_OVERHEAD + 1);
+    if (text == NULL) {
+        return EV_ENOMEM;
+    }
+    entry_ad(ad, "evault custody v1", seq);
+    if (ev_rewrap(out, in, in_len, ad, ad_len("evault custody v1"),
+                  from->custody, to->custody, text) == 0) {
+        ev_merkle_leaf(leaf, text, in_len - EV_WRAP_OVERHEAD);
+        rc = EV_OK;
+    }
+    ev_wipe(text, in_len - EV_WRAP_OVERHEAD);
+    free(text);
+    return rc;
+}
+
+int
+ev_checkpoint_rekey(const struct ev_keys *from, const struct ev_keys *to,
+                    int64_t id, const uint8_t *in, size_t in_len,
+                    uint8_t *out)
+{
+    uint8_t ad[28];
+
+    if (in_len > EV_NOTE_MAX + EV_WRAP_OVERHEAD) {
+        return EV_ECORRUPT;
+    }
+    checkpoint_ad(ad, id);
+    return ev_rekey_value(from->custody, to->custody, ad,
+                          ad_len("evault checkpoint v1"), in, in_len, out);
+}
+
+int
+ev_identity_rekey(ev_vault *v, const struct ev_keys *from,
+                  const struct ev_keys *to)
+{
+    ev_bytes b = {0};
+    uint8_t ad[18 + EV_VAULT_ID_BYTES], out[IDENTITY_BYTES + EV_WRAP_OVERHEAD];
+    uint8_t *sk;
+    int rc = ev_catalog_meta_get(v->cat, "identity", &b);
+
+    if (rc != EV_OK) {
+        return ev_fail(v, EV_ECORRUPT, "the vault's identity is missing");
+    }
+    sk = ev_secure_alloc(IDENTITY_BYTES);
+    if (sk == NULL) {
+        ev_bytes_free(&b);
+        return ev_fail(v, EV_ENOMEM, "cannot lock memory for keys");
+    }
+    memcpy(ad, "evault identity v1", 18);
+    memcpy(ad + 18, v->vault_id, EV_VAULT_ID_BYTES);
+    rc = b.n == sizeof out && ev_rewrap(out, b.p, b.n, ad, sizeof ad,
+                                        from->identity, to->identity,
+                                        sk) == 0
+             ? EV_OK
+             : EV_ECORRUPT;
+    ev_secure_free(sk);
+    ev_bytes_free(&b);
+    if (rc != EV_OK) {
+        return ev_fail(v, rc, "the vault's identity fails authentication");
+    }
+    rc = ev_catalog_meta_put(v->cat, "identity", out, sizeof out);
+    return rc == EV_OK ? EV_OK
+                       : ev_fail_catalog(v, rc, "cannot write the identity");
 }

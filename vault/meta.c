@@ -12,6 +12,7 @@
  * blind.value  = BLAKE2b-128(blind key, field u8 || normalised value)
  */
 #include "internal.h"
+#include "rotate.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -375,6 +376,41 @@ ev_dek_unwrap(ev_vault *v, uint8_t dek[EV_KEY_BYTES], uint64_t *stored_len,
     }
     ev_wipe(rec, EV_DEKREC_BYTES);
     return rc;
+}
+
+int
+ev_dek_rekey(const struct ev_keys *from, struct ev_keys *to,
+             const uint8_t id[EV_BLOBID_BYTES], const uint8_t *in,
+             size_t in_len, uint8_t *out)
+{
+    uint8_t ad[13 + EV_BLOBID_BYTES];
+    int rc;
+
+    if (in_len != EV_DEKREC_WRAPPED) {
+        return EV_ECORRUPT;
+    }
+    dek_ad(ad, id);
+    /* The data key passes through the new set's guarded scratch. */
+    rc = ev_rewrap(out, in, in_len, ad, sizeof ad, from->dek, to->dek,
+                   to->scratch) == 0
+             ? EV_OK
+             : EV_ECORRUPT;
+    ev_wipe(to->scratch, EV_DEKREC_BYTES);
+    return rc;
+}
+
+int
+ev_meta_rekey(const struct ev_keys *from, const struct ev_keys *to,
+              int64_t id, const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    uint8_t ad[22];
+
+    if (in_len < EV_WRAP_OVERHEAD || in_len > META_MAX + 4096) {
+        return EV_ECORRUPT;
+    }
+    meta_ad(ad, id);
+    return ev_rekey_value(from->meta, to->meta, ad, sizeof ad, in, in_len,
+                          out);
 }
 
 int

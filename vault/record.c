@@ -20,6 +20,7 @@
 #include "awriter.h"
 #include "os.h"
 #include "pipeline.h"
+#include "rotate.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -327,6 +328,8 @@ struct intake {
     int64_t next_seq; /* the next custody log entry */
     ev_hash last_leaf; /* of the batch's last intake entry */
     uint64_t done_bytes, total_bytes;
+    ev_blobid_keys idkeys; /* loaded at the first blob: dedup finds blobs
+                              named under a retired key too */
 };
 
 static void *
@@ -417,6 +420,12 @@ batch_begin(struct intake *k)
         return ev_fail_catalog(k->v, rc, "cannot start a transaction");
     }
     k->in_txn = 1;
+    /* A rotation by another process since this one unlocked: rows written
+     * now would be under the old keys. */
+    rc = ev_rotate_keys_current(k->v);
+    if (rc != EV_OK) {
+        return rc;
+    }
     k->next_id = ev_catalog_record_next_id(k->v->cat);
     k->next_seq = ev_custody_next_seq(k->v);
     clock_gettime(CLOCK_MONOTONIC, &k->batch_start);
@@ -669,6 +678,37 @@ file_job_new(struct intake *k, const struct input *in, int fd, int own_fd)
     return f;
 }
 
+/* The blob that holds content with this SHA-256: its id under the
+ * current blob-id key, or under a retired one for a blob stored before a
+ * key rotation (EV_OK, *row filled); else EV_ENOENT with id the new
+ * blob's name under the current key. */
+static int
+find_blob(struct intake *k, const uint8_t sha[32],
+          uint8_t id[EV_BLOBID_BYTES], ev_blob_row *row)
+{
+    ev_vault *v = k->v;
+    int rc;
+
+    if (k->idkeys.k == NULL) {
+        rc = ev_blobid_keys_load(v, &k->idkeys);
+        if (rc != EV_OK) {
+            return rc;
+        }
+    }
+    for (size_t i = k->idkeys.n; i-- > 0;) {
+        /* Retired keys first, the current key last: id ends up as the
+         * current key's name when nothing is found. */
+        ev_blobid_of(&k->idkeys, i, id, sha);
+        rc = ev_catalog_blob_get(v->cat, id, 0, row);
+        if (rc != EV_ENOENT) {
+            return rc == EV_OK ? EV_OK
+                               : ev_fail_catalog(v, rc, "cannot search "
+                                                        "blobs");
+        }
+    }
+    return EV_ENOENT;
+}
+
 /* All chunks of f are written: seal the index, pad, store, insert. */
 static int
 file_finish(struct intake *k, struct file_job *f)
@@ -696,8 +736,7 @@ file_finish(struct intake *k, struct file_job *f)
         rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0);
         goto cleanup;
     }
-    ev_keyed_hash(blob_id, sizeof blob_id, v->keys->blobid, sha, sizeof sha);
-    rc = ev_catalog_blob_get(v->cat, blob_id, 0, &existing);
+    rc = find_blob(k, sha, blob_id, &existing);
     if (rc == EV_OK) {
         /* Same content as an earlier record: reuse its blob. */
         padded = existing.padded_size;
@@ -706,7 +745,6 @@ file_finish(struct intake *k, struct file_job *f)
         goto cleanup;
     }
     if (rc != EV_ENOENT) {
-        rc = ev_fail_catalog(v, rc, "cannot search blobs");
         goto cleanup;
     }
     index_len = ev_blob_index_bytes(f->nchunks);
@@ -849,6 +887,7 @@ intake_release(struct intake *k)
     if (k->key_arena != NULL) {
         ev_secure_free(k->key_arena);
     }
+    ev_blobid_keys_release(&k->idkeys);
 }
 
 static int
@@ -1772,15 +1811,13 @@ read_checked(ev_vault *v, int64_t id, int fd, ev_awriter *aw)
          * is released; recomputing SHA-256 is check --read-data's job. */
         /* The record's authenticated SHA-256 names its blob: a record
          * pointed at another blob behind evault's back is caught here. */
-        uint8_t want[EV_BLOBID_BYTES];
         (void)sha;
-        ev_keyed_hash(want, sizeof want, v->keys->blobid, r.sha256,
-                      sizeof r.sha256);
-        if (!ev_memeq(want, row.blob_id, sizeof want)) {
+        rc = ev_blobid_names(v, r.sha256, row.blob_id);
+        if (rc == EV_ECORRUPT) {
             rc = ev_fail(v, EV_ECORRUPT,
                          "record %lld points at a blob that is not its own",
                          (long long)id);
-        } else {
+        } else if (rc == EV_OK) {
             rc = ev_blob_read(v, row.blob_id, fd, aw, NULL, &len);
         }
         if (rc == EV_OK && len != r.size) {

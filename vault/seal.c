@@ -10,6 +10,7 @@
  * record u64le).
  */
 #include "custody.h"
+#include "rotate.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -189,6 +190,21 @@ amend_ad(uint8_t ad[35], int64_t id, int64_t record)
     memcpy(ad, "evault amendment v1", 19);
     ev_store64(ad + 19, (uint64_t)id);
     ev_store64(ad + 27, (uint64_t)record);
+}
+
+int
+ev_amendment_rekey(const struct ev_keys *from, const struct ev_keys *to,
+                   int64_t id, int64_t record, const uint8_t *in,
+                   size_t in_len, uint8_t *out)
+{
+    uint8_t ad[35];
+
+    if (in_len > (1 << 20)) {
+        return EV_ECORRUPT;
+    }
+    amend_ad(ad, id, record);
+    return ev_rekey_value(from->meta, to->meta, ad, sizeof ad, in, in_len,
+                          out);
 }
 
 static void

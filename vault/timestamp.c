@@ -13,6 +13,7 @@
  * tsq v1" or "evault tsr v1" || checkpoint id u64le).
  */
 #include "custody.h"
+#include "rotate.h"
 #include "util.h"
 
 #include <openssl/bio.h>
@@ -31,6 +32,21 @@ ts_ad(uint8_t ad[21], const char *label, int64_t id)
 {
     memcpy(ad, label, 13);
     ev_store64(ad + 13, (uint64_t)id);
+}
+
+int
+ev_timestamp_rekey(const struct ev_keys *from, const struct ev_keys *to,
+                   int which, int64_t checkpoint, const uint8_t *in,
+                   size_t in_len, uint8_t *out)
+{
+    uint8_t ad[21];
+
+    if (in_len > DER_MAX + EV_WRAP_OVERHEAD) {
+        return EV_ECORRUPT;
+    }
+    ts_ad(ad, which == 0 ? "evault tsq v1" : "evault tsr v1", checkpoint);
+    return ev_rekey_value(from->custody, to->custody, ad, sizeof ad, in,
+                          in_len, out);
 }
 
 static TS_REQ *

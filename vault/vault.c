@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "keyslot.h"
 #include "os.h"
+#include "rotate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -301,6 +302,41 @@ load_default_operator(ev_vault *v)
     name[b.n - EV_WRAP_OVERHEAD] = '\0';
     ev_bytes_free(&b);
     rc = ev_vault_set_operator(v, name);
+    return rc;
+}
+
+int
+ev_operator_rekey(ev_vault *v, const struct ev_keys *from,
+                  const struct ev_keys *to)
+{
+    ev_bytes b = {0};
+    uint8_t ad[18 + EV_VAULT_ID_BYTES], *w;
+    int rc = ev_catalog_meta_get(v->cat, "operator", &b);
+
+    if (rc == EV_ENOENT) {
+        return EV_OK;
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the default operator");
+    }
+    operator_ad(v, ad);
+    w = malloc(b.n > 0 ? b.n : 1);
+    rc = w == NULL ? EV_ENOMEM
+         : b.n <= EV_WRAP_OVERHEAD || b.n > 256 + EV_WRAP_OVERHEAD
+             ? EV_ECORRUPT
+             : ev_rekey_value(from->meta, to->meta, ad, sizeof ad, b.p, b.n,
+                              w);
+    if (rc == EV_OK) {
+        rc = ev_catalog_meta_put(v->cat, "operator", w, b.n);
+        if (rc != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot write the default operator");
+        }
+    } else if (rc == EV_ECORRUPT) {
+        rc = ev_fail(v, rc, "the default operator name fails "
+                            "authentication");
+    }
+    free(w);
+    ev_bytes_free(&b);
     return rc;
 }
 
