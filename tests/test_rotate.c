@@ -1201,6 +1201,45 @@ test_tombstone_and_no_blobs(void)
     ev_vault_free(v);
 }
 
+/* A handle whose meta key does not give meta 'key_check' cannot write,
+ * and check says so. */
+static void
+test_key_check(void)
+{
+    static const char sel[] =
+        "SELECT value FROM meta WHERE key = 'key_check' AND ?1";
+    static const char upd[] =
+        "UPDATE meta SET value = ?2 WHERE key = 'key_check' AND ?1";
+    char dir[PATH_MAX];
+    uint8_t mk[EV_KEY_BYTES];
+    ev_vault *v;
+
+    t_path(dir, sizeof dir, root, "v-keycheck");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    /* never rotated: no check value, and writes go on */
+    CHECK_EQ(db_int(dir, "SELECT count(*) FROM meta WHERE key = "
+                         "'key_check'",
+                    0),
+             0);
+    CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_OK);
+    randombytes_buf(mk, sizeof mk);
+    CHECK_EQ(rotate(v, dir, mk, T_PASS), EV_OK);
+    CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_OK);
+    CHECK_EQ(check_clean(v, 0, NULL), EV_OK);
+    CHECK_EQ(db_flip(dir, sel, upd, 1, 0), 32);
+    CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_EKEY);
+    CHECK(ev_check(v, 0, NULL, NULL, NULL) == EV_ECORRUPT);
+    CHECK_EQ(db_flip(dir, sel, upd, 1, 0), 32);
+    CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_OK);
+    CHECK_EQ(check_clean(v, 0, NULL), EV_OK);
+    sodium_memzero(mk, sizeof mk);
+    ev_vault_free(v);
+}
+
 /* ------------------------------------------------------------------ */
 /* Scale                                                               */
 /* ------------------------------------------------------------------ */
@@ -1308,6 +1347,20 @@ bulk_records(ev_vault *v, int n)
     return rc;
 }
 
+struct prog {
+    uint64_t calls, done, total;
+};
+
+static void
+on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct prog *p = ctx;
+
+    p->calls++;
+    p->done = done;
+    p->total = total;
+}
+
 static int
 count_one(void *ctx, const ev_record *r)
 {
@@ -1330,6 +1383,7 @@ test_scale(void)
     double t0, t1;
     long rss0, rss1;
     size_t found = 0;
+    struct prog prog = {0, 0, 0};
 
     t_path(dir, sizeof dir, root, "v-scale");
     v = t_vault_create(dir, NULL);
@@ -1343,6 +1397,7 @@ test_scale(void)
     t1 = now_s();
     fprintf(stderr, "scale: %d records made in %.1f s\n", n, t1 - t0);
     rss0 = peak_rss_kib();
+    ev_vault_set_progress(v, on_progress, &prog);
     randombytes_buf(mk, sizeof mk);
     t0 = now_s();
     CHECK_EQ(rotate(v, dir, mk, PASS2), EV_OK);
@@ -1355,6 +1410,11 @@ test_scale(void)
     CHECK(t1 - t0 < 0.5 * (double)n / 1000 + 5);
     /* the catalog is not loaded whole: 100,000 records are ~100 MB */
     CHECK(rss1 - rss0 < 64 * 1024);
+    /* progress over every row: records, blobs, custody entries, ... */
+    CHECK(prog.calls >= (uint64_t)n / 1024);
+    CHECK(prog.total > (uint64_t)n * 2);
+    CHECK_EQ(prog.done, prog.total);
+    ev_vault_set_progress(v, NULL, NULL);
     memset(&f, 0, sizeof f);
     f.case_name = "K-7";
     CHECK_EQ(ev_record_list(v, &f, count_one, &found), EV_OK);
@@ -1375,6 +1435,7 @@ main(void)
     test_rotate_everything();
     test_failures();
     test_tombstone_and_no_blobs();
+    test_key_check();
     test_scale();
     t_rmtree(root);
     EV_TEST_END();

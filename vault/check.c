@@ -5,7 +5,8 @@
  * Never: repairs anything; a check changes no byte of the vault.
  *
  * Checks: SQLite's integrity_check; every record's metadata authenticates;
- * its blind index rows exist and no stray rows point at it; its blob row
+ * its blind index rows exist and no stray rows point at it; its SHA-256
+ * names its blob (under the current or a retired blob-id key); its blob row
  * exists, its data key authenticates, its blob is present at its padded
  * size; with EV_CHECK_READ_DATA every blob is decrypted and its SHA-256 and
  * size compared with the record.  Blob files that no row names are noted
@@ -626,7 +627,9 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     }
     rc = ev_blobid_keys_load(v, &c.idkeys);
     if (rc == EV_ECORRUPT || rc == EV_EKEY) {
-        problem(&c, 0, EV_ECORRUPT, "%s", v->errmsg);
+        if (rc == EV_ECORRUPT) { /* EV_EKEY was reported just above */
+            problem(&c, 0, EV_ECORRUPT, "%s", v->errmsg);
+        }
         /* records named under a retired key will be reported too */
         c.idkeys.k = ev_secure_alloc(EV_KEY_BYTES);
         if (c.idkeys.k != NULL) {
