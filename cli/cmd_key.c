@@ -51,7 +51,8 @@ static const char help[] =
     "                metadata are re-wrapped (files are not re-encrypted),\n"
     "                every slot is re-made.  Prints a new recovery key (and\n"
     "                new trustee shares).  The old master key, and anyone who\n"
-    "                copied it, opens nothing afterwards.\n"
+    "                copied it, opens nothing in the vault afterwards (a copy\n"
+    "                of the old catalog still opens files stored before)\n"
     "  export-public write the vault's verification key (C2SP signed-note\n"
     "                verifier key) for courts and partners\n"
     "\n"
@@ -422,6 +423,33 @@ key_shares(struct key_args *a, ev_vault *v)
 }
 
 static int
+key_rotate(struct key_args *a, ev_vault *v)
+{
+    char key[EV_RECOVERY_KEY_CHARS + 1];
+    char *pass = NULL, *lines = NULL;
+    size_t len = 0;
+    int k = 0, n = 0, rc, ex = new_passphrase(a, &pass, &len);
+
+    if (ex != EXIT_OK) {
+        return ex;
+    }
+    rc = ev_key_rotate(v, pass, len, a->ops, a->mem, key, &lines, &k, &n);
+    ev_secret_free(pass);
+    if (rc != EV_OK) {
+        return cli_fail(&a->c, v, rc);
+    }
+    fprintf(stderr, "New master key: every key slot was re-made; the new "
+                    "passphrase opens the vault.\n");
+    show_recovery(a, key);
+    ev_secret_wipe(key, sizeof key);
+    if (lines != NULL) {
+        show_shares(a, lines, k, n);
+        ev_secret_free(lines);
+    }
+    return EXIT_OK;
+}
+
+static int
 key_export(struct key_args *a, ev_vault *v)
 {
     char key[256], line[260];
@@ -451,6 +479,7 @@ static const struct {
     {"recovery", key_recovery, 0, 0},
     {"member", key_member, OPT_AGE, 2},
     {"shares", key_shares, OPT_K | OPT_N | OPT_LABEL, 0},
+    {"rotate", key_rotate, OPT_NEWPASS | OPT_COST, 0},
     {"export-public", key_export, OPT_OUT, 0},
 };
 

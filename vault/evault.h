@@ -268,6 +268,16 @@ EV_API int ev_share_check(const char *line, int *x, int *k, int *n,
  * removed slot survives in the WAL.  Refuses (EV_EINVAL) to leave no way
  * in at all unless force.  *removed receives the number of slots gone. */
 EV_API int ev_vault_lockdown(ev_vault *v, int all, int force, int *removed);
+/* A new master key: re-encrypts every catalog value under it (files are
+ * not re-encrypted), removes every slot and re-makes them: a passphrase
+ * slot for pass (ops/mem 0: the opening slot's cost), a new recovery key
+ * (written to recovery), every member slot, and every trustee set with new
+ * shares (*lines, guarded memory, NULL when none; *k and *n of the
+ * first set).  All or nothing. */
+EV_API int ev_key_rotate(ev_vault *v, const char *pass, size_t len,
+                         uint64_t ops, uint64_t mem_kib,
+                         char recovery[EV_RECOVERY_KEY_CHARS + 1],
+                         char **lines, int *k, int *n);
 /* After unlocking with the recovery key or trustee shares: adds a
  * passphrase slot and records the recovery in the custody log. */
 EV_API int ev_vault_recover(ev_vault *v, const char *pass, size_t len,

@@ -11,6 +11,7 @@
 
 #include "age.h"
 #include "custody.h"
+#include "rotate.h"
 #include "shares.h"
 
 #include <stdio.h>
@@ -694,4 +695,166 @@ ev_vault_recover(ev_vault *v, const char *pass, size_t len, uint64_t ops,
                      (long long)id);
     }
     return finish(v, rc, 0);
+}
+
+/* --- Rotation --- */
+
+/* Re-makes one trustee set under the installed (new) master key and
+ * appends its lines to out at *o. */
+static int
+remake_trustee(ev_vault *v, const ev_slot_info *s, char *out, size_t *o)
+{
+    char(*tmp)[EV_SHARE_LINE_MAX] = NULL;
+    uint8_t *secret = ev_secure_alloc(EV_TRUSTEE_SECRET_BYTES);
+    uint8_t set[EV_SHARE_SET_BYTES];
+    int rc = EV_OK;
+
+    tmp = ev_secure_alloc((size_t)s->shares * sizeof *tmp);
+    if (secret == NULL || tmp == NULL) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot lock memory for the shares");
+        goto done;
+    }
+    ev_random(secret, EV_TRUSTEE_SECRET_BYTES);
+    ev_random(set, sizeof set);
+    if (ev_shares_split(tmp, secret, s->threshold, s->shares, v->vault_id,
+                        set) != 0) {
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = ev_keyslot_add_trustee(v, secret, s->threshold, s->shares, set,
+                                s->label[0] ? s->label : NULL, NULL);
+    for (int i = 0; rc == EV_OK && i < s->shares; i++) {
+        size_t len = strlen(tmp[i]);
+        memcpy(out + *o, tmp[i], len);
+        *o += len;
+        out[(*o)++] = '\n';
+    }
+    out[*o] = '\0';
+done:
+    ev_secure_free(secret);
+    ev_secure_free(tmp);
+    return rc;
+}
+
+int
+ev_key_rotate(ev_vault *v, const char *pass, size_t len, uint64_t ops,
+              uint64_t mem_kib, char recovery[EV_RECOVERY_KEY_CHARS + 1],
+              char **lines, int *k, int *n)
+{
+    struct slots l;
+    uint8_t *old_mk = NULL, *new_mk = NULL;
+    char *out = NULL;
+    size_t o = 0, total = 0;
+    int64_t id = 0;
+    int rc = need_keys(v), remade = 0, rewrapped = 0;
+
+    *lines = NULL;
+    *k = *n = 0;
+    if (rc != EV_OK || (rc = load_slots(v, &l)) != EV_OK) {
+        return rc;
+    }
+    if (ops == 0 || mem_kib == 0) {
+        int inherit = v->slot_kind == EV_SLOT_PASSPHRASE;
+        ops = ops ? ops : inherit ? v->slot_ops : EV_ARGON2_OPS_DEFAULT;
+        mem_kib = mem_kib ? mem_kib
+                  : inherit ? v->slot_mem
+                            : EV_ARGON2_MEM_KIB_DEFAULT;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.s[i].kind == EV_SLOT_TRUSTEE && l.s[i].shares > 0) {
+            total += (size_t)l.s[i].shares;
+        }
+    }
+    old_mk = ev_secure_alloc(EV_KEY_BYTES);
+    new_mk = ev_secure_alloc(EV_KEY_BYTES);
+    out = ev_secure_alloc(total * EV_SHARE_LINE_MAX + 1);
+    if (old_mk == NULL || new_mk == NULL || out == NULL) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot lock memory for keys");
+        goto done;
+    }
+    out[0] = '\0';
+    memcpy(old_mk, v->keys->mk, EV_KEY_BYTES);
+    ev_random(new_mk, EV_KEY_BYTES);
+    if ((rc = ev_vault_lock_write(v)) != EV_OK) {
+        goto done;
+    }
+    if ((rc = begin(v)) != EV_OK) {
+        ev_vault_unlock_write(v);
+        goto done;
+    }
+    /* One transaction: killed at any moment, the vault is either all old
+     * (old slots, old keys) or all new. */
+    rc = ev_rotate_rewrap(v, new_mk);
+    rewrapped = rc == EV_OK;
+    for (size_t i = 0; i < l.n && rc == EV_OK; i++) {
+        if ((rc = ev_catalog_keyslot_delete(v->cat, l.s[i].id)) != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot remove an old slot");
+        }
+    }
+    if (rc == EV_OK) {
+        rc = ev_keyslot_add_passphrase(v, pass, len, ops, mem_kib, NULL, &id);
+        remade++;
+    }
+    if (rc == EV_OK) {
+        rc = ev_keyslot_add_recovery(v, recovery, NULL);
+        remade++;
+    }
+    for (size_t i = 0; i < l.n && rc == EV_OK; i++) {
+        const ev_slot_info *s = &l.s[i];
+        uint8_t pk[32];
+        if (s->kind == EV_SLOT_MEMBER) {
+            if (ev_age_recipient_decode(pk, s->recipient) != 0) {
+                rc = ev_fail(v, EV_ECORRUPT,
+                             "member slot %lld has no readable recipient",
+                             (long long)s->id);
+                break;
+            }
+            rc = ev_keyslot_add_member(v, s->label, pk, s->recipient, NULL);
+            remade++;
+        } else if (s->kind == EV_SLOT_TRUSTEE && s->shares > 0) {
+            rc = remake_trustee(v, s, out, &o);
+            if (*k == 0) {
+                *k = s->threshold;
+                *n = s->shares;
+            }
+            remade++;
+        }
+    }
+    if (rc == EV_OK) {
+        rc = log_key(v, "key-rotate",
+                     "new master key; %d key slots re-made, %zu retired",
+                     remade, l.n);
+    }
+    if (rc == EV_OK && (rc = ev_catalog_commit(v->cat)) != EV_OK) {
+        rc = ev_fail_catalog(v, rc, "cannot commit the new master key");
+    }
+    if (rc != EV_OK) {
+        ev_catalog_rollback(v->cat);
+        if (rewrapped) {
+            ev_vault_set_master(v, old_mk); /* the catalog is the old one */
+        }
+        ev_wipe(recovery, EV_RECOVERY_KEY_CHARS + 1);
+        ev_vault_unlock_write(v);
+        goto done;
+    }
+    ev_vault_unlock_write(v);
+    v->slot_id = id;
+    v->slot_kind = EV_SLOT_PASSPHRASE;
+    v->slot_ops = ops;
+    v->slot_mem = mem_kib;
+    if (total > 0) {
+        *lines = out;
+        out = NULL;
+    }
+    if ((rc = ev_catalog_checkpoint(v->cat)) != EV_OK) {
+        /* The rotation happened: the caller must still show the new
+         * recovery key and shares, so this is not reported as failure. */
+        rc = EV_OK;
+    }
+done:
+    free(l.s);
+    ev_secure_free(old_mk);
+    ev_secure_free(new_mk);
+    ev_secure_free(out);
+    return rc;
 }
