@@ -56,7 +56,10 @@ static const char exit_codes[] =
     "Every command but init finds its vault from --vault DIR, else\n"
     "$EVAULT_DIR, else the current directory.  A passphrase comes from\n"
     "--passphrase-file F, --passphrase-fd N, $EVAULT_PASSPHRASE_FILE, or\n"
-    "the terminal; never from the command line.\n"
+    "the terminal; never from the command line.  A team member opens the\n"
+    "vault with an age identity instead: --identity FILE or\n"
+    "$EVAULT_IDENTITY_FILE.  --operator NAME or $EVAULT_OPERATOR names who\n"
+    "acts, for the custody log.\n"
     "\n"
     "Exit codes:\n"
     "  0  success\n"
@@ -66,7 +69,8 @@ static const char exit_codes[] =
     "  4  wrong passphrase or key\n"
     "  5  vault busy (another evault process is writing)\n"
     "\n"
-    "Run 'evault <command> --help' for a command's options.\n";
+    "Run 'evault help <command>' or 'evault <command> --help' for a\n"
+    "command's options; 'man evault' has them all.\n";
 
 static void
 print_overview(FILE *f)
