@@ -10,6 +10,7 @@ int cmd_get(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_proof(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"check", cmd_check, "check the vault's integrity and its custody log"},
     {"amend", cmd_amend, "append a correction to a record's metadata"},
     {"seal", cmd_seal, "freeze records under a signed checkpoint"},
+    {"destroy", cmd_destroy, "crypto-shred a record that is not sealed"},
     {"log", cmd_log, "print the chain of custody"},
     {"proof", cmd_proof, "write a court-ready proof for a sealed record"},
     {"verify", cmd_verify, "check a file against a proof, or the vault"},

@@ -1233,3 +1233,102 @@ ev_catalog_in_txn(ev_catalog *c)
 {
     return !sqlite3_get_autocommit(c->db);
 }
+
+/* ------------------------------------------------------------------ */
+/* Destroying a record                                                 */
+/* ------------------------------------------------------------------ */
+
+int
+ev_catalog_blob_user(ev_catalog *c, const uint8_t id[32], int64_t except,
+                     int64_t *record)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "SELECT id FROM records WHERE blob = ? AND id != ?"
+                     " ORDER BY id LIMIT 1",
+                     &st);
+
+    *record = 0;
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, except);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *record = sqlite3_column_int64(st, 0);
+        rc = EV_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? EV_OK : sql_status(c, rc);
+    }
+    finish(c, st);
+    return rc;
+}
+
+int
+ev_catalog_blob_known(ev_catalog *c, const uint8_t id[32], int *known)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "SELECT EXISTS(SELECT 1 FROM blobs WHERE id = ?1) OR"
+                     " EXISTS(SELECT 1 FROM records WHERE blob = ?1)",
+                     &st);
+
+    *known = 1;
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *known = sqlite3_column_int(st, 0) != 0;
+        rc = EV_OK;
+    } else {
+        rc = sql_status(c, rc);
+    }
+    finish(c, st);
+    return rc;
+}
+
+int
+ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32])
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c, "DELETE FROM blobs WHERE id = ?", &st);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    return step_done(c, st);
+}
+
+int
+ev_catalog_record_wipe(ev_catalog *c, int64_t id)
+{
+    static const char *const sql[] = {
+        "UPDATE records SET state = ?2, blob = NULL, padded_size = 0,"
+        " meta = X'' WHERE id = ?1",
+        "DELETE FROM blind WHERE record = ?1",
+        "DELETE FROM amendments WHERE record = ?1"};
+    int rc = EV_OK;
+
+    for (size_t i = 0; rc == EV_OK && i < sizeof sql / sizeof *sql; i++) {
+        sqlite3_stmt *st;
+        rc = prepare(c, sql[i], &st);
+        if (rc != EV_OK) {
+            break;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        if (i == 0) {
+            sqlite3_bind_int(st, 2, EV_STATE_DESTROYED);
+        }
+        rc = step_done(c, st);
+        if (rc == EV_OK && i == 0 && sqlite3_changes(c->db) != 1) {
+            snprintf(c->errmsg, sizeof c->errmsg, "no record %lld",
+                     (long long)id);
+            rc = EV_ENOENT;
+        }
+    }
+    return rc;
+}

@@ -219,6 +219,17 @@ int ev_catalog_rewrite(ev_catalog *c, enum ev_rewrite_table t,
                        ev_rewrite_fn fn, void *ctx);
 /* How many rows ev_catalog_rewrite will visit (-1 on error). */
 int64_t ev_catalog_rewrite_count(ev_catalog *c, enum ev_rewrite_table t);
+/* Destroying a record (destroy.c).  blob_user: the first record other
+ * than except whose row names blob id (0 when none).  blob_known: whether
+ * a blobs row or a records row names it.  record_wipe: the row becomes a
+ * tombstone (state destroyed, no blob, padded size 0, empty meta) and its
+ * blind index and amendment rows are deleted.  With secure_delete the
+ * freed bytes are zeroed. */
+int ev_catalog_blob_user(ev_catalog *c, const uint8_t id[32], int64_t except,
+                         int64_t *record);
+int ev_catalog_blob_known(ev_catalog *c, const uint8_t id[32], int *known);
+int ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32]);
+int ev_catalog_record_wipe(ev_catalog *c, int64_t id);
 
 /* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
 int ev_catalog_integrity(ev_catalog *c);

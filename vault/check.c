@@ -10,8 +10,11 @@
  * exists, its data key authenticates, its blob is present at its padded
  * size; with EV_CHECK_READ_DATA every blob is decrypted and its SHA-256 and
  * size compared with the record.  Blob files that no row names are noted
- * (a crash between writing a blob and committing its record leaves one);
- * they do not make the vault damaged.
+ * (a crash between writing a blob and committing its record, or between a
+ * destroy's commit and the file's removal, leaves one); they do not make
+ * the vault damaged.  A destroyed record (a tombstone: no metadata, no
+ * blob) needs its intake entry and a destroy entry in the custody log, and
+ * no destroy entry may name a record the catalog still holds.
  */
 #include "blob.h"
 #include "custody.h"
@@ -59,6 +62,11 @@ struct check {
     int64_t *amends;   /* records of the rows in the amendments table */
     size_t namends;
     ev_blobid_keys idkeys; /* the current and retired blob-id keys */
+    int64_t *added;    /* records named by intake entries, sorted */
+    size_t nadded;
+    int64_t *destroyed; /* records named by destroy entries, sorted, unique */
+    size_t ndestroyed;
+    uint8_t *destroyed_seen; /* per destroyed id: the catalog has its row */
 };
 
 static void
@@ -262,6 +270,76 @@ cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Index of id in a sorted list, or -1. */
+static long
+find_id(const int64_t *list, size_t n, int64_t id)
+{
+    const int64_t *p = n > 0 ? bsearch(&id, list, n, sizeof *list, cmp_i64)
+                             : NULL;
+
+    return p != NULL ? (long)(p - list) : -1;
+}
+
+static int
+push_i64(struct check *c, int64_t **list, size_t *n, int64_t id)
+{
+    int64_t *nl = realloc(*list, (*n + 1) * sizeof *nl);
+
+    if (nl == NULL) {
+        c->oom = 1;
+        return -1;
+    }
+    *list = nl;
+    nl[(*n)++] = id;
+    return 0;
+}
+
+/* Marks a destroyed record's row as present; returns whether a destroy
+ * entry names the record. */
+static int
+destroyed_in_log(struct check *c, int64_t id)
+{
+    long i = find_id(c->destroyed, c->ndestroyed, id);
+
+    if (i < 0) {
+        return 0;
+    }
+    c->destroyed_seen[i] = 1;
+    return 1;
+}
+
+/* A tombstone: nothing left of the record, and the log says why. */
+static void
+check_tombstone(struct check *c, const ev_record_row *row)
+{
+    int64_t id = row->id;
+
+    if (row->meta.n != 0 || row->has_blob || row->padded_size != 0) {
+        problem(c, id, EV_ECORRUPT,
+                "marked destroyed, but its row still holds metadata or a "
+                "blob reference");
+    }
+    if (!c->log_ok) {
+        return;
+    }
+    if (!destroyed_in_log(c, id)) {
+        problem(c, id, EV_ECORRUPT,
+                "marked destroyed, but no destroy entry in the custody log "
+                "names it (destroyed behind evault's back)");
+    }
+    if (find_id(c->sealed, c->nsealed, id) >= 0) {
+        problem(c, id, EV_ECORRUPT,
+                "destroyed, but the custody log says it was sealed, and a "
+                "sealed record cannot be destroyed");
+    }
+    if (find_id(c->added, c->nadded, id) < 0) {
+        problem(c, id, EV_ECORRUPT,
+                "its intake entry is missing from the custody log");
+    } else {
+        c->nmatched++;
+    }
+}
+
 /* The record's intake entry says what the record says, and its sealed
  * state agrees with the seal entries. */
 static void
@@ -286,9 +364,11 @@ check_record_custody(struct check *c, const ev_record_row *row,
     } else if (!sealed_in_log && row->state == EV_STATE_SEALED) {
         problem(c, r->id, EV_ECORRUPT,
                 "marked sealed, but no seal entry in the custody log");
-    } else if (row->state == EV_STATE_DESTROYED) {
+    }
+    if (destroyed_in_log(c, r->id)) {
         problem(c, r->id, EV_ECORRUPT,
-                "marked destroyed, but no destroy entry in the custody log");
+                "the custody log says it was destroyed, but the catalog "
+                "still holds it (restored behind evault's back)");
     }
     if (r->custody_seq < 0 || (uint64_t)r->custody_seq >= c->log.n) {
         problem(c, r->id, EV_ECORRUPT,
@@ -358,7 +438,19 @@ check_log(struct check *c)
             continue;
         }
         if (strcmp(action, "add") == 0) {
+            char rec[32];
             c->nintake++;
+            if (ev_custody_field(t, "record", rec, sizeof rec) == 0) {
+                push_i64(c, &c->added, &c->nadded, strtoll(rec, NULL, 10));
+            }
+        }
+        if (strcmp(action, "destroy") == 0) {
+            const char *p = t;
+            while ((p = strstr(p, "\nrecord ")) != NULL) {
+                p += 8;
+                push_i64(c, &c->destroyed, &c->ndestroyed,
+                         strtoll(p, NULL, 10));
+            }
         }
         if (strcmp(action, "amend") == 0) {
             const char *p = strstr(t, "\nrecord ");
@@ -408,6 +500,24 @@ check_log(struct check *c)
     }
     if (c->nsealed > 1) {
         qsort(c->sealed, c->nsealed, sizeof *c->sealed, cmp_i64);
+    }
+    if (c->nadded > 1) {
+        qsort(c->added, c->nadded, sizeof *c->added, cmp_i64);
+    }
+    if (c->ndestroyed > 1) {
+        size_t u = 1;
+        qsort(c->destroyed, c->ndestroyed, sizeof *c->destroyed, cmp_i64);
+        for (size_t i = 1; i < c->ndestroyed; i++) {
+            if (c->destroyed[i] != c->destroyed[u - 1]) {
+                c->destroyed[u++] = c->destroyed[i];
+            }
+        }
+        c->ndestroyed = u;
+    }
+    c->destroyed_seen = calloc(c->ndestroyed + 1, 1);
+    if (c->destroyed_seen == NULL) {
+        c->oom = 1;
+        c->ndestroyed = 0;
     }
     rc = ev_custody_key(v, &k);
     if (rc != EV_OK) {
@@ -508,6 +618,17 @@ check_amendments(struct check *c)
     if (c->namends > 1) {
         qsort(c->amends, c->namends, sizeof *c->amends, cmp_i64);
     }
+    /* Destroying a record deletes its amendments; its amend entries
+     * stay in the log. */
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < c->namended; i++) {
+            if (find_id(c->destroyed, c->ndestroyed, c->amended[i]) < 0) {
+                c->amended[k++] = c->amended[i];
+            }
+        }
+        c->namended = k;
+    }
     if (c->namended > 1) {
         qsort(c->amended, c->namended, sizeof *c->amended, cmp_i64);
     }
@@ -534,9 +655,20 @@ check_record(void *arg, const ev_record_row *row)
     if (row->state < EV_STATE_ACTIVE || row->state > EV_STATE_DESTROYED) {
         problem(c, row->id, EV_ECORRUPT, "unknown state %d", row->state);
     }
+    if (row->state == EV_STATE_DESTROYED) {
+        check_tombstone(c, row);
+        return c->oom;
+    }
     rc = ev_meta_open(v, row->id, row->meta.p, row->meta.n, &r);
     if (rc != EV_OK) {
-        problem(c, row->id, EV_ECORRUPT, "%s", v->errmsg);
+        if (c->log_ok && destroyed_in_log(c, row->id)) {
+            problem(c, row->id, EV_ECORRUPT,
+                    "the custody log says it was destroyed, but the catalog "
+                    "says it is not (its state was changed behind evault's "
+                    "back)");
+        } else {
+            problem(c, row->id, EV_ECORRUPT, "%s", v->errmsg);
+        }
         return 0;
     }
     check_blind(c, &r);
@@ -586,7 +718,8 @@ note_file(void *arg, const uint8_t *id, const char *path)
                    NULL) {
         problem(c, 0, EV_OK,
                 "blob file that no record uses (left by an interrupted "
-                "add; harmless): %s",
+                "add or destroy; harmless, its key is not kept; the next "
+                "destroy or sweep removes it): %s",
                 path);
     }
     return 0;
@@ -661,6 +794,14 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
                 (unsigned long long)c.nintake,
                 (unsigned long long)c.nmatched);
     }
+    for (size_t i = 0; rc == EV_OK && i < c.ndestroyed; i++) {
+        if (!c.destroyed_seen[i]) {
+            problem(&c, c.destroyed[i], EV_ECORRUPT,
+                    "the custody log says it was destroyed, but its row is "
+                    "missing from the catalog (deleted behind evault's "
+                    "back)");
+        }
+    }
     if (rc == EV_OK) {
         for (size_t i = 0; i < c.nblind; i++) {
             if (!c.blind[i].seen) {
@@ -694,6 +835,9 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     free(c.amended);
     free(c.amends);
     ev_blobid_keys_release(&c.idkeys);
+    free(c.added);
+    free(c.destroyed);
+    free(c.destroyed_seen);
     ev_custody_log_free(&c.log);
     if (nrecords != NULL) {
         *nrecords = c.nrecords;

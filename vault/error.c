@@ -41,6 +41,8 @@ ev_strerror(int code)
         return "record is sealed and cannot change";
     case EV_ENOTSEALED:
         return "record is not sealed";
+    case EV_EDESTROYED:
+        return "record was destroyed";
     case EV_ELAST:
         break;
     }

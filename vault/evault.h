@@ -126,6 +126,8 @@ typedef enum ev_status {
     EV_ELOCKED = 13,   /* the vault is not unlocked */
     EV_ESEALED = 14,   /* the record is sealed and cannot change */
     EV_ENOTSEALED = 15, /* the record is not sealed (no proof yet) */
+    EV_EDESTROYED = 16, /* the record was destroyed: only its custody
+                           entries remain */
     EV_ELAST           /* never used: the number of codes */
 } ev_status;
 
@@ -311,11 +313,13 @@ EV_API int ev_record_add_hash(ev_vault *v,
                               uint64_t size, const ev_add_opts *opts,
                               ev_record_fn cb, void *ctx);
 
-/* One record's metadata.  EV_ENOENT when there is no such record. */
+/* One record's metadata.  EV_ENOENT when there is no such record,
+ * EV_EDESTROYED (the detail saying when and why) when it was destroyed. */
 EV_API int ev_record_get(ev_vault *v, int64_t id, ev_record *out);
 EV_API void ev_record_release(ev_record *r);
 
-/* Lists records matching f (NULL: all), in id order. */
+/* Lists records matching f (NULL: all), in id order; destroyed records
+ * are not listed. */
 EV_API int ev_record_list(ev_vault *v, const ev_filter *f, ev_record_fn cb,
                           void *ctx);
 
@@ -334,6 +338,43 @@ EV_API int ev_record_stream(ev_vault *v, int64_t id,
  * was authenticated and synced; on failure nothing is left behind. */
 EV_API int ev_record_export(ev_vault *v, int64_t id, const char *path,
                             int overwrite);
+
+/* What ev_record_destroy did. */
+typedef struct ev_destroy_result {
+    int destroyed;         /* 1 once the destruction is committed: from then
+                              on it stands, even when a later step failed */
+    int64_t custody_seq;   /* index of its destroy entry in the custody log */
+    int had_blob;          /* its content was stored (not hash-only) */
+    int64_t shared_with;   /* a record holding the same content, whose blob
+                              therefore stays; 0 when none */
+    int blob_removed;      /* the blob's wrapped key and bytes are gone */
+    int wal_cleared;       /* the catalog's write-ahead log was emptied */
+    uint64_t leftovers;    /* blob files of earlier interrupted adds or
+                              destroys removed on the way */
+} ev_destroy_result;
+
+/* Crypto-shreds an unsealed record: in one transaction, a "destroy" entry
+ * naming the record with reason as its note (required) is appended to the
+ * custody log, the record's row becomes a tombstone (its id is never
+ * reused; metadata, blob reference, search index rows and amendments are
+ * deleted), and the blob's row -- its wrapped data key, and its bytes when
+ * kept in the catalog -- is deleted unless another record holds the same
+ * content.  With secure_delete the freed bytes are zeroed.  Then the
+ * catalog's write-ahead log is checkpointed and truncated, so no older
+ * page with the key survives in it, and the blob file is removed.
+ * EV_ESEALED for a sealed record, EV_EDESTROYED for one destroyed before,
+ * EV_ENOENT for no such record.  When a step after the commit fails
+ * (another process's read keeps the log: EV_EBUSY; a file cannot be
+ * removed: EV_EIO) out->destroyed is 1 and the error says what is left;
+ * ev_vault_sweep() finishes it later. */
+EV_API int ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
+                             ev_destroy_result *out);
+
+/* Removes blob files that no catalog row names (left by an add or a
+ * destroy that was interrupted; their keys were never or are no longer
+ * stored) and truncates the catalog's write-ahead log.  *nremoved gets
+ * the number of files removed.  Takes the writer lock. */
+EV_API int ev_vault_sweep(ev_vault *v, uint64_t *nremoved);
 
 /* ===================================================================
  * Custody

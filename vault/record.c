@@ -16,6 +16,7 @@
  */
 #include "blob.h"
 #include "custody.h"
+#include "destroy.h"
 #include "internal.h"
 #include "awriter.h"
 #include "os.h"
@@ -1331,6 +1332,12 @@ ev_record_get(ev_vault *v, int64_t id, ev_record *out)
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot read the catalog");
     }
+    if (row.state == EV_STATE_DESTROYED) {
+        ev_record_row_free(&row);
+        out->id = id;
+        out->state = EV_STATE_DESTROYED;
+        return ev_destroyed_fail(v, id);
+    }
     rc = ev_meta_open(v, id, row.meta.p, row.meta.n, out);
     if (rc == EV_OK) {
         out->state = row.state;
@@ -1353,6 +1360,9 @@ list_one(void *arg, const ev_record_row *row)
     ev_record r;
     int stop;
 
+    if (row->state == EV_STATE_DESTROYED) {
+        return 0; /* a tombstone: nothing left to list */
+    }
     l->rc = ev_meta_open(l->v, row->id, row->meta.p, row->meta.n, &r);
     if (l->rc != EV_OK) {
         return 1;
@@ -1794,6 +1804,10 @@ read_checked(ev_vault *v, int64_t id, int fd, ev_awriter *aw)
     }
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot read the catalog");
+    }
+    if (row.state == EV_STATE_DESTROYED) {
+        ev_record_row_free(&row);
+        return ev_destroyed_fail(v, id);
     }
     rc = ev_meta_open(v, id, row.meta.p, row.meta.n, &r);
     if (rc != EV_OK) {

@@ -10,6 +10,7 @@
  * record u64le).
  */
 #include "custody.h"
+#include "destroy.h"
 #include "rotate.h"
 #include "util.h"
 
@@ -138,8 +139,7 @@ ev_seal(ev_vault *v, const int64_t *ids, size_t nids, const char *note,
         }
         ev_record_row_free(&row);
         if (row.state == EV_STATE_DESTROYED) {
-            rc = ev_fail(v, EV_EINVAL, "record %lld was destroyed",
-                         (long long)ids[i]);
+            rc = ev_destroyed_fail(v, ids[i]);
             goto fail;
         }
         if (row.state == EV_STATE_SEALED) {
@@ -295,8 +295,7 @@ ev_record_amend(ev_vault *v, int64_t id, const ev_add_opts *opts,
     }
     ev_record_row_free(&row);
     if (row.state == EV_STATE_DESTROYED) {
-        rc = ev_fail(v, EV_EINVAL, "record %lld was destroyed",
-                     (long long)id);
+        rc = ev_destroyed_fail(v, id);
         goto rollback;
     }
     aid = ev_catalog_amendment_next_id(v->cat);
