@@ -254,12 +254,28 @@ fail:
     return rc;
 }
 
+/* Is the blob file gone (its removal failed, the sweep may have done
+ * it)? */
+static int
+blob_gone(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES])
+{
+    char msg[256];
+    uint64_t size;
+    int fd, rc = ev_store_open_blob(v->store, id, &fd, &size, msg,
+                                    sizeof msg);
+
+    if (rc == EV_OK) {
+        ev_os.close(fd);
+    }
+    return rc == EV_ENOENT;
+}
+
 int
 ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
                   ev_destroy_result *out)
 {
     uint8_t blob_id[EV_BLOBID_BYTES];
-    char first[sizeof v->errmsg] = "";
+    char first[sizeof v->errmsg] = "", blob_err[sizeof v->errmsg] = "";
     int took, rc, after = EV_OK;
 
     memset(out, 0, sizeof *out);
@@ -291,19 +307,23 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
         if (out->had_blob && out->shared_with == 0) {
             rc = ev_store_remove(v->store, blob_id, v->errmsg,
                                  sizeof v->errmsg);
-            if (rc == EV_OK) {
-                out->blob_removed = 1;
-            } else if (after == EV_OK) {
-                after = rc;
-                snprintf(first, sizeof first,
-                         "its blob file could not be removed (%.900s)",
-                         v->errmsg);
-            }
+            out->blob_removed = rc == EV_OK;
+            snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
         }
         rc = sweep_files(v, &out->leftovers);
         if (rc != EV_OK && after == EV_OK) {
             after = rc;
             snprintf(first, sizeof first, "%s", v->errmsg);
+        }
+        /* The sweep tries again a file the removal could not take. */
+        if (out->had_blob && out->shared_with == 0 && !out->blob_removed) {
+            out->blob_removed = blob_gone(v, blob_id);
+            if (!out->blob_removed && after == EV_OK) {
+                after = EV_EIO;
+                snprintf(first, sizeof first,
+                         "its blob file could not be removed (%.900s)",
+                         blob_err);
+            }
         }
         rc = after;
         if (rc != EV_OK) {

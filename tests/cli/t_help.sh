@@ -3,7 +3,7 @@
 # usage errors (unknown command, unknown option, missing arguments) exit 2.
 . "$(dirname "$0")/lib.sh"
 
-CMDS="init add ls search show get cat check amend seal log proof verify key id contact share import open"
+CMDS="init add ls search show get cat check amend seal destroy log proof verify key id contact share import open"
 
 # The overview: exit 0, every command, every exit code.
 expect_rc 0 "$EVAULT" --help
@@ -102,6 +102,15 @@ check_usage "$(usage_re ls)" ls extra
 check_usage "$(usage_re ls)" ls --sha256 abc
 check_usage "$(usage_re search)" search extra
 check_usage "$(usage_re check)" check extra
+check_usage "$(usage_re destroy)" destroy
+check_usage "$(usage_re destroy)" destroy 1
+check_usage "$(usage_re destroy)" destroy 1 --reason ""
+check_usage "$(usage_re destroy)" destroy 0 --reason r --yes
+check_usage "$(usage_re destroy)" destroy 1 2 --reason r --yes
+check_usage "$(usage_re destroy)" destroy --reason r --yes
+check_usage "$(usage_re destroy)" destroy --sweep 1
+check_usage "$(usage_re destroy)" destroy --sweep --reason r
+check_usage "$(usage_re destroy)" destroy 1 --reason r < /dev/null
 check_usage "$(usage_re init)" init
 check_usage "$(usage_re init)" init "$T/a" "$T/b"
 check_usage "$(usage_re init)" init --argon2-passes 0 "$T/a"
