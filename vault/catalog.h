@@ -8,7 +8,9 @@
  *                               key = wrapped DEK and lengths; data holds
  *                               small blobs inline, NULL for blob files
  *   records(id, state, blob, padded_size, meta)
- *                               meta = encrypted metadata
+ *                               meta = encrypted metadata; a destroyed
+ *                               record's row stays as a tombstone (state
+ *                               3, blob NULL, padded_size 0, meta empty)
  *   blind(field, value, record) blind indexes for equality search
  *   custody(seq, entry)         the custody log, entries encrypted
  *   checkpoints(id, size, note) signed checkpoints, encrypted
