@@ -177,6 +177,15 @@ expect_rc 3 "$EVAULT" amend "$A" --reason r --note n
 grep -q "record $A was destroyed" "$T/err" && ok || fail "amend: $(cat "$T/err")"
 expect_rc 3 "$EVAULT" destroy "$A" --reason "again" --yes
 grep -q "record $A was destroyed" "$T/err" && ok || fail "second destroy: $(cat "$T/err")"
+expect_rc 0 "$EVAULT" id --export -o "$T/me.contact"
+expect_rc 0 "$EVAULT" contact add Me --file "$T/me.contact"
+expect_rc 3 "$EVAULT" share "$A" --to Me -o "$T/a.age"
+grep -q "record $A was destroyed" "$T/err" && ok || fail "share: $(cat "$T/err")"
+expect_rc 3 "$EVAULT" share "$K" "$C" --to Me --seal -o "$T/kc.age"
+grep -q "record $C was destroyed" "$T/err" && ok || fail "share --seal: $(cat "$T/err")"
+[ ! -e "$T/a.age" ] && [ ! -e "$T/kc.age" ] && ok || fail "share wrote a bundle with a destroyed record"
+expect_rc 0 "$EVAULT" show "$K" --json
+grep -q '"state":"active"' "$T/out" && ok || fail "share --seal sealed part of a refused list"
 expect_rc 1 "$EVAULT" verify "$T/in/a.txt"
 grep -q "no record in this vault holds this content" "$T/err" && ok || fail "verify: $(cat "$T/err")"
 expect_rc 0 "$EVAULT" ls --sha256 "$(sha256sum < "$T/in/clip.mp4" | cut -c1-64)"
