@@ -37,7 +37,8 @@ static const char help[] =
     "                             that no record uses (left by an interrupted\n"
     "                             add or destroy) and empty the catalog's\n"
     "                             write-ahead log\n"
-    "      --json                 the result as one JSON object\n" CLI_COMMON_HELP;
+    "      --json                 the result as one JSON object\n"
+    CLI_COMMON_HELP;
 
 /* Asks on the terminal (stdin) for the record id; 1 when typed. */
 static int
@@ -177,8 +178,9 @@ cmd_destroy(int argc, char **argv)
     }
     if (do_sweep) {
         if (optind != argc || reason != NULL) {
-            return cli_usage_error(&c, usage, "--sweep takes no record id "
-                                              "and no reason");
+            return cli_usage_error(&c, usage,
+                                   "--sweep takes no record id and no "
+                                   "reason");
         }
         return sweep(&c);
     }

@@ -100,13 +100,12 @@ catalog_bytes(const char *vdir, const char *sql, int64_t id, uint8_t *out,
     return n;
 }
 
-#define KEY_SQL                                                              \
+#define KEY_SQL                                                                \
     "SELECT key FROM blobs WHERE id = (SELECT blob FROM records WHERE id = ?)"
 
 /* Does needle occur in the file vdir/name?  -1 when the file is missing. */
 static int
-file_holds(const char *vdir, const char *name, const uint8_t *needle,
-           size_t n)
+file_holds(const char *vdir, const char *name, const uint8_t *needle, size_t n)
 {
     char path[PATH_MAX];
     size_t len = 0;
@@ -205,8 +204,8 @@ count_entry(void *ctx, uint64_t seq, const char *text)
         e->destroy++;
         n = strstr(text, "\nnote ");
         if (n != NULL) {
-            snprintf(e->note, sizeof e->note, "%.*s",
-                     (int)strcspn(n + 6, "\n"), n + 6);
+            snprintf(e->note, sizeof e->note, "%.*s", (int)strcspn(n + 6, "\n"),
+                     n + 6);
         }
     }
     return 0;
@@ -251,9 +250,9 @@ test_destroy(void)
     if (v == NULL) {
         return;
     }
-    a = add_bytes(v, "small.bin", 3000, &small); /* kept in the catalog */
+    a = add_bytes(v, "small.bin", 3000, &small);    /* kept in the catalog */
     b = add_bytes(v, "big.bin", 2 * MiB + 7, &big); /* a blob file */
-    seed--;                                        /* the same bytes again */
+    seed--;                                         /* the same bytes again */
     c = add_bytes(v, "copy.bin", 2 * MiB + 7, &copy);
     s = add_bytes(v, "sealed.bin", 500, NULL);
     {
@@ -385,8 +384,8 @@ test_destroy(void)
         t_path(path, sizeof path, vdir, "vault.db");
         CHECK_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
                  SQLITE_OK);
-        CHECK_EQ(sqlite3_exec(db, "BEGIN; SELECT count(*) FROM records;",
-                              NULL, NULL, NULL),
+        CHECK_EQ(sqlite3_exec(db, "BEGIN; SELECT count(*) FROM records;", NULL,
+                              NULL, NULL),
                  SQLITE_OK);
         ev_vault_set_busy_timeout(v, 100);
         CHECK_EQ(ev_record_destroy(v, x, "while read", &d), EV_EBUSY);
@@ -476,8 +475,8 @@ tamper(const char *vdir, const char *sql, int64_t id, const char *what)
     if (v != NULL) {
         int rc = check_probs(v, &ps);
         if (rc != EV_ECORRUPT || (id > 0 && !names(&ps, id))) {
-            fprintf(stderr, "tamper '%s': check %d, %d problem(s)\n", what,
-                    rc, ps.damage);
+            fprintf(stderr, "tamper '%s': check %d, %d problem(s)\n", what, rc,
+                    ps.damage);
             CHECK(0);
         } else {
             CHECK(1);
@@ -527,8 +526,8 @@ test_check_tombstones(void)
     snprintf(sql, sizeof sql, "DELETE FROM records WHERE id = %lld",
              (long long)a);
     tamper(vdir, sql, a, "tombstone deleted");
-    snprintf(sql, sizeof sql,
-             "UPDATE records SET meta = X'00' WHERE id = %lld", (long long)a);
+    snprintf(sql, sizeof sql, "UPDATE records SET meta = X'00' WHERE id = %lld",
+             (long long)a);
     tamper(vdir, sql, a, "tombstone given metadata");
     snprintf(sql, sizeof sql,
              "UPDATE records SET state = 3, blob = NULL, padded_size = 0, "
@@ -545,8 +544,9 @@ test_check_tombstones(void)
              " WHERE record = %lld",
              (long long)a, (long long)b);
     tamper(vdir, sql, 0, "amendment of a destroyed record");
-    tamper(vdir, "DELETE FROM custody WHERE seq = (SELECT max(seq) FROM "
-                 "custody)",
+    tamper(vdir,
+           "DELETE FROM custody WHERE seq = (SELECT max(seq) FROM "
+           "custody)",
            0, "destroy entry removed");
 }
 
@@ -682,15 +682,15 @@ test_faults(void)
                 if (v == NULL) {
                     return;
                 }
-                snprintf(name, sizeof name, "f-%s-%d-%d.bin", op_names[op],
-                         e, at);
+                snprintf(name, sizeof name, "f-%s-%d-%d.bin", op_names[op], e,
+                         at);
                 /* a blob file, or every third round kept in the catalog,
                  * or shared with a second record */
                 id = add_bytes(v, name, at % 3 == 0 ? 2000 : MiB + 3, &c);
                 if (at % 4 == 0) {
                     seed--;
-                    snprintf(name, sizeof name, "g-%s-%d-%d.bin",
-                             op_names[op], e, at);
+                    snprintf(name, sizeof name, "g-%s-%d-%d.bin", op_names[op],
+                             e, at);
                     shared = add_bytes(v, name, MiB + 3, NULL);
                 }
                 CHECK(id > 0);
@@ -741,8 +741,9 @@ test_faults(void)
             }
         }
     }
-    fprintf(stderr, "destroy faults: %d rounds, %d failed (%d after the "
-                    "commit)\n",
+    fprintf(stderr,
+            "destroy faults: %d rounds, %d failed (%d after the "
+            "commit)\n",
             rounds, failed, after_commit);
     CHECK(failed > 0);
     CHECK(after_commit > 0);

@@ -148,8 +148,9 @@ wal_truncate(ev_vault *v)
                        "write-ahead log (vault.db-wal) could not be emptied");
     }
     return rc == EV_OK ? EV_OK
-                       : ev_fail_catalog(v, rc, "cannot checkpoint the "
-                                                "catalog");
+                       : ev_fail_catalog(v, rc,
+                                         "cannot checkpoint the "
+                                         "catalog");
 }
 
 int
@@ -261,8 +262,7 @@ blob_gone(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES])
 {
     char msg[256];
     uint64_t size;
-    int fd, rc = ev_store_open_blob(v->store, id, &fd, &size, msg,
-                                    sizeof msg);
+    int fd, rc = ev_store_open_blob(v->store, id, &fd, &size, msg, sizeof msg);
 
     if (rc == EV_OK) {
         ev_os.close(fd);
@@ -305,8 +305,8 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
         }
         out->wal_cleared = after == EV_OK;
         if (out->had_blob && out->shared_with == 0) {
-            rc = ev_store_remove(v->store, blob_id, v->errmsg,
-                                 sizeof v->errmsg);
+            rc =
+                ev_store_remove(v->store, blob_id, v->errmsg, sizeof v->errmsg);
             out->blob_removed = rc == EV_OK;
             snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
         }
@@ -318,6 +318,9 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
         /* The sweep tries again a file the removal could not take. */
         if (out->had_blob && out->shared_with == 0 && !out->blob_removed) {
             out->blob_removed = blob_gone(v, blob_id);
+            if (out->blob_removed && out->leftovers > 0) {
+                out->leftovers--; /* it was this record's, not a leftover */
+            }
             if (!out->blob_removed && after == EV_OK) {
                 after = EV_EIO;
                 snprintf(first, sizeof first,
