@@ -205,6 +205,14 @@ grep -q "no record uses" "$T/out" && fail "check notes leftovers: $(cat "$T/out"
     ok || fail "tombstones: $(sql "SELECT id, state, length(meta) FROM records WHERE state = 3")"
 [ "$(sql "SELECT count(*) FROM blind WHERE record IN ($A, $P, $C, $D, $H)")" -eq 0 ] && ok || fail "blind rows left"
 [ "$(sql "SELECT count(*) FROM amendments WHERE record = $P")" -eq 0 ] && ok || fail "amendments left"
+# Key rotation re-wraps what is left and keeps the tombstones as they are.
+expect_rc 0 "$EVAULT" key rotate --new-passphrase-file "$T/pass"
+expect_rc 0 "$EVAULT" check --read-data
+expect_rc 3 "$EVAULT" get "$A" -o "$T/a.out"
+grep -q "record $A was destroyed on .* (reason: the source asked for it)" "$T/err" && ok ||
+    fail "get after rotate: $(cat "$T/err")"
+[ "$(sql "SELECT count(*) FROM records WHERE state = 3 AND length(meta) = 0")" -eq 5 ] &&
+    ok || fail "rotate changed a tombstone"
 # A new record takes a new id.
 echo "after" > "$T/in/after.txt"
 expect_rc 0 "$EVAULT" add "$T/in/after.txt"
