@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STMT_CACHE 24
 
@@ -26,6 +27,8 @@ struct stmt_slot {
 
 struct ev_catalog {
     sqlite3 *db;
+    int busy_ms;
+    struct timespec busy_since; /* when the current wait began */
     char errmsg[512];
     struct stmt_slot cache[STMT_CACHE];
 };
@@ -102,6 +105,30 @@ exec(ev_catalog *c, const char *sql)
     return rc == SQLITE_OK ? EV_OK : sql_status(c, rc);
 }
 
+/* SQLite's own busy timeout sleeps ever longer between tries (up to
+ * 100 ms), so a process that waits for the write lock keeps missing the
+ * short moments between an add's batches and can starve.  Trying every
+ * millisecond catches them (record.c leaves a few between batches). */
+static int
+on_busy(void *arg, int tries)
+{
+    ev_catalog *c = arg;
+    struct timespec now;
+    double waited;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (tries == 0) {
+        c->busy_since = now;
+    }
+    waited = (double)(now.tv_sec - c->busy_since.tv_sec) * 1e3 +
+             (double)(now.tv_nsec - c->busy_since.tv_nsec) / 1e6;
+    if (waited >= (double)c->busy_ms) {
+        return 0;
+    }
+    sqlite3_sleep(1);
+    return 1;
+}
+
 const char *
 ev_catalog_errmsg(const ev_catalog *c)
 {
@@ -127,7 +154,8 @@ ev_catalog_open(ev_catalog **out, const char *path, int create, int busy_ms)
         return sql_status(c, rc);
     }
     sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, busy_ms);
+    c->busy_ms = busy_ms;
+    sqlite3_busy_handler(c->db, on_busy, c);
     /* Refuse a file that is not a vault before changing anything: an
      * empty file or another program's database must stay as it is. */
     if (!create) {

@@ -394,6 +394,12 @@ batch_commit(struct intake *k)
         if (rc != EV_OK) {
             ev_catalog_rollback(v->cat);
             rc = ev_fail_catalog(v, rc, "cannot commit records");
+        } else {
+            /* A moment without the write lock, so a reader waiting to log
+             * its access (on_busy in catalog.c tries every millisecond)
+             * gets in between batches instead of starving. */
+            struct timespec pause = {0, 3 * 1000 * 1000};
+            nanosleep(&pause, NULL);
         }
     }
     for (size_t i = 0; i < k->nbatch; i++) {
