@@ -199,23 +199,6 @@ new_passphrase(struct key_args *a, char **pass, size_t *len)
     return cli_passphrase(&n, "New passphrase: ", 1, pass, len);
 }
 
-static const char *
-kind_name(int kind)
-{
-    switch (kind) {
-    case EV_SLOT_PASSPHRASE:
-        return "passphrase";
-    case EV_SLOT_RECOVERY:
-        return "recovery key";
-    case EV_SLOT_MEMBER:
-        return "member";
-    case EV_SLOT_TRUSTEE:
-        return "trustee shares";
-    default:
-        return "unknown";
-    }
-}
-
 static int
 print_slot(void *ctx, const ev_slot_info *s)
 {
@@ -229,7 +212,7 @@ print_slot(void *ctx, const ev_slot_info *s)
         json_t *o = json_object();
         char *js;
         json_object_set_new(o, "slot", json_integer(s->id));
-        json_object_set_new(o, "kind", json_string(kind_name(s->kind)));
+        json_object_set_new(o, "kind", json_string(ev_slot_kind_name(s->kind)));
         json_object_set_new(o, "label", json_string(s->label));
         json_object_set_new(o, "added_at", json_string(when));
         json_object_set_new(o, "added_by", json_string(s->added_by));
@@ -249,7 +232,7 @@ print_slot(void *ctx, const ev_slot_info *s)
         }
         return 0;
     }
-    printf("%-5lld %-15s %-21s ", (long long)s->id, kind_name(s->kind),
+    printf("%-5lld %-15s %-21s ", (long long)s->id, ev_slot_kind_name(s->kind),
            when[0] ? when : "-");
     cli_put_name(stdout, s->added_by[0] ? s->added_by : "-");
     fputs("  ", stdout);

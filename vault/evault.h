@@ -221,6 +221,9 @@ typedef struct ev_slot_info {
 } ev_slot_info;
 typedef int (*ev_slot_fn)(void *ctx, const ev_slot_info *s);
 
+/* "passphrase", "recovery key", "member", "trustee shares" or "unknown". */
+EV_API const char *ev_slot_kind_name(int kind);
+
 /* Every slot, in id order (unlocked handle).  fn's non-zero stops. */
 EV_API int ev_key_list(ev_vault *v, ev_slot_fn fn, void *ctx);
 

@@ -24,8 +24,8 @@ need_keys(ev_vault *v)
     return v->keys == NULL ? ev_fail(v, EV_ELOCKED, "vault is locked") : EV_OK;
 }
 
-static const char *
-kind_name(int kind)
+const char *
+ev_slot_kind_name(int kind)
 {
     switch (kind) {
     case EV_SLOT_PASSPHRASE:
@@ -38,6 +38,21 @@ kind_name(int kind)
         return "trustee shares";
     default:
         return "unknown";
+    }
+}
+
+/* The Argon2id cost for a new passphrase slot: what the caller asked, else
+ * that of the passphrase slot that opened the handle, else the default. */
+static void
+slot_cost(const ev_vault *v, uint64_t *ops, uint64_t *mem_kib)
+{
+    int inherit = v->slot_kind == EV_SLOT_PASSPHRASE;
+
+    if (*ops == 0) {
+        *ops = inherit ? v->slot_ops : EV_ARGON2_OPS_DEFAULT;
+    }
+    if (*mem_kib == 0) {
+        *mem_kib = inherit ? v->slot_mem : EV_ARGON2_MEM_KIB_DEFAULT;
     }
 }
 
@@ -181,13 +196,7 @@ ev_key_add_passphrase(ev_vault *v, const char *pass, size_t len,
     if (rc != EV_OK) {
         return rc;
     }
-    if (ops == 0 || mem_kib == 0) {
-        int inherit = v->slot_kind == EV_SLOT_PASSPHRASE;
-        ops = ops ? ops : inherit ? v->slot_ops : EV_ARGON2_OPS_DEFAULT;
-        mem_kib = mem_kib ? mem_kib
-                  : inherit ? v->slot_mem
-                            : EV_ARGON2_MEM_KIB_DEFAULT;
-    }
+    slot_cost(v, &ops, &mem_kib);
     replace = replace && v->slot_kind == EV_SLOT_PASSPHRASE;
     if ((rc = begin(v)) != EV_OK) {
         return rc;
@@ -252,7 +261,7 @@ ev_key_remove(ev_vault *v, int64_t slot, int force)
     }
     if (rc == EV_OK && (rc = begin(v)) == EV_OK) {
         rc = log_key(v, "key-remove", "slot %lld (%s%s%s) removed",
-                     (long long)slot, kind_name(s->kind),
+                     (long long)slot, ev_slot_kind_name(s->kind),
                      s->label[0] ? ": " : "", s->label);
         if (rc == EV_OK && (rc = ev_catalog_keyslot_delete(v->cat, slot)) !=
                                EV_OK) {
@@ -753,13 +762,7 @@ ev_key_rotate(ev_vault *v, const char *pass, size_t len, uint64_t ops,
     if (rc != EV_OK || (rc = load_slots(v, &l)) != EV_OK) {
         return rc;
     }
-    if (ops == 0 || mem_kib == 0) {
-        int inherit = v->slot_kind == EV_SLOT_PASSPHRASE;
-        ops = ops ? ops : inherit ? v->slot_ops : EV_ARGON2_OPS_DEFAULT;
-        mem_kib = mem_kib ? mem_kib
-                  : inherit ? v->slot_mem
-                            : EV_ARGON2_MEM_KIB_DEFAULT;
-    }
+    slot_cost(v, &ops, &mem_kib);
     for (size_t i = 0; i < l.n; i++) {
         if (l.s[i].kind == EV_SLOT_TRUSTEE && l.s[i].shares > 0) {
             total += (size_t)l.s[i].shares;
