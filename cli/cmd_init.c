@@ -29,6 +29,21 @@ static const char help[] =
     "      --argon2-memory MIB    Argon2id memory in MiB (default 48)\n"
     "      --operator NAME        the name the custody log records for\n"
     "                             actions, unless a command names another\n"
+    "\n"
+    "Object storage (blobs in an S3-compatible bucket; the catalog stays in\n"
+    "DIR; blobs are sealed before they leave):\n"
+    "      --store s3://BUCKET[/PREFIX]\n"
+    "                             keep the blobs in BUCKET, under PREFIX\n"
+    "      --endpoint URL         the S3 endpoint, https://HOST[:PORT]\n"
+    "      --region R             the bucket's region (default us-east-1)\n"
+    "      --path-style           address ENDPOINT/BUCKET rather than\n"
+    "                             BUCKET.HOST (Ceph, MinIO, Garage...)\n"
+    "      --create-bucket        create BUCKET when it does not exist\n"
+    "  Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n"
+    "  (and AWS_SESSION_TOKEN), else ~/.aws/credentials (or\n"
+    "  AWS_SHARED_CREDENTIALS_FILE), profile $AWS_PROFILE or default.  They\n"
+    "  are never stored in the vault.\n"
+    "\n"
     "      --json                 print {\"vault\":..., \"recovery_key\":...}\n"
     "  -h, --help                 show this help\n";
 
@@ -38,10 +53,16 @@ cmd_init(int argc, char **argv)
     static const struct option opts[] = {
         {"argon2-passes", required_argument, NULL, 'p'},
         {"argon2-memory", required_argument, NULL, 'm'},
+        {"store", required_argument, NULL, 's'},
+        {"endpoint", required_argument, NULL, 'e'},
+        {"region", required_argument, NULL, 'r'},
+        {"path-style", no_argument, NULL, 'P'},
+        {"create-bucket", no_argument, NULL, 'C'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli c = {.cmd = "init", .pass_fd = -1};
-    ev_create_opts co = {0, 0, NULL};
+    ev_store_spec store = {NULL, NULL, NULL, 0, 0};
+    ev_create_opts co = {0, 0, NULL, NULL};
     char recovery[EV_RECOVERY_KEY_CHARS + 1];
     ev_vault *v = NULL;
     char *pass = NULL;
@@ -68,6 +89,21 @@ cmd_init(int argc, char **argv)
             }
             co.argon2_mem_kib = n * 1024;
             break;
+        case 's':
+            store.url = optarg;
+            break;
+        case 'e':
+            store.endpoint = optarg;
+            break;
+        case 'r':
+            store.region = optarg;
+            break;
+        case 'P':
+            store.path_style = 1;
+            break;
+        case 'C':
+            store.create_bucket = 1;
+            break;
         default:
             rc = cli_common_option(&c, opt, optarg);
             if (rc == 1 && opt != CLI_OPT_VAULT) {
@@ -79,6 +115,23 @@ cmd_init(int argc, char **argv)
     }
     if (optind != argc - 1) {
         return cli_usage_error(&c, usage, "init takes exactly one directory");
+    }
+    if (store.url == NULL && (store.endpoint != NULL || store.region != NULL ||
+                              store.path_style || store.create_bucket)) {
+        return cli_usage_error(&c, usage, "--endpoint, --region, "
+                                          "--path-style and --create-bucket "
+                                          "need --store s3://BUCKET");
+    }
+    if (store.url != NULL) {
+        if (strncmp(store.url, "s3://", 5) != 0) {
+            return cli_usage_error(&c, usage, "--store takes "
+                                              "s3://BUCKET[/PREFIX]");
+        }
+        if (store.endpoint == NULL) {
+            return cli_usage_error(&c, usage, "--store s3://... needs "
+                                              "--endpoint URL");
+        }
+        co.store = &store;
     }
     ex = cli_passphrase(&c, "New passphrase: ", 1, &pass, &len);
     if (ex != EXIT_OK) {

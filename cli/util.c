@@ -28,6 +28,7 @@ cli_exit_code(int status)
     case EV_EINVAL:
         return EXIT_USAGE;
     case EV_EKEY:
+    case EV_EDENIED:
         return EXIT_KEY;
     case EV_EBUSY:
         return EXIT_BUSY;
@@ -98,6 +99,10 @@ cli_fail(struct cli *c, ev_vault *v, int status)
         detail = ev_strerror(status);
     }
     rc = cli_error(c, status, "%s", detail);
+    if (ev_vault_hint(v)[0] != '\0') {
+        cli_hint("%s", ev_vault_hint(v));
+        return rc;
+    }
     switch (status) {
     case EV_EKEY:
         if (strstr(detail, "locked down") == NULL &&

@@ -29,7 +29,7 @@
 #define PASS3 "and a third one, after the second"
 
 static char *root;
-static const ev_create_opts cheap_op = {1, 8192, "A. Lawyer"};
+static const ev_create_opts cheap_op = {1, 8192, "A. Lawyer", NULL};
 
 /* ------------------------------------------------------------------ */
 /* Catalog access from outside (a second SQLite connection)            */

@@ -22,7 +22,7 @@
 
 /* Cheap Argon2id so that tests unlock in milliseconds. */
 #define T_PASS "correct horse battery staple"
-static const ev_create_opts t_cheap = {1, 8192, NULL};
+static const ev_create_opts t_cheap = {1, 8192, NULL, NULL};
 
 /* A new temporary directory; aborts the test when none can be made. */
 static inline char *

@@ -67,6 +67,18 @@ struct check {
     int64_t *destroyed; /* records named by destroy entries, sorted, unique */
     size_t ndestroyed;
     uint8_t *destroyed_seen; /* per destroyed id: the catalog has its row */
+    /* the blobs the store holds (listed once, sorted by id) */
+    struct listed *listed;
+    size_t nlisted, caplisted;
+    int list_rc;       /* EV_OK, or why the store could not be listed */
+    char list_msg[1024], list_hint[300];
+    int store_rc;      /* the first failure to read the store (not damage) */
+    char store_msg[1024], store_hint[300];
+};
+
+struct listed {
+    uint8_t id[EV_BLOBID_BYTES];
+    uint64_t size;
 };
 
 static void
@@ -229,32 +241,36 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
     } else if (b.inline_ && b.data_len != b.padded_size) {
         problem(c, r->id, EV_ECORRUPT,
                 "its blob in the catalog has the wrong size");
-    } else if (!b.inline_) {
-        int fd;
-        uint64_t size;
+    } else if (!b.inline_ && c->list_rc == EV_OK) {
+        const struct listed *l = c->nlisted == 0 ? NULL
+                                 : bsearch(row->blob_id, c->listed,
+                                           c->nlisted, sizeof *c->listed,
+                                           id_cmp);
         char path[PATH_MAX];
         ev_store_blob_path(v->store, row->blob_id, path, sizeof path);
-        rc = ev_store_open_blob(v->store, row->blob_id, &fd, &size, v->errmsg,
-                                sizeof v->errmsg);
-        if (rc != EV_OK) {
-            problem(c, r->id, EV_ECORRUPT, "its blob file is missing: %s",
-                    path);
-        } else {
-            ev_os.close(fd);
-            if (size != b.padded_size) {
-                problem(c, r->id, EV_ECORRUPT,
-                        "its blob file has the wrong size: %s", path);
-            }
+        if (l == NULL) {
+            problem(c, r->id, EV_ECORRUPT, "its blob is missing: %s", path);
+            rc = EV_ENOENT;
+        } else if (l->size != b.padded_size) {
+            problem(c, r->id, EV_ECORRUPT,
+                    "its blob has the wrong size: %s", path);
         }
     }
     ev_blob_row_free(&b);
-    if (rc == EV_OK && (c->flags & EV_CHECK_READ_DATA)) {
+    if (rc == EV_OK && (c->flags & EV_CHECK_READ_DATA) &&
+        c->store_rc == EV_OK) {
         uint8_t sha[32];
         uint64_t len = 0;
         rc = ev_blob_read(v, row->blob_id, -1, NULL, sha, &len);
-        if (rc != EV_OK) {
-            problem(c, r->id, rc == EV_ENOMEM ? EV_ENOMEM : EV_ECORRUPT,
-                    "%s", v->errmsg);
+        if (rc == EV_ESTORE || rc == EV_EDENIED || rc == EV_EIO ||
+            rc == EV_ENOMEM) {
+            /* The store failed, not the evidence: stop reading data and
+             * say so once, at the end. */
+            c->store_rc = rc;
+            snprintf(c->store_msg, sizeof c->store_msg, "%s", v->errmsg);
+            snprintf(c->store_hint, sizeof c->store_hint, "%s", v->hint);
+        } else if (rc != EV_OK) {
+            problem(c, r->id, EV_ECORRUPT, "%s", v->errmsg);
         } else if (len != r->size || !ev_memeq(sha, r->sha256, 32)) {
             problem(c, r->id, EV_ECORRUPT,
                     "its content does not match its recorded SHA-256");
@@ -707,22 +723,71 @@ collect_row(void *arg, const uint8_t *id, int inline_, uint64_t padded)
 }
 
 static int
-note_file(void *arg, const uint8_t *id, const char *path)
+listed_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, EV_BLOBID_BYTES);
+}
+
+/* One blob (or stray name) the store holds. */
+static int
+note_listed(void *arg, const uint8_t *id, uint64_t size, const char *name)
 {
     struct check *c = arg;
 
     if (id == NULL) {
-        problem(c, 0, EV_OK, "unexpected file in the blob store: %s", path);
-    } else if (c->nrows == 0 ||
-               bsearch(id, c->rows, c->nrows, EV_BLOBID_BYTES, id_cmp) ==
-                   NULL) {
-        problem(c, 0, EV_OK,
-                "blob file that no record uses (left by an interrupted "
-                "add or destroy; harmless, its key is not kept; the next "
-                "destroy or sweep removes it): %s",
-                path);
+        problem(c, 0, EV_OK, "unexpected file in the blob store: %s", name);
+        return 0;
     }
+    if (c->nlisted == c->caplisted) {
+        size_t cap = c->caplisted ? 2 * c->caplisted : 256;
+        struct listed *n = realloc(c->listed, cap * sizeof *n);
+        if (n == NULL) {
+            c->oom = 1;
+            return 1;
+        }
+        c->listed = n;
+        c->caplisted = cap;
+    }
+    memcpy(c->listed[c->nlisted].id, id, EV_BLOBID_BYTES);
+    c->listed[c->nlisted].size = size;
+    c->nlisted++;
     return 0;
+}
+
+static void
+list_store(struct check *c)
+{
+    ev_vault *v = c->v;
+
+    c->list_rc = ev_store_list(v->store, note_listed, c, c->list_msg,
+                               sizeof c->list_msg);
+    if (c->list_rc != EV_OK) {
+        snprintf(c->list_hint, sizeof c->list_hint, "%s", v->hint);
+        return;
+    }
+    if (c->nlisted > 1) {
+        qsort(c->listed, c->nlisted, sizeof *c->listed, listed_cmp);
+    }
+}
+
+/* Blobs in the store that no catalog row names. */
+static void
+note_orphans(struct check *c)
+{
+    char path[PATH_MAX];
+
+    for (size_t i = 0; i < c->nlisted; i++) {
+        if (c->nrows == 0 || bsearch(c->listed[i].id, c->rows, c->nrows,
+                                     EV_BLOBID_BYTES, id_cmp) == NULL) {
+            ev_store_blob_path(c->v->store, c->listed[i].id, path,
+                               sizeof path);
+            problem(c, 0, EV_OK,
+                    "blob file that no record uses (left by an interrupted "
+                    "add or destroy; harmless, its key is not kept; the next "
+                    "destroy or sweep removes it): %s",
+                    path);
+        }
+    }
 }
 
 int
@@ -777,6 +842,7 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
         ev_catalog_end_read(v->cat);
         return ev_fail(v, EV_ENOMEM, "cannot lock memory for keys");
     }
+    list_store(&c);
     check_log(&c);
     check_amendments(&c);
     rc = ev_catalog_blind_each(v->cat, collect_blind, &c);
@@ -825,9 +891,10 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
                 problem(&c, 0, EV_OK, "a blob in the catalog is unused");
             }
         }
-        ev_store_list(v->store, note_file, &c);
+        note_orphans(&c);
     }
     ev_catalog_end_read(v->cat);
+    free(c.listed);
     free(c.blind);
     free(c.refs);
     free(c.rows);
@@ -850,6 +917,19 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     }
     if (c.damaged) {
         return ev_fail(v, EV_ECORRUPT, "the vault is damaged");
+    }
+    /* The evidence that could be checked is intact, but not all of it
+     * could be: the store failed. */
+    if (c.list_rc != EV_OK) {
+        rc = ev_fail(v, c.list_rc, "cannot list the blobs: %s", c.list_msg);
+        snprintf(v->hint, sizeof v->hint, "%s", c.list_hint);
+        return rc;
+    }
+    if (c.store_rc != EV_OK) {
+        rc = ev_fail(v, c.store_rc, "cannot read every blob: %s",
+                     c.store_msg);
+        snprintf(v->hint, sizeof v->hint, "%s", c.store_hint);
+        return rc;
     }
     return EV_OK;
 }

@@ -82,11 +82,12 @@ struct sweep {
 };
 
 static int
-collect_file(void *arg, const uint8_t *id, const char *path)
+collect_file(void *arg, const uint8_t *id, uint64_t size, const char *name)
 {
     struct sweep *s = arg;
 
-    (void)path;
+    (void)size;
+    (void)name;
     if (id == NULL) {
         return 0; /* not a blob's name: not ours to remove */
     }
@@ -110,15 +111,20 @@ static int
 sweep_files(ev_vault *v, uint64_t *nremoved)
 {
     struct sweep s = {NULL, 0, 0, 0};
-    int rc = ev_store_list(v->store, collect_file, &s);
+    char msg[sizeof v->errmsg];
+    int rc = ev_store_list(v->store, collect_file, &s, msg, sizeof msg);
 
     if (s.oom) {
         free(s.ids);
         return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     if (rc != EV_OK) {
+        char hint[sizeof v->hint];
         free(s.ids);
-        return ev_fail(v, rc, "cannot list the blob files of '%s'", v->dir);
+        snprintf(hint, sizeof hint, "%s", v->hint);
+        rc = ev_fail(v, rc, "cannot list the blobs: %s", msg);
+        snprintf(v->hint, sizeof v->hint, "%s", hint);
+        return rc;
     }
     for (size_t i = 0; i < s.n && rc == EV_OK; i++) {
         int known = 1;
@@ -262,12 +268,8 @@ blob_gone(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES])
 {
     char msg[256];
     uint64_t size;
-    int fd, rc = ev_store_open_blob(v->store, id, &fd, &size, msg, sizeof msg);
 
-    if (rc == EV_OK) {
-        ev_os.close(fd);
-    }
-    return rc == EV_ENOENT;
+    return ev_store_head(v->store, id, &size, msg, sizeof msg) == EV_ENOENT;
 }
 
 int

@@ -43,6 +43,10 @@ ev_strerror(int code)
         return "record is not sealed";
     case EV_EDESTROYED:
         return "record was destroyed";
+    case EV_ESTORE:
+        return "the object store failed a request";
+    case EV_EDENIED:
+        return "the object store refused the credentials";
     case EV_ELAST:
         break;
     }

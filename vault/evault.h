@@ -128,6 +128,9 @@ typedef enum ev_status {
     EV_ENOTSEALED = 15, /* the record is not sealed (no proof yet) */
     EV_EDESTROYED = 16, /* the record was destroyed: only its custody
                            entries remain */
+    EV_ESTORE = 17,    /* the object store failed a request or cannot be
+                          reached */
+    EV_EDENIED = 18,   /* the object store refused the credentials */
     EV_ELAST           /* never used: the number of codes */
 } ev_status;
 
@@ -138,11 +141,26 @@ EV_API const char *ev_strerror(int code);
  * Vault
  * =================================================================== */
 
+/* Where a vault's blobs live: its own directory (url NULL or "local"),
+ * or an S3-compatible object store.  Credentials are never part of it:
+ * they come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
+ * AWS_SESSION_TOKEN), else the shared credentials file
+ * (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile
+ * AWS_PROFILE or "default"). */
+typedef struct ev_store_spec {
+    const char *url;      /* "s3://BUCKET[/PREFIX]", "local" or NULL */
+    const char *endpoint; /* "https://host[:port]" (S3 only) */
+    const char *region;   /* NULL: "us-east-1" */
+    int path_style;       /* ENDPOINT/BUCKET/KEY rather than BUCKET.HOST */
+    int create_bucket;    /* make the bucket when it does not exist */
+} ev_store_spec;
+
 /* Creation options; zero fields take the defaults. */
 typedef struct ev_create_opts {
     uint64_t argon2_ops;       /* Argon2id passes for the passphrase slot */
     uint64_t argon2_mem_kib;   /* Argon2id memory in KiB */
     const char *operator_;     /* the default operator's name, or NULL */
+    const ev_store_spec *store; /* NULL: blobs in the vault directory */
 } ev_create_opts;
 
 /* The defaults: unlocking takes about half a second on a 2020s laptop,
@@ -159,6 +177,9 @@ EV_API void ev_vault_free(ev_vault *v);
 
 /* The detail of the last failure on this handle ("" when none). */
 EV_API const char *ev_vault_errmsg(const ev_vault *v);
+/* A likely fix for the last failure ("check AWS_SECRET_ACCESS_KEY"), or ""
+ * when the library knows none. */
+EV_API const char *ev_vault_hint(const ev_vault *v);
 
 /* Creates a vault in dir (created if missing, must be empty otherwise),
  * with a passphrase slot and a recovery-key slot, and leaves it open and
@@ -569,6 +590,34 @@ typedef void (*ev_problem_fn)(void *ctx, const ev_problem *p);
  * problem is passed to cb.  *nrecords receives how many were checked. */
 EV_API int ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
                     uint64_t *nrecords);
+
+/* ===================================================================
+ * Object storage
+ * =================================================================== */
+
+/* Where the blobs live, in words ("s3://bucket/prefix at https://host" or
+ * the blobs directory); the vault must be unlocked (the S3 settings are
+ * encrypted). */
+EV_API int ev_store_where(ev_vault *v, char *out, size_t out_len);
+
+/* What a migration did. */
+typedef struct ev_migrate_report {
+    uint64_t blobs;    /* blobs the catalog names outside itself */
+    uint64_t copied;   /* copied now (and verified) */
+    uint64_t present;  /* already in the target, verified, not copied */
+    uint64_t removed;  /* removed from the old store after the switch */
+    uint64_t bytes;    /* bytes copied */
+} ev_migrate_report;
+
+/* Moves every stored blob to another store (to an S3 bucket, or back to
+ * the vault directory), then makes the catalog name the new store and,
+ * unless keep_old, removes the old copies.  Each blob is read back from
+ * the target and compared (SHA-256) with the source before the switch.
+ * Resumable: run again after an interruption, blobs already in the target
+ * are verified, not copied again.  Takes the writer lock throughout;
+ * progress in bytes through the progress callback. */
+EV_API int ev_store_migrate(ev_vault *v, const ev_store_spec *to,
+                            int keep_old, ev_migrate_report *report);
 
 /* ===================================================================
  * Helpers for front ends

@@ -54,7 +54,9 @@ struct ev_vault {
     void *stream_ctx;
     ev_progress_fn progress;
     void *progress_ctx;
+    int store_loaded;     /* the store settings were read after unlock */
     char errmsg[1024];
+    char hint[300];       /* a likely fix for the last failure, or "" */
 };
 
 /* Sets the handle's detail message and returns code. */
@@ -68,11 +70,26 @@ int ev_vault_lock_write(ev_vault *v);
 void ev_vault_unlock_write(ev_vault *v);
 
 /* After a slot opened the vault: loads what needs the keys (the default
- * operator). */
+ * operator, the store settings: an S3 store's are encrypted). */
 int ev_vault_after_unlock(ev_vault *v);
 
 /* Installs the master key: derives every subkey.  mk is copied. */
 int ev_vault_set_master(ev_vault *v, const uint8_t mk[EV_KEY_BYTES]);
+
+/* The store settings in the catalog (meta 'store'), encrypted with the
+ * metadata key; cfg NULL removes them (blobs in the vault directory). */
+struct ev_s3_config;
+int ev_vault_store_save(ev_vault *v, const struct ev_s3_config *cfg);
+/* Reads them: EV_OK with *found 0 when the blobs are local. */
+int ev_vault_store_load(ev_vault *v, struct ev_s3_config *cfg, int *found);
+/* A store spec as S3 settings (*remote 1), or the vault directory
+ * (*remote 0).  EV_EINVAL with the reason.  (migrate.c) */
+int ev_store_spec_config(ev_vault *v, const ev_store_spec *spec,
+                         struct ev_s3_config *cfg, int *remote);
+/* The bucket answers and holds nothing under the prefix; with create, a
+ * missing bucket is made.  (migrate.c) */
+int ev_store_target_check(ev_vault *v, const struct ev_s3_config *cfg,
+                          int create);
 
 /* Blind index fields (pinned values). */
 enum ev_blind_field {

@@ -1452,22 +1452,24 @@ hash_read_work(void *state, void *arg)
 }
 
 struct blob_src {
-    int fd;             /* file blob, or -1 */
+    ev_store_reader *r; /* stored blob, or NULL */
     const uint8_t *mem; /* inline blob */
     uint64_t size;
 };
 
+/* EV_OK, EV_ECORRUPT for a read past the end, or the store's failure
+ * (its message already on the handle: a network error is not damage). */
 static int
 src_read(const struct blob_src *s, uint8_t *buf, size_t n, uint64_t off)
 {
     if (off > s->size || n > s->size - off) {
-        return -1;
+        return EV_ECORRUPT;
     }
-    if (s->fd < 0) {
+    if (s->r == NULL) {
         memcpy(buf, s->mem + off, n);
-        return 0;
+        return EV_OK;
     }
-    return ev_os_pread_full(s->fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+    return ev_store_reader_read(s->r, buf, n, off);
 }
 
 /* Compares the padding after the index with the keystream it must be. */
@@ -1493,8 +1495,11 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     while (done < total) {
         size_t n = total - done < piece ? (size_t)(total - done) : piece;
         ev_blob_padding(want, n, done, dek);
-        if (src_read(src, got, n, stored_len + done) != 0 ||
-            !ev_memeq(want, got, n)) {
+        rc = src_read(src, got, n, stored_len + done);
+        if (rc != EV_OK && rc != EV_ECORRUPT) {
+            break;
+        }
+        if (rc != EV_OK || !ev_memeq(want, got, n)) {
             rc = ev_fail(v, EV_ECORRUPT, "'%s': padding altered", path);
             break;
         }
@@ -1548,7 +1553,7 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
              ev_awriter *aw, uint8_t *sha256, uint64_t *content_len_out)
 {
     ev_blob_row row;
-    struct blob_src src = {-1, NULL, 0};
+    struct blob_src src = {NULL, NULL, 0};
     uint8_t *dek = NULL, header[EV_BLOB_HEADER_BYTES];
     uint8_t *index = NULL;
     uint32_t *entries = NULL;
@@ -1574,8 +1579,8 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         snprintf(path, sizeof path, "inline blob");
     } else {
         ev_store_blob_path(v->store, id, path, sizeof path);
-        rc = ev_store_open_blob(v->store, id, &src.fd, &src.size, v->errmsg,
-                                sizeof v->errmsg);
+        rc = ev_store_reader_open(v->store, id, &src.r, &src.size, v->errmsg,
+                                  sizeof v->errmsg);
         if (rc != EV_OK) {
             rc = rc == EV_ENOENT ? EV_ECORRUPT : rc;
             goto cleanup;
@@ -1595,9 +1600,12 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     index_len = ev_blob_index_bytes(n);
     if (content_len > EV_BLOB_MAX_CONTENT || src.size != row.padded_size ||
         stored_len > src.size ||
-        stored_len < EV_BLOB_HEADER_BYTES + index_len ||
-        src_read(&src, header, sizeof header, 0) != 0) {
+        stored_len < EV_BLOB_HEADER_BYTES + index_len) {
         rc = ev_fail(v, EV_ECORRUPT, "'%s' is truncated or resized", path);
+        goto cleanup;
+    }
+    rc = src_read(&src, header, sizeof header, 0);
+    if (rc != EV_OK) {
         goto cleanup;
     }
     /* The catalog's format version governs the blobs it names: a blob
@@ -1612,8 +1620,11 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         rc = EV_ENOMEM;
         goto cleanup;
     }
-    if (src_read(&src, index, index_len, stored_len - index_len) != 0 ||
-        ev_blob_open_index(&idx_content, entries, n, index, index_len, dek) !=
+    rc = src_read(&src, index, index_len, stored_len - index_len);
+    if (rc != EV_OK) {
+        goto cleanup;
+    }
+    if (ev_blob_open_index(&idx_content, entries, n, index, index_len, dek) !=
             EV_OK ||
         idx_content != content_len) {
         rc = ev_fail(v, EV_ECORRUPT, "'%s': index fails authentication",
@@ -1654,9 +1665,8 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         one.plain_len = (size_t)content_len;
         one.in = v->rbuf_in;
         one.out = v->rbuf_out;
-        if (src_read(&src, one.in, in_len, EV_BLOB_HEADER_BYTES) != 0) {
-            rc = ev_fail(v, EV_EIO, "cannot read '%s': %s", path,
-                         strerror(errno));
+        rc = src_read(&src, one.in, in_len, EV_BLOB_HEADER_BYTES);
+        if (rc != EV_OK) {
             goto cleanup;
         }
         open_work(v->chunk_ctx, &one);
@@ -1713,9 +1723,8 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
             j->plain_len = next + 1 < n
                                ? EV_CHUNK_BYTES
                                : (size_t)(content_len - next * EV_CHUNK_BYTES);
-            if (src_read(&src, j->in, ev_entry_len(j->entry), off) != 0) {
-                rc = ev_fail(v, EV_EIO, "cannot read '%s': %s", path,
-                             strerror(errno));
+            rc = src_read(&src, j->in, ev_entry_len(j->entry), off);
+            if (rc != EV_OK) {
                 break;
             }
             off += ev_entry_len(j->entry);
@@ -1784,9 +1793,7 @@ cleanup:
     if (dek != NULL) {
         ev_wipe(dek, EV_KEY_BYTES);
     }
-    if (src.fd >= 0) {
-        ev_os.close(src.fd);
-    }
+    ev_store_reader_close(src.r);
     ev_blob_row_free(&row);
     return rc;
 }

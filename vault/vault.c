@@ -15,6 +15,7 @@
 #include "keyslot.h"
 #include "os.h"
 #include "rotate.h"
+#include "s3.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,7 @@ ev_init(void)
         return EV_ENOMEM;
     }
     OPENSSL_init_crypto(0, NULL);
-    return EV_OK;
+    return ev_s3_global_init();
 }
 
 int
@@ -49,6 +50,7 @@ ev_fail(ev_vault *v, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(v->errmsg, sizeof v->errmsg, fmt, ap);
     va_end(ap);
+    v->hint[0] = '\0';
     return code;
 }
 
@@ -80,6 +82,7 @@ close_parts(ev_vault *v)
     v->cat = NULL;
     ev_store_close(v->store);
     v->store = NULL;
+    v->store_loaded = 0;
     ev_chunk_ctx_free(v->chunk_ctx);
     v->chunk_ctx = NULL;
     if (v->rbuf_out != NULL) {
@@ -123,6 +126,12 @@ ev_vault_errmsg(const ev_vault *v)
     return v != NULL ? v->errmsg : "out of memory";
 }
 
+const char *
+ev_vault_hint(const ev_vault *v)
+{
+    return v != NULL ? v->hint : "";
+}
+
 void
 ev_vault_set_progress(ev_vault *v, ev_progress_fn fn, void *ctx)
 {
@@ -155,6 +164,66 @@ ev_vault_set_master(ev_vault *v, const uint8_t mk[EV_KEY_BYTES])
     ev_kdf_subkey(k->identity, EV_SUBKEY_IDENTITY, k->mk);
     ev_kdf_subkey(k->custody, EV_SUBKEY_CUSTODY, k->mk);
     v->keys = k;
+    return EV_OK;
+}
+
+static void
+store_ad(ev_vault *v, uint8_t ad[15 + EV_VAULT_ID_BYTES])
+{
+    memcpy(ad, "evault store v1", 15);
+    memcpy(ad + 15, v->vault_id, EV_VAULT_ID_BYTES);
+}
+
+int
+ev_vault_store_save(ev_vault *v, const ev_s3_config *cfg)
+{
+    uint8_t ad[15 + EV_VAULT_ID_BYTES];
+    uint8_t w[1024 + EV_WRAP_OVERHEAD];
+    char text[1024];
+    size_t n;
+    int rc;
+
+    if (cfg == NULL) {
+        rc = ev_catalog_meta_put(v->cat, "store", NULL, 0);
+        return rc == EV_OK ? EV_OK : ev_fail_catalog(v, rc, "cannot write");
+    }
+    if (ev_s3_config_encode(cfg, text, sizeof text, &n) != EV_OK) {
+        return ev_fail(v, EV_EINVAL, "the store settings are too long");
+    }
+    store_ad(v, ad);
+    ev_wrap(w, (const uint8_t *)text, n, ad, sizeof ad, v->keys->meta);
+    rc = ev_catalog_meta_put(v->cat, "store", w, n + EV_WRAP_OVERHEAD);
+    return rc == EV_OK ? EV_OK : ev_fail_catalog(v, rc, "cannot write");
+}
+
+int
+ev_vault_store_load(ev_vault *v, ev_s3_config *cfg, int *found)
+{
+    uint8_t ad[15 + EV_VAULT_ID_BYTES];
+    ev_bytes b = {0};
+    char text[1024];
+    int rc;
+
+    *found = 0;
+    rc = ev_catalog_meta_get(v->cat, "store", &b);
+    if (rc == EV_ENOENT || (rc == EV_OK && b.n == 0)) {
+        ev_bytes_free(&b);
+        return EV_OK;
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the store settings");
+    }
+    store_ad(v, ad);
+    if (b.n <= EV_WRAP_OVERHEAD || b.n > sizeof text + EV_WRAP_OVERHEAD ||
+        ev_unwrap((uint8_t *)text, b.p, b.n, ad, sizeof ad, v->keys->meta) !=
+            0 ||
+        ev_s3_config_decode(cfg, text, b.n - EV_WRAP_OVERHEAD) != EV_OK) {
+        ev_bytes_free(&b);
+        return ev_fail(v, EV_ECORRUPT,
+                       "the store settings fail authentication (altered)");
+    }
+    ev_bytes_free(&b);
+    *found = 1;
     return EV_OK;
 }
 
@@ -223,6 +292,9 @@ open_catalog(ev_vault *v, int create)
                        ev_catalog_errmsg(v->cat));
     }
     rc = ev_store_open(&v->store, v->dir, v->errmsg, sizeof v->errmsg);
+    if (rc == EV_OK) {
+        ev_store_set_hint_buffer(v->store, v->hint, sizeof v->hint);
+    }
     return rc;
 }
 
@@ -350,7 +422,8 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
     uint8_t *mk;
     DIR *d;
     struct dirent *e;
-    int rc;
+    ev_s3_config s3cfg;
+    int remote = 0, rc;
 
     close_parts(v);
     if (opts != NULL && opts->argon2_ops != 0) {
@@ -361,6 +434,12 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
     }
     if (pass_len == 0) {
         return ev_fail(v, EV_EINVAL, "the passphrase is empty");
+    }
+    if (opts != NULL && opts->store != NULL) {
+        rc = ev_store_spec_config(v, opts->store, &s3cfg, &remote);
+        if (rc != EV_OK) {
+            return rc;
+        }
     }
     if (ev_os.mkdir(dir, 0700) != 0 && errno != EEXIST) {
         return ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
@@ -383,6 +462,14 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
         }
     }
     closedir(d);
+    if (remote) {
+        /* Before anything is written: the bucket must answer, and hold
+         * nothing under the prefix (another vault's blobs). */
+        rc = ev_store_target_check(v, &s3cfg, opts->store->create_bucket);
+        if (rc != EV_OK) {
+            return rc;
+        }
+    }
     v->dir = strdup(dir);
     if (v->dir == NULL) {
         return EV_ENOMEM;
@@ -439,6 +526,14 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
         return ev_fail_catalog(v, rc, "cannot write the catalog");
     }
     rc = make_identity(v);
+    if (rc == EV_OK && remote) {
+        rc = ev_vault_store_save(v, &s3cfg);
+        if (rc == EV_OK) {
+            rc = ev_store_use_s3(v->store, &s3cfg, v->errmsg,
+                                 sizeof v->errmsg);
+        }
+    }
+    v->store_loaded = 1;
     if (rc == EV_OK && opts != NULL && opts->operator_ != NULL) {
         rc = store_default_operator(v, opts->operator_);
     }
@@ -546,7 +641,19 @@ ev_vault_open(ev_vault *v, const char *dir)
 int
 ev_vault_after_unlock(ev_vault *v)
 {
-    return load_default_operator(v);
+    int rc = load_default_operator(v);
+
+    if (rc == EV_OK && !v->store_loaded && v->store != NULL) {
+        ev_s3_config cfg;
+        int found;
+        rc = ev_vault_store_load(v, &cfg, &found);
+        if (rc == EV_OK && found) {
+            rc = ev_store_use_s3(v->store, &cfg, v->errmsg,
+                                 sizeof v->errmsg);
+        }
+        v->store_loaded = rc == EV_OK;
+    }
+    return rc;
 }
 
 int
@@ -557,7 +664,7 @@ ev_vault_unlock_passphrase(ev_vault *v, const char *pass, size_t pass_len)
     }
     int rc = ev_keyslot_unlock_passphrase(v, pass, pass_len);
 
-    return rc == EV_OK ? load_default_operator(v) : rc;
+    return rc == EV_OK ? ev_vault_after_unlock(v) : rc;
 }
 
 int
@@ -568,5 +675,5 @@ ev_vault_unlock_recovery(ev_vault *v, const char *key)
     }
     int rc = ev_keyslot_unlock_recovery(v, key);
 
-    return rc == EV_OK ? load_default_operator(v) : rc;
+    return rc == EV_OK ? ev_vault_after_unlock(v) : rc;
 }
