@@ -23,5 +23,6 @@ int cmd_open(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_lockdown(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 #endif

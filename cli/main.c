@@ -43,6 +43,7 @@ static const struct command commands[] = {
     {"open", cmd_open, "decrypt an age file"},
     {"lockdown", cmd_lockdown, "make the vault unopenable but by recovery"},
     {"recover", cmd_recover, "open a locked-down vault and set a passphrase"},
+    {"store", cmd_store, "where blobs live; move them to or from S3"},
 };
 
 static const char overview[] =

@@ -210,7 +210,8 @@ hash_stored(ev_vault *v, ev_store *s, const struct blob_ref *b,
  * read from the source. */
 static int
 copy_blob(ev_vault *v, ev_store *src, ev_store *dst,
-          const struct blob_ref *b, uint8_t *buf, uint8_t src_hash[32])
+          const struct blob_ref *b, uint8_t *buf, uint8_t src_hash[32],
+          uint64_t *done, uint64_t total)
 {
     char tmp[PATH_MAX];
     ev_store_reader *r = NULL;
@@ -247,8 +248,9 @@ copy_blob(ev_vault *v, ev_store *src, ev_store *dst,
             }
         }
         off += n;
+        *done += n;
         if (rc == EV_OK && v->progress != NULL) {
-            v->progress(v->progress_ctx, n, 0);
+            v->progress(v->progress_ctx, *done, total);
         }
     }
     ev_store_reader_close(r);
@@ -277,6 +279,7 @@ ev_store_migrate(ev_vault *v, const ev_store_spec *to, int keep_old,
     struct refs refs = {NULL, 0, 0, 0};
     uint8_t *buf = NULL;
     char where[400];
+    uint64_t done = 0, total = 0;
     int remote, rc;
 
     memset(report, 0, sizeof *report);
@@ -329,6 +332,9 @@ ev_store_migrate(ev_vault *v, const ev_store_spec *to, int keep_old,
     }
     report->blobs = refs.n;
     for (size_t i = 0; i < refs.n; i++) {
+        total += refs.v[i].size;
+    }
+    for (size_t i = 0; i < refs.n; i++) {
         const struct blob_ref *b = &refs.v[i];
         uint8_t want[32], got[32];
         uint64_t size;
@@ -343,7 +349,7 @@ ev_store_migrate(ev_vault *v, const ev_store_spec *to, int keep_old,
         if (present) {
             rc = hash_stored(v, v->store, b, buf, want);
         } else {
-            rc = copy_blob(v, v->store, dst, b, buf, want);
+            rc = copy_blob(v, v->store, dst, b, buf, want, &done, total);
         }
         if (rc != EV_OK) {
             goto cleanup;

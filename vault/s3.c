@@ -654,8 +654,10 @@ ev_s3_key(const ev_s3_config *cfg, const char *name, char *out, size_t cap)
 /* XML, within bounds                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Finds "<tag>" in [p, end) and returns the start of its text; *text_end
- * gets the position of the matching "</tag>".  NULL when absent. */
+/* Finds the element <tag> (attributes allowed, <tag/> is empty) in
+ * [p, end) and returns the start of its text; *text_end gets the position
+ * of the matching "</tag>".  NULL when absent.  Elements of the same name
+ * do not nest in the answers read here. */
 static const char *
 xml_find(const char *p, const char *end, const char *tag,
          const char **text_end)
@@ -664,15 +666,26 @@ xml_find(const char *p, const char *end, const char *tag,
 
     while (p < end) {
         const char *lt = memchr(p, '<', (size_t)(end - p));
-        const char *s, *q;
+        const char *s, *q, *gt;
         if (lt == NULL || (size_t)(end - lt) < tn + 2) {
             return NULL;
         }
-        if (memcmp(lt + 1, tag, tn) != 0 || lt[tn + 1] != '>') {
+        if (memcmp(lt + 1, tag, tn) != 0 ||
+            (lt[tn + 1] != '>' && lt[tn + 1] != ' ' && lt[tn + 1] != '/' &&
+             lt[tn + 1] != '\t' && lt[tn + 1] != '\r' &&
+             lt[tn + 1] != '\n')) {
             p = lt + 1;
             continue;
         }
-        s = lt + tn + 2;
+        gt = memchr(lt + tn + 1, '>', (size_t)(end - lt - tn - 1));
+        if (gt == NULL) {
+            return NULL;
+        }
+        if (gt[-1] == '/') {
+            *text_end = gt + 1;
+            return gt + 1; /* <tag/>: empty */
+        }
+        s = gt + 1;
         for (q = s; q < end; q++) {
             q = memchr(q, '<', (size_t)(end - q));
             if (q == NULL || (size_t)(end - q) < tn + 3) {
@@ -1063,9 +1076,17 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
         return n; /* ignored, never kept */
     }
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        /* a new response (after 100 Continue): forget the last one's */
+        /* a new response (after 100 Continue): forget the last one's, and
+         * note its status for on_body */
+        const char *sp = memchr(p, ' ', n);
         r->have_length = 0;
         r->etag[0] = '\0';
+        r->status = 0;
+        if (sp != NULL && p + n - sp >= 4 && sp[1] >= '1' && sp[1] <= '5' &&
+            sp[2] >= '0' && sp[2] <= '9' && sp[3] >= '0' && sp[3] <= '9') {
+            r->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 +
+                        (sp[3] - '0');
+        }
         return n;
     }
     if (n > 15 && strncasecmp(p, "Content-Length:", 15) == 0) {

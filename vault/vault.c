@@ -184,7 +184,8 @@ ev_vault_store_save(ev_vault *v, const ev_s3_config *cfg)
     int rc;
 
     if (cfg == NULL) {
-        rc = ev_catalog_meta_put(v->cat, "store", NULL, 0);
+        /* an empty value: the vault directory (the column is NOT NULL) */
+        rc = ev_catalog_meta_put(v->cat, "store", "", 0);
         return rc == EV_OK ? EV_OK : ev_fail_catalog(v, rc, "cannot write");
     }
     if (ev_s3_config_encode(cfg, text, sizeof text, &n) != EV_OK) {
