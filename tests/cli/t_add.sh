@@ -16,9 +16,10 @@ field() {
         python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$2"
 }
 records() { "$EVAULT" ls --json > "$T/records.$1" 2> /dev/null; }
-# blob_count: stored blobs (files under blobs/ and rows in the catalog).
+# blob_count: stored blobs (files under blobs/ or objects in the bucket,
+# and rows in the catalog).
 blob_count() {
-    echo "$(find "$V/blobs" -type f | wc -l) $(sqlite3 "$V/vault.db" 'select count(*) from blobs')"
+    echo "$(stored_blobs "$V" | wc -l) $(sqlite3 "$V/vault.db" 'select count(*) from blobs')"
 }
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
 
@@ -164,10 +165,10 @@ cmp -s "$T/z-dup.out" "$D/sub/deeper/z.mp4" && ok || fail "duplicate reads back 
 # two identical new files in one call: one blob
 head -c 1200000 /dev/urandom > "$T/twin1"
 cp "$T/twin1" "$T/twin2"
-before_files=$(find "$V/blobs" -type f | wc -l)
+before_files=$(stored_blobs "$V" | wc -l)
 expect_rc 0 "$EVAULT" add "$T/twin1" "$T/twin2"
 grep -q "same content as record" "$T/out" && ok || fail "twin not reported as same"
-[ "$(find "$V/blobs" -type f | wc -l)" -eq $((before_files + 1)) ] && ok ||
+[ "$(stored_blobs "$V" | wc -l)" -eq $((before_files + 1)) ] && ok ||
     fail "two identical files stored twice"
 # a stored file whose hash was recorded hash-only before: its bytes are kept
 expect_rc 0 "$EVAULT" add "$T/secret.mov"

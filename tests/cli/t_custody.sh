@@ -7,7 +7,7 @@ PY=/usr/bin/python3
 TV="$(dirname "$0")/tlog_verify.py"
 
 V=$T/v
-"$EVAULT" init "$V" --argon2-passes 1 --argon2-memory 8 --operator "Lawyer A" \
+init_vault "$V" --operator "Lawyer A" \
     > /dev/null 2>&1 || fail "init"
 export EVAULT_DIR=$V
 mkdir -p "$T/in"
@@ -81,7 +81,7 @@ expect_rc 1 verify "$T/changed.mp4" --proof "$T/swapped.tlog-proof" --key "$T/va
 grep -q "not in the signed log" "$T/err" && ok || fail "swapped entry: $(cat "$T/err")"
 # Another vault's key, and a checkpoint re-signed by another vault.
 V2=$T/v2
-"$EVAULT" init "$V2" --argon2-passes 1 --argon2-memory 8 > /dev/null 2>&1
+init_vault "$V2" > /dev/null 2>&1
 EVAULT_DIR=$V2 "$EVAULT" key export-public > "$T/other.pub"
 expect_rc 1 verify "$T/in/clip.mp4" --proof "$T/clip.tlog-proof" --key "$T/other.pub"
 grep -q "not signed by this key" "$T/err" && ok || fail "other key: $(cat "$T/err")"
@@ -142,11 +142,22 @@ tamper "alter a checkpoint" "UPDATE checkpoints SET note = substr(note, 1, 40) |
 sqlite3 "$V/vault.db" "DELETE FROM checkpoints"
 expect_rc 3 "$EVAULT" proof 2 -o "$T/none.tlog-proof"
 restore
-# A sealed record's blob altered on disk.
-blob=$(ls "$V"/blobs/*/* | head -1)
-cp "$blob" "$T/blob.bak"
-printf '\x55' | dd of="$blob" bs=1 seek=5000 conv=notrunc 2> /dev/null
+# A sealed record's blob altered where it is stored.
+blob=$(stored_blobs "$V" | head -1)
+if [ "$EV_STORE" = s3 ]; then
+    s3_curl GET "${S3_BUCKET}/${blob}" > "$T/blob.bak"
+    cp "$T/blob.bak" "$T/blob.bad"
+    printf '\x55' | dd of="$T/blob.bad" bs=1 seek=5000 conv=notrunc 2> /dev/null
+    s3_curl PUT "${S3_BUCKET}/${blob}" "$T/blob.bad" > /dev/null
+else
+    cp "$blob" "$T/blob.bak"
+    printf '\x55' | dd of="$blob" bs=1 seek=5000 conv=notrunc 2> /dev/null
+fi
 expect_rc 1 "$EVAULT" check --read-data
-cp "$T/blob.bak" "$blob"
+if [ "$EV_STORE" = s3 ]; then
+    s3_curl PUT "${S3_BUCKET}/${blob}" "$T/blob.bak" > /dev/null
+else
+    cp "$T/blob.bak" "$blob"
+fi
 expect_rc 0 "$EVAULT" check --read-data
 finish

@@ -8,8 +8,8 @@ command -v age > /dev/null || { fail "age is missing"; finish; }
 PY=/usr/bin/python3
 ev() { "$EVAULT" "$@"; }
 
-"$EVAULT" init "$T/A" --argon2-passes 1 --argon2-memory 8 --operator "Lawyer A" > /dev/null 2>&1
-"$EVAULT" init "$T/B" --argon2-passes 1 --argon2-memory 8 --operator "NGO B" > /dev/null 2>&1
+init_vault "$T/A" --operator "Lawyer A" > /dev/null 2>&1
+init_vault "$T/B" --operator "NGO B" > /dev/null 2>&1
 ev id --export -o "$T/a.contact" --vault "$T/A"
 ev id --export -o "$T/b.contact" --vault "$T/B"
 ev contact add B --file "$T/b.contact" --vault "$T/A" > /dev/null

@@ -7,7 +7,7 @@ for tool in age age-keygen minisign tar sha256sum; do
 done
 
 V=$T/v
-"$EVAULT" init "$V" --argon2-passes 1 --argon2-memory 8 --operator "Lawyer A" > /dev/null 2>&1
+init_vault "$V" --operator "Lawyer A" > /dev/null 2>&1
 export EVAULT_DIR=$V
 
 # id: age recipient, minisign key, fingerprint; the minisign file form.

@@ -64,7 +64,18 @@ head -c 50000 /dev/urandom > "$T/in/$S_FILE5"
 # a hash known from elsewhere
 HASH_ONLY_SHA=$(head -c 1000 /dev/urandom | sha256sum | cut -d' ' -f1)
 
-snap() { cp -a "$V" "$SNAP/$1"; }
+snap() {
+    cp -a "$V" "$SNAP/$1"
+    # An S3 vault: what the storage operator sees, every object, is
+    # searched too.
+    if [ "$EV_STORE" = s3 ]; then
+        local o
+        mkdir -p "$SNAP/$1/objects"
+        for o in $(stored_blobs "$V"); do
+            s3_curl GET "$S3_BUCKET/$o" > "$SNAP/$1/objects/${o##*/}"
+        done
+    fi
+}
 
 # Keep a reader connection open so that the WAL survives evault's close:
 # what a forensic copy taken while the vault is in use would hold.
@@ -192,7 +203,7 @@ fi
 
 # The search must have seen the catalog, a WAL and the blob files.
 n_wal=$(find "$SNAP" -name 'vault.db-wal' -size +0 | wc -l)
-n_blob=$(find "$V/blobs" -type f | wc -l)
+n_blob=$(stored_blobs "$V" | wc -l)
 [ "$n_wal" -ge 1 ] && ok || fail "no snapshot holds a WAL"
 [ "$n_blob" -ge 2 ] && ok || fail "only $n_blob blob file(s) in the vault"
 
@@ -210,5 +221,6 @@ V2=$T/v2
     && ok || fail "init/add with umask 000"
 bad=$(find "$V2" \( -perm /077 \) -printf '%m %p\n')
 [ -z "$bad" ] && ok || fail "with umask 000, files readable by group/others: $bad"
-[ "$(find "$V2" -type f | wc -l)" -ge 3 ] && ok || fail "second vault has too few files"
+[ "$(( $(find "$V2" -type f | wc -l) + $(stored_blobs "$V2" | wc -l) ))" -ge 3 ] &&
+    ok || fail "second vault has too few files"
 finish
