@@ -839,6 +839,9 @@ ev_s3_parse_list(const char *xml, size_t len,
         }
         p = te;
     }
+    if (memmem(p, (size_t)(end - p), "<Contents", 9) != NULL) {
+        return EV_ECORRUPT; /* an element that does not close */
+    }
     if (ev_s3_xml_text(xml, (size_t)(end - xml), "IsTruncated", flag,
                        sizeof flag) == 0 &&
         strcmp(flag, "true") == 0) {
