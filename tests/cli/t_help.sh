@@ -3,7 +3,7 @@
 # usage errors (unknown command, unknown option, missing arguments) exit 2.
 . "$(dirname "$0")/lib.sh"
 
-CMDS="init add ls search show get cat check amend seal destroy log proof verify key id contact share import open"
+CMDS="init add ls search show get cat check amend seal destroy log proof verify key id contact share import open store"
 
 # The overview: exit 0, every command, every exit code.
 expect_rc 0 "$EVAULT" --help
@@ -115,5 +115,29 @@ check_usage "$(usage_re init)" init
 check_usage "$(usage_re init)" init "$T/a" "$T/b"
 check_usage "$(usage_re init)" init --argon2-passes 0 "$T/a"
 check_usage "$(usage_re init)" init --argon2-memory lots "$T/a"
+check_usage "$(usage_re init)" init --endpoint http://127.0.0.1:1 "$T/a"
+check_usage "$(usage_re init)" init --path-style "$T/a"
+check_usage "$(usage_re init)" init --store s3://bucket "$T/a"
+check_usage "$(usage_re init)" init --store /elsewhere --endpoint http://h "$T/a"
 [ ! -e "$T/a" ] && ok || fail "a usage error in init created the directory"
+# a bad bucket name or endpoint: exit 2, nothing created
+for args in "--store s3://Bad_Name --endpoint http://127.0.0.1:1" \
+            "--store s3://bucket --endpoint ftp://h" \
+            "--store s3://bucket/../x --endpoint http://127.0.0.1:1"; do
+    expect_rc 2 "$EVAULT" init $args "$T/a"
+    grep -q '^evault: error: ' "$T/err" && ok || fail "init $args: no error"
+done
+[ ! -e "$T/a" ] && ok || fail "a bad store in init created the directory"
+"$EVAULT" init --help | grep -q -- '--store s3://BUCKET' && ok ||
+    fail "init --help does not document --store"
+"$EVAULT" init --help | grep -q 'AWS_SECRET_ACCESS_KEY' && ok ||
+    fail "init --help does not say where credentials come from"
+check_usage "$(usage_re store)" store
+check_usage "$(usage_re store)" store frobnicate
+check_usage "$(usage_re store)" store show extra
+check_usage "$(usage_re store)" store migrate
+check_usage "$(usage_re store)" store migrate s3://bucket
+check_usage "$(usage_re store)" store migrate /elsewhere
+check_usage "$(usage_re store)" store migrate local --endpoint http://h
+check_usage "$(usage_re store)" store migrate s3://a s3://b --endpoint http://h
 finish
