@@ -587,6 +587,9 @@ ev_rotate_rewrap(ev_vault *v, const uint8_t new_mk[EV_KEY_BYTES])
         rc = ev_operator_rekey(v, r.old, r.new_);
     }
     if (rc == EV_OK) {
+        rc = ev_store_settings_rekey(v, r.old, r.new_);
+    }
+    if (rc == EV_OK) {
         rc = walk(&r, EV_REWRITE_CUSTODY, rot_custody,
                   "cannot re-encrypt the custody log");
     }

@@ -105,5 +105,9 @@ int ev_identity_rekey(ev_vault *v, const struct ev_keys *from,
                       const struct ev_keys *to);
 int ev_operator_rekey(ev_vault *v, const struct ev_keys *from,
                       const struct ev_keys *to);
+/* The same for meta 'store', the S3 settings (vault.c); nothing to do for
+ * a vault whose blobs are in its directory. */
+int ev_store_settings_rekey(ev_vault *v, const struct ev_keys *from,
+                            const struct ev_keys *to);
 
 #endif

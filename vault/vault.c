@@ -198,6 +198,41 @@ ev_vault_store_save(ev_vault *v, const ev_s3_config *cfg)
 }
 
 int
+ev_store_settings_rekey(ev_vault *v, const struct ev_keys *from,
+                        const struct ev_keys *to)
+{
+    uint8_t ad[15 + EV_VAULT_ID_BYTES], *w;
+    ev_bytes b = {0};
+    int rc = ev_catalog_meta_get(v->cat, "store", &b);
+
+    if (rc == EV_ENOENT || (rc == EV_OK && b.n == 0)) {
+        ev_bytes_free(&b);
+        return EV_OK;
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the store settings");
+    }
+    store_ad(v, ad);
+    w = malloc(b.n);
+    rc = w == NULL ? EV_ENOMEM
+         : b.n <= EV_WRAP_OVERHEAD || b.n > 1024 + EV_WRAP_OVERHEAD
+             ? EV_ECORRUPT
+             : ev_rekey_value(from->meta, to->meta, ad, sizeof ad, b.p, b.n,
+                              w);
+    if (rc == EV_OK) {
+        rc = ev_catalog_meta_put(v->cat, "store", w, b.n);
+        if (rc != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot write the store settings");
+        }
+    } else if (rc == EV_ECORRUPT) {
+        rc = ev_fail(v, rc, "the store settings fail authentication");
+    }
+    free(w);
+    ev_bytes_free(&b);
+    return rc;
+}
+
+int
 ev_vault_store_load(ev_vault *v, ev_s3_config *cfg, int *found)
 {
     uint8_t ad[15 + EV_VAULT_ID_BYTES];
