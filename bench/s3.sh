@@ -35,7 +35,8 @@ rm -rf "$RUN" "$LOG"
 mkdir -p "$RUN" "$LOG"
 say() { printf '%s\n' "$*" >&2; }
 
-PACKAGES=(restic ceph-mon ceph-osd ceph-common radosgw uuid-runtime curl)
+PACKAGES=(restic ceph-mon ceph-osd ceph-common radosgw uuid-runtime curl time
+          openssl)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -67,17 +68,19 @@ openssl enc -aes-256-ctr -pass pass:evault-bench -nosalt -pbkdf2 \
 cat "$FILE" > /dev/null  # read from the page cache by every tool
 BYTES=$(stat -c %s "$FILE")
 
-# timed NAME CMD...: wall seconds of CMD after a sync, into $LOG/NAME.time.
+# timed NAME CMD...: wall seconds of CMD after a sync, into $LOG/NAME.time,
+# and its peak resident memory (KiB) into $LOG/NAME.rss.
 timed() {
     local name=$1; shift
     sync
     local t0=$EPOCHREALTIME
-    "$@" > "$LOG/$name.out" 2> "$LOG/$name.err" ||
+    /usr/bin/time -f '%M' -o "$LOG/$name.rss" "$@" > "$LOG/$name.out" 2> "$LOG/$name.err" ||
         { say "bench: $name failed:"; cat "$LOG/$name.err" >&2; exit 3; }
     local t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' > "$LOG/$name.time"
 }
 secs() { cat "$LOG/$1.time"; }
+rss() { awk '{ printf "%.0f", $1 / 1024 }' "$LOG/$1.rss"; }
 mbs() { awk -v b="$BYTES" -v s="$(secs "$1")" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
 
 printf 'bench passphrase\n' > "$RUN/pass"
@@ -110,9 +113,9 @@ ratio() { awk -v a="$(secs "$1")" -v b="$(secs "$2")" 'BEGIN { printf "%.2f", b 
 {
     echo "evault on S3 (Ceph radosgw, 127.0.0.1, bluestore on a file), one ${MIB} MiB incompressible file"
     echo
-    printf '%-34s %8s %8s\n' "command" "seconds" "MB/s"
+    printf '%-20s %8s %8s %12s\n' "command" "seconds" "MB/s" "peak MiB"
     for n in ev_local_add ev_s3_add restic_backup ev_local_get ev_s3_get restic_restore ev_s3_check; do
-        printf '%-34s %8s %8s\n' "$n" "$(secs $n)" "$(mbs $n)"
+        printf '%-20s %8s %8s %12s\n' "$n" "$(secs $n)" "$(mbs $n)" "$(rss $n)"
     done
     echo
     echo "add: S3 / local speed   $(ratio ev_s3_add ev_local_add)"

@@ -304,17 +304,21 @@ test_list_hostile(void)
     }
     /* a key longer than any evault writes, and a token longer than kept */
     big = malloc(8000);
-    memset(big, 0, 8000);
-    strcat(big, "<ListBucketResult><Contents><Key>");
-    memset(big + strlen(big), 'k', EV_S3_KEY_MAX + 1);
-    strcat(big, "</Key><Size>1</Size></Contents></ListBucketResult>");
-    CHECK_EQ(parse(big, &s, &tr, token), EV_ECORRUPT);
-    memset(big, 0, 8000);
-    strcat(big, "<ListBucketResult><IsTruncated>true</IsTruncated>"
-                "<NextContinuationToken>");
-    memset(big + strlen(big), 't', EV_S3_TOKEN_MAX + 1);
-    strcat(big, "</NextContinuationToken></ListBucketResult>");
-    CHECK_EQ(parse(big, &s, &tr, token), EV_ECORRUPT);
+    {
+        int n = snprintf(big, 8000, "<ListBucketResult><Contents><Key>");
+        memset(big + n, 'k', EV_S3_KEY_MAX + 1);
+        n += EV_S3_KEY_MAX + 1;
+        snprintf(big + n, 8000 - (size_t)n,
+                 "</Key><Size>1</Size></Contents></ListBucketResult>");
+        CHECK_EQ(parse(big, &s, &tr, token), EV_ECORRUPT);
+        n = snprintf(big, 8000, "<ListBucketResult><IsTruncated>true"
+                                "</IsTruncated><NextContinuationToken>");
+        memset(big + n, 't', EV_S3_TOKEN_MAX + 1);
+        n += EV_S3_TOKEN_MAX + 1;
+        snprintf(big + n, 8000 - (size_t)n,
+                 "</NextContinuationToken></ListBucketResult>");
+        CHECK_EQ(parse(big, &s, &tr, token), EV_ECORRUPT);
+    }
     /* nothing after the result element counts */
     CHECK_EQ(parse("<ListBucketResult></ListBucketResult><Contents><Key>k"
                    "</Key><Size>1</Size></Contents>",

@@ -575,7 +575,8 @@ ev_s3_creds_load(ev_s3_creds *c, char *err, size_t err_len)
         seterr(err, err_len, "credentials file '%s': %s", path, perr);
         return rc;
     }
-    snprintf(c->source, sizeof c->source, "%.200s, profile [%s]", path, profile);
+    snprintf(c->source, sizeof c->source, "%.200s, profile [%s]", path,
+             profile);
     return EV_OK;
 }
 

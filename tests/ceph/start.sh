@@ -55,8 +55,6 @@ mkdir -p "$D"/run "$D"/log "$D"/mon.a "$D"/osd.0 "$D"/mgr.x
 MON_PORT=$(free_port)
 RGW_PORT=$(free_port)
 FSID=$(uuidgen)
-AK=EVTEST$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
-SK=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
 
 cat > "$D/ceph.conf" <<CONF
 [global]
@@ -141,7 +139,7 @@ OSD_ID=$(printf '{"cephx_secret": "%s"}' "$OSD_SECRET" |
 [ "$OSD_ID" = 0 ] || die "unexpected OSD id '$OSD_ID'"
 ceph-osd -i 0 --mkfs --osd-uuid "$OSD_UUID" > "$D/log/osd-mkfs.out" 2>&1 ||
     die "ceph-osd --mkfs failed"
-ceph-osd -i 0
+ceph-osd -i 0 2>> "$D/log/osd-start.err"
 osd_up() { ceph osd stat --connect-timeout 5 | grep -q '1 up'; }
 wait_for 120 osd_up || die "the OSD does not come up"
 say "OSD up ($OSD_STORE)"
@@ -153,13 +151,17 @@ wait_for 180 curl -sf -o /dev/null "http://127.0.0.1:$RGW_PORT/" ||
     die "radosgw does not answer on 127.0.0.1:$RGW_PORT"
 say "radosgw up on 127.0.0.1:$RGW_PORT"
 
-radosgw-admin user create --uid=evtest --display-name=evtest \
-    --access-key="$AK" --secret-key="$SK" >/dev/null
-cat > "$D/env" <<ENV
-export EV_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT
-export AWS_ACCESS_KEY_ID=$AK
-export AWS_SECRET_ACCESS_KEY=$SK
-export CEPH_CONF=$D/ceph.conf
-ENV
-chmod 600 "$D/env"
+# The gateway makes the test user's keys; they go from its JSON answer to
+# DIR/env (mode 0600), never through a command line.
+umask 077
+radosgw-admin user create --uid=evtest --display-name=evtest > "$D/user.json"
+python3 - "$D/user.json" "$RGW_PORT" "$D" > "$D/env" <<'PY'
+import json, sys
+key = json.load(open(sys.argv[1]))["keys"][0]
+print("export EV_S3_ENDPOINT=http://127.0.0.1:%s" % sys.argv[2])
+print("export AWS_ACCESS_KEY_ID=%s" % key["access_key"])
+print("export AWS_SECRET_ACCESS_KEY=%s" % key["secret_key"])
+print("export CEPH_CONF=%s/ceph.conf" % sys.argv[3])
+PY
+rm -f "$D/user.json"
 say "S3 user ready; source $D/env"
