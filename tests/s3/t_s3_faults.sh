@@ -7,6 +7,7 @@
 #   a bucket that does not exist (at init, and under an existing vault);
 #   an object altered in the bucket: check --read-data names the record;
 #   objects no record uses and records whose object is gone: check lists them;
+#   destroy deletes the record's object, and the sweep orphan objects;
 #   store migrate interrupted by a stopped gateway, then resumed.
 . "$(dirname "$0")/../cli/lib.sh"
 
@@ -141,7 +142,7 @@ head -c 5000 /dev/urandom > "$T/stray"
 s3_curl PUT "$S3_BUCKET/faults/$(head -c 32 /dev/urandom | xxd -p -c 64)" "$T/stray" > /dev/null
 s3_curl PUT "$S3_BUCKET/faults/notes.txt" "$T/stray" > /dev/null
 expect_rc 0 "$EVAULT" check
-grep -q '^note: blob that no record uses.*s3://' "$T/out" && ok || fail "orphan not listed: $(cat "$T/out")"
+grep -q '^note: blob file that no record uses.*s3://' "$T/out" && ok || fail "orphan not listed: $(cat "$T/out")"
 grep -q "^note: unexpected file in the blob store: s3://$S3_BUCKET/faults/notes.txt" "$T/out" &&
     ok || fail "foreign object not listed: $(cat "$T/out")"
 # a record's object removed
@@ -150,6 +151,20 @@ expect_rc 1 "$EVAULT" check
 grep -q '^DAMAGED: record [0-9]*: its blob is missing: s3://' "$T/out" && ok ||
     fail "missing object: $(cat "$T/out")"
 s3_curl PUT "$S3_BUCKET/$key" "$T/obj.orig" > /dev/null
+expect_rc 0 "$EVAULT" check --read-data
+# destroy: the record's object is deleted, an orphan object is swept
+head -c 2100000 /dev/urandom > "$T/doomed.bin"
+expect_rc 0 "$EVAULT" add "$T/doomed.bin"
+doomed=$(cut -f1 "$T/out")
+n_before=$(stored_blobs "$V" | wc -l)
+expect_rc 0 "$EVAULT" destroy "$doomed" --reason "added by mistake" --yes
+[ "$(stored_blobs "$V" | wc -l)" -lt "$n_before" ] && ok || fail "destroy left the object"
+stored_blobs "$V" | grep -q 'faults/[0-9a-f]\{64\}$' && ok || fail "other objects gone"
+expect_rc 3 "$EVAULT" get "$doomed" -o "$T/doomed.out"
+stray=faults/$(head -c 32 /dev/urandom | xxd -p -c 64)
+s3_curl PUT "$S3_BUCKET/$stray" "$T/stray" > /dev/null
+expect_rc 0 "$EVAULT" destroy --sweep --yes
+stored_blobs "$V" | grep -q "$stray" && fail "sweep left an orphan object" || ok
 expect_rc 0 "$EVAULT" check --read-data
 # the bucket gone under an existing vault
 radosgw-admin bucket rm --bucket="$S3_BUCKET" --purge-objects > /dev/null 2>&1
