@@ -23,6 +23,15 @@ ENV = {
                             "when no passphrase option is given.",
     "EVAULT_OPERATOR": "Who acts, recorded in the custody log, when "
                        "--operator is not given.",
+    "AWS_ACCESS_KEY_ID": "With AWS_SECRET_ACCESS_KEY (and "
+                         "AWS_SESSION_TOKEN, if any): the credentials for "
+                         "a vault whose blobs are in an S3 bucket.  Never "
+                         "stored in the vault.",
+    "AWS_SHARED_CREDENTIALS_FILE": "The credentials file read when "
+                                   "AWS_ACCESS_KEY_ID is not set (default "
+                                   "~/.aws/credentials), in the section "
+                                   "named by AWS_PROFILE (default: "
+                                   "default).",
 }
 
 
