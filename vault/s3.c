@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -930,11 +931,22 @@ struct req {
     char etag[ETAG_MAX + 1];
 };
 
+/* libcurl is set up once, on first use: a vault whose blobs are local
+ * never pays for it. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_ready;
+
+static void
+curl_setup(void)
+{
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
+
 int
 ev_s3_global_init(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? EV_OK
-                                                             : EV_ENOMEM;
+    pthread_once(&curl_once, curl_setup);
+    return curl_ready ? EV_OK : EV_ENOMEM;
 }
 
 int
@@ -943,7 +955,8 @@ ev_s3_new(ev_s3 **out, const ev_s3_config *cfg)
     ev_s3 *s = calloc(1, sizeof *s);
 
     *out = NULL;
-    if (s == NULL) {
+    if (s == NULL || ev_s3_global_init() != EV_OK) {
+        free(s);
         return EV_ENOMEM;
     }
     s->cfg = *cfg;

@@ -132,7 +132,7 @@ int ev_s3_probe(ev_s3 *s, const char *prefix, int *any);
  * fine). */
 int ev_s3_create_bucket(ev_s3 *s);
 
-/* Once per process, before any thread starts (ev_init calls it). */
+/* Sets libcurl up, once per process (ev_s3_new calls it). */
 int ev_s3_global_init(void);
 
 #endif

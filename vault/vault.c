@@ -39,7 +39,7 @@ ev_init(void)
         return EV_ENOMEM;
     }
     OPENSSL_init_crypto(0, NULL);
-    return ev_s3_global_init();
+    return EV_OK;
 }
 
 int
