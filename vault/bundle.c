@@ -60,6 +60,7 @@ struct out {
     int fd;
     ev_age_writer *age;
     uint64_t bytes;
+    int err; /* the first errno of a write to fd */
 };
 
 static int
@@ -68,7 +69,28 @@ file_write(void *ctx, const uint8_t *p, size_t n)
     struct out *o = ctx;
 
     o->bytes += n;
-    return ev_os_write_full(o->fd, p, n) == 0 ? 0 : errno;
+    if (ev_os_write_full(o->fd, p, n) != 0) {
+        if (o->err == 0) {
+            o->err = errno;
+        }
+        return o->err;
+    }
+    return 0;
+}
+
+static int
+errno_status(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? EV_ENOSPC : EV_EIO;
+}
+
+/* A write of the bundle failed somewhere below the tar and age layers:
+ * say which file and why, with the status the errno stands for. */
+static int
+out_fail(ev_vault *v, const struct out *o, const char *tmp)
+{
+    return ev_fail(v, errno_status(o->err), "cannot write '%s': %s", tmp,
+                   strerror(o->err));
 }
 
 static la_ssize_t
@@ -112,6 +134,7 @@ struct to_tar {
     struct archive *a;
     ev_vault *v;
     uint64_t done, total;
+    const struct out *o;
 };
 
 static int
@@ -120,7 +143,7 @@ data_to_tar(void *ctx, const uint8_t *p, size_t n)
     struct to_tar *t = ctx;
 
     if (archive_write_data(t->a, p, n) != (la_ssize_t)n) {
-        return EIO;
+        return t->o->err != 0 ? t->o->err : EIO;
     }
     t->done += n;
     if (t->v->progress != NULL) {
@@ -177,13 +200,14 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
 {
     uint8_t(*rcpt)[32] = NULL;
     ev_identity_info me;
-    char tmp[PATH_MAX], name[256], path[512], hex[65], note[1024];
+    char tmp[PATH_MAX], dir[PATH_MAX], name[256], path[512], hex[65];
+    char note[1024];
     char *manifest = NULL, *sig = NULL, *sums = NULL, *pubfile = NULL;
     size_t sums_len = 0, sums_cap = 0, nr = 0;
     uint8_t *sk = NULL;
     uint8_t keyid[EV_MINISIGN_KEYID_BYTES], ed_pk[32], box_pk[32];
     struct archive *a = NULL;
-    struct out o = {-1, NULL, 0};
+    struct out o = {-1, NULL, 0, 0};
     json_t *man = NULL, *recs = NULL;
     ev_record *r = NULL;
     char vault_pub[256];
@@ -388,10 +412,17 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      "cannot create '%s': %s", tmp, strerror(errno));
         goto cleanup;
     }
-    if (ev_age_writer_new(&o.age, (const uint8_t(*)[32])rcpt, opts->nto + 1,
-                          file_write, &o) != EV_AGE_OK) {
-        rc = ev_fail(v, EV_EIO, "cannot start the age file");
-        goto cleanup;
+    {
+        int e = ev_age_writer_new(&o.age, (const uint8_t(*)[32])rcpt,
+                                  opts->nto + 1, file_write, &o);
+        if (e != EV_AGE_OK) {
+            rc = o.err != 0 ? out_fail(v, &o, tmp)
+                 : e == EV_AGE_NOMEM
+                     ? ev_fail(v, EV_ENOMEM, "out of memory")
+                     : ev_fail(v, EV_EIO, "cannot start the age file: %s",
+                               ev_age_strerror(e));
+            goto cleanup;
+        }
     }
     a = archive_write_new();
     if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
@@ -402,9 +433,10 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
 #define TRY(x)                                                               \
     do {                                                                     \
         if ((x) != 0) {                                                      \
-            rc = ev_fail(v, EV_EIO, "cannot write the bundle: %s",           \
-                         archive_error_string(a) ? archive_error_string(a)   \
-                                                 : "write failed");          \
+            rc = o.err != 0 ? out_fail(v, &o, tmp)                           \
+                 : ev_fail(v, EV_EIO, "cannot write the bundle: %s",         \
+                           archive_error_string(a) ? archive_error_string(a) \
+                                                   : "write failed");        \
             goto cleanup;                                                    \
         }                                                                    \
     } while (0)
@@ -454,7 +486,7 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         free(proof);
     }
     {
-        struct to_tar tt = {a, v, 0, 0};
+        struct to_tar tt = {a, v, 0, 0, &o};
         for (size_t i = 0; i < nids; i++) {
             tt.total += r[i].size;
         }
@@ -465,26 +497,52 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
             TRY(add_entry(a, path, (int64_t)r[i].size));
             rc = ev_record_stream(v, r[i].id, data_to_tar, &tt);
             if (rc != EV_OK) {
+                if (o.err != 0) {
+                    rc = out_fail(v, &o, tmp);
+                }
                 goto cleanup;
             }
         }
     }
     TRY(archive_write_close(a) == ARCHIVE_OK ? 0 : -1);
 #undef TRY
-    if (ev_age_finish(o.age) != EV_AGE_OK || ev_os.fsync(o.fd) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot finish '%s': %s", tmp,
+    if (ev_age_finish(o.age) != EV_AGE_OK) {
+        rc = o.err != 0 ? out_fail(v, &o, tmp)
+                        : ev_fail(v, EV_EIO, "cannot finish '%s'", tmp);
+        goto cleanup;
+    }
+    if (ev_os.fsync(o.fd) != 0) {
+        rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", tmp,
                      strerror(errno));
         goto cleanup;
     }
     ev_os.close(o.fd);
     o.fd = -1;
     if (ev_os.rename(tmp, out_path) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot rename to '%s': %s", out_path,
-                     strerror(errno));
+        rc = ev_fail(v, errno_status(errno), "cannot rename to '%s': %s",
+                     out_path, strerror(errno));
         ev_os.unlink(tmp);
         goto cleanup;
     }
-    /* The custody log: what, to whom, which fields left out. */
+    /* The bundle's name is durable before the log says it was made. */
+    {
+        const char *slash = strrchr(out_path, '/');
+        if (slash == NULL) {
+            snprintf(dir, sizeof dir, ".");
+        } else {
+            snprintf(dir, sizeof dir, "%.*s",
+                     slash == out_path ? 1 : (int)(slash - out_path),
+                     out_path);
+        }
+    }
+    if (ev_os_fsync_dir(dir) != 0) {
+        rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", dir,
+                     strerror(errno));
+        ev_os.unlink(out_path);
+        goto cleanup;
+    }
+    /* The custody log: what, to whom, which fields left out.  A bundle
+     * the log does not name must not stay: on failure it goes. */
     {
         char full[1400];
         snprintf(full, sizeof full, "%s%s%s", note,
@@ -494,6 +552,10 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      i > 0 ? "," : "", opts->redact[i]);
         }
         rc = ev_log_action(v, "share", ids, nids, full);
+        if (rc != EV_OK) {
+            ev_os.unlink(out_path);
+            ev_os_fsync_dir(dir);
+        }
     }
 cleanup:
     if (a != NULL) {
