@@ -1,0 +1,912 @@
+/*
+ * faultops.c - the operations of the fault tests and the checks after each
+ * broken run (see faultops.h).
+ *
+ * Owns: the fixture vault, its partner and bundle, the operations' inputs,
+ * and the list of every content ever added, by name.
+ * Never: injects a fault itself; the caller's hooks do, around the
+ * operation only.
+ */
+#include "faultops.h"
+
+#include "testutil.h"
+
+#include <dirent.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+#define T_PASS2 "a new passphrase for the fault tests"
+
+/* Unlocked with */
+enum { CRED_NONE, CRED_PASS, CRED_PASS2, CRED_RECOVERY };
+
+static char root[PATH_MAX];
+static char fixture[PATH_MAX]; /* the pristine vault */
+static char bundle[PATH_MAX];  /* the partner's bundle for it */
+static char in_small[PATH_MAX], in_big[PATH_MAX];
+static char recovery[EV_RECOVERY_KEY_CHARS + 1];
+static ev_identity_info fixture_id;
+static int64_t unsealed[2]; /* the fixture's records that the seal op seals */
+static int64_t to_share[3];
+static size_t nfixture;     /* records in the fixture */
+
+/* the run in progress */
+static char run_dir[PATH_MAX], run_vault[PATH_MAX], run_out[PATH_MAX],
+    share_path[PATH_MAX];
+static struct t_recs reported;
+
+/* ------------------------------------------------------------------ */
+/* Contents                                                            */
+/* ------------------------------------------------------------------ */
+
+struct content {
+    char name[64];
+    uint8_t sha[32];
+    uint8_t *data; /* NULL: a hash-only record */
+    size_t n;
+};
+static struct content known[32];
+static size_t nknown;
+
+static void
+know(const char *name, const uint8_t *data, size_t n, int hash_only)
+{
+    struct content *c = &known[nknown++];
+
+    snprintf(c->name, sizeof c->name, "%s", name);
+    crypto_hash_sha256(c->sha, data, n);
+    c->n = n;
+    if (!hash_only) {
+        c->data = malloc(n + 1);
+        memcpy(c->data, data, n);
+    }
+}
+
+static int
+make_file(const char *dir, const char *name, size_t n, uint64_t seed,
+          int text)
+{
+    char path[PATH_MAX];
+    uint8_t *data = malloc(n + 1);
+    int rc;
+
+    if (text) {
+        t_fill_text(data, n, seed);
+    } else {
+        t_fill_random(data, n, seed);
+    }
+    t_path(path, sizeof path, dir, name);
+    rc = t_write_file(path, data, n);
+    know(name, data, n, 0);
+    free(data);
+    return rc;
+}
+
+static const struct content *
+find_content(const char *name, const uint8_t sha[32])
+{
+    for (size_t i = 0; i < nknown; i++) {
+        if (strcmp(known[i].name, name) == 0 &&
+            memcmp(known[i].sha, sha, 32) == 0) {
+            return &known[i];
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directories                                                         */
+/* ------------------------------------------------------------------ */
+
+static int
+copy_file(const char *from, const char *to, mode_t mode)
+{
+    char buf[64 * 1024];
+    int in = open(from, O_RDONLY), out;
+    ssize_t r;
+    int rc = 0;
+
+    if (in < 0) {
+        return -1;
+    }
+    out = open(to, O_WRONLY | O_CREAT | O_EXCL, mode & 0777);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    while ((r = read(in, buf, sizeof buf)) > 0) {
+        if (write(out, buf, (size_t)r) != r) {
+            rc = -1;
+            break;
+        }
+    }
+    if (r < 0) {
+        rc = -1;
+    }
+    close(in);
+    close(out);
+    return rc;
+}
+
+static int
+copy_tree(const char *from, const char *to)
+{
+    DIR *d = opendir(from);
+    struct dirent *e;
+    int rc = 0;
+
+    if (d == NULL || mkdir(to, 0700) != 0) {
+        if (d != NULL) {
+            closedir(d);
+        }
+        return -1;
+    }
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char a[PATH_MAX], b[PATH_MAX];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        t_path(a, sizeof a, from, e->d_name);
+        t_path(b, sizeof b, to, e->d_name);
+        if (lstat(a, &st) != 0) {
+            rc = -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = copy_tree(a, b);
+        } else {
+            rc = copy_file(a, b, st.st_mode);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Names in dir (NULL: none), space-separated into out; the count. */
+static int
+list_dir(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    out[0] = '\0';
+    if (d == NULL) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t o = strlen(out);
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        snprintf(out + o, cap - o, "%s%s", n > 0 ? " " : "", e->d_name);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening in whatever state the vault is                              */
+/* ------------------------------------------------------------------ */
+
+static ev_vault *
+open_any(const char *dir, int *cred, char *why, size_t why_len)
+{
+    ev_vault *v = NULL;
+    int rc;
+
+    *cred = CRED_NONE;
+    if (ev_vault_new(&v) != EV_OK) {
+        snprintf(why, why_len, "no handle");
+        ev_vault_free(v);
+        return NULL;
+    }
+    rc = ev_vault_open(v, dir);
+    if (rc != EV_OK) {
+        snprintf(why, why_len, "open: %s: %s", ev_strerror(rc),
+                 ev_vault_errmsg(v));
+        ev_vault_free(v);
+        return NULL;
+    }
+    rc = ev_vault_unlock_passphrase(v, T_PASS, strlen(T_PASS));
+    *cred = CRED_PASS;
+    if (rc == EV_EKEY) {
+        rc = ev_vault_unlock_passphrase(v, T_PASS2, strlen(T_PASS2));
+        *cred = CRED_PASS2;
+    }
+    if (rc == EV_EKEY) {
+        rc = ev_vault_unlock_recovery(v, recovery);
+        *cred = CRED_RECOVERY;
+    }
+    if (rc != EV_OK) {
+        snprintf(why, why_len, "unlock (passphrase, new passphrase, "
+                               "recovery key): %s: %s",
+                 ev_strerror(rc), ev_vault_errmsg(v));
+        *cred = CRED_NONE;
+        ev_vault_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* What the vault holds                                                */
+/* ------------------------------------------------------------------ */
+
+struct seen {
+    struct t_recs r;
+    int states[256];
+};
+
+static int
+seen_one(void *ctx, const ev_record *r)
+{
+    struct seen *s = ctx;
+    size_t i = s->r.n;
+
+    t_collect(&s->r, r);
+    if (i < sizeof s->states / sizeof *s->states && s->r.n > i) {
+        s->states[i] = r->state;
+    }
+    return 0;
+}
+
+static size_t
+count_named(const struct seen *s, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->r.n; i++) {
+        n += strcmp(s->r.v[i].name, name) == 0;
+    }
+    return n;
+}
+
+static const struct t_rec *
+rec_by_id(const struct seen *s, int64_t id, int *state)
+{
+    for (size_t i = 0; i < s->r.n; i++) {
+        if (s->r.v[i].id == id) {
+            *state = s->states[i];
+            return &s->r.v[i];
+        }
+    }
+    return NULL;
+}
+
+struct problems {
+    int n;
+    char first[512];
+};
+
+static void
+on_problem(void *ctx, const ev_problem *p)
+{
+    struct problems *ps = ctx;
+
+    if (p->code != EV_OK) {
+        if (ps->n++ == 0) {
+            snprintf(ps->first, sizeof ps->first, "record %lld: %s",
+                     (long long)p->record, p->what);
+        }
+    }
+}
+
+struct log_find {
+    const char *action;
+    int n;
+};
+
+static int
+log_one(void *ctx, uint64_t seq, const char *text)
+{
+    struct log_find *f = ctx;
+    char want[64];
+
+    (void)seq;
+    snprintf(want, sizeof want, "\naction %s\n", f->action);
+    f->n += strstr(text, want) != NULL;
+    return 0;
+}
+
+static int
+log_count(ev_vault *v, const char *action)
+{
+    struct log_find f = {action, 0};
+
+    return ev_log_list(v, 0, log_one, &f) == EV_OK ? f.n : -1;
+}
+
+struct slot_find {
+    const char *member;
+    int n;
+};
+
+static int
+slot_one(void *ctx, const ev_slot_info *s)
+{
+    struct slot_find *f = ctx;
+
+    f->n += s->kind == EV_SLOT_MEMBER && strcmp(s->label, f->member) == 0;
+    return 0;
+}
+
+/* Every record reads back as one of the contents added under its name;
+ * the fixture's records are all there.  Returns the number of faults. */
+static int
+verify_records(ev_vault *v, const struct seen *s, const char *label)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < s->r.n; i++) {
+        const struct t_rec *r = &s->r.v[i];
+        const struct content *c = find_content(r->name, r->sha256);
+        uint8_t *got;
+        size_t got_n = 0;
+        int rc;
+        if (c == NULL || r->size != c->n) {
+            fprintf(stderr, "%s: record %lld '%s': no such content was "
+                            "added\n",
+                    label, (long long)r->id, r->name);
+            bad++;
+            continue;
+        }
+        if (c->data == NULL) {
+            bad += !r->hash_only;
+            continue;
+        }
+        got = t_read_record(v, r->id, run_dir, &got_n, &rc);
+        if (rc != EV_OK || got_n != c->n ||
+            (c->n > 0 && memcmp(got, c->data, c->n) != 0)) {
+            fprintf(stderr, "%s: record %lld '%s': read %s, %zu of %zu "
+                            "bytes: %s\n",
+                    label, (long long)r->id, r->name, ev_strerror(rc), got_n,
+                    c->n, ev_vault_errmsg(v));
+            bad++;
+        }
+        free(got);
+    }
+    /* every record of the fixture, by id */
+    for (int64_t id = 1; id <= (int64_t)nfixture; id++) {
+        int st;
+        if (rec_by_id(s, id, &st) == NULL) {
+            fprintf(stderr, "%s: the fixture's record %lld is gone\n", label,
+                    (long long)id);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* ------------------------------------------------------------------ */
+/* The operations                                                      */
+/* ------------------------------------------------------------------ */
+
+struct op {
+    const char *name;
+    int (*run)(ev_vault *v);
+    /* FO_NONE / FO_DONE / FO_PARTIAL, or -1 when the state is not one
+     * the operation can leave (printed) */
+    int (*effect)(ev_vault *w, int cred, const struct seen *s,
+                  const char *label);
+};
+
+static int
+add_paths(ev_vault *v, const char *path)
+{
+    const char *paths[1] = {path};
+
+    return ev_record_add_paths(v, paths, 1, NULL, t_collect, &reported);
+}
+
+static int
+run_add_small(ev_vault *v)
+{
+    return add_paths(v, in_small);
+}
+
+static int
+run_add_big(ev_vault *v)
+{
+    return add_paths(v, in_big);
+}
+
+/* An add keeps the records it reported, and only those. */
+static int
+effect_add(const struct seen *s, const char *const *names, size_t n,
+           const char *label)
+{
+    size_t present = 0, said = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t c = count_named(s, names[i]);
+        if (c > 1) {
+            fprintf(stderr, "%s: '%s' was added %zu times\n", label,
+                    names[i], c);
+            return -1;
+        }
+        present += c;
+        for (size_t j = 0; j < reported.n; j++) {
+            said += strcmp(reported.v[j].name, names[i]) == 0;
+        }
+    }
+    if (present != said) {
+        fprintf(stderr, "%s: %zu records of the add are in the vault, but "
+                        "it reported %zu as durable\n",
+                label, present, said);
+        return -1;
+    }
+    return present == 0 ? FO_NONE : present == n ? FO_DONE : FO_PARTIAL;
+}
+
+static int
+effect_add_small(ev_vault *w, int cred, const struct seen *s,
+                 const char *label)
+{
+    static const char *const names[] = {"a-small.txt", "b-small.bin"};
+
+    (void)w;
+    (void)cred;
+    return effect_add(s, names, 2, label);
+}
+
+static int
+effect_add_big(ev_vault *w, int cred, const struct seen *s,
+               const char *label)
+{
+    static const char *const names[] = {"in-big.bin"};
+
+    (void)w;
+    (void)cred;
+    return effect_add(s, names, 1, label);
+}
+
+static int
+run_seal(ev_vault *v)
+{
+    size_t n = 0;
+
+    return ev_seal(v, unsealed, 2, "sealed by the fault test", &n);
+}
+
+static int
+effect_seal(ev_vault *w, int cred, const struct seen *s, const char *label)
+{
+    int sealed = 0, st = 0, seals = log_count(w, "seal");
+
+    (void)cred;
+    for (int i = 0; i < 2; i++) {
+        if (rec_by_id(s, unsealed[i], &st) != NULL &&
+            st == EV_STATE_SEALED) {
+            sealed++;
+        }
+    }
+    /* the fixture was sealed once */
+    if ((sealed == 2 && seals == 2) || (sealed == 0 && seals == 1)) {
+        return sealed == 2 ? FO_DONE : FO_NONE;
+    }
+    fprintf(stderr, "%s: %d of 2 records sealed, %d seal entries\n", label,
+            sealed, seals);
+    return -1;
+}
+
+static int
+run_share(ev_vault *v)
+{
+    static const char *const to[1] = {"Partner"};
+    ev_share_opts o;
+
+    memset(&o, 0, sizeof o);
+    o.to = to;
+    o.nto = 1;
+    return ev_share(v, to_share, 3, &o, share_path);
+}
+
+/* The bundle authenticates from end to end (it is encrypted to this
+ * vault too). */
+static int
+bundle_reads(ev_vault *w, const char *path)
+{
+    ev_age_source src;
+    int in = open(path, O_RDONLY), out = open("/dev/null", O_WRONLY);
+    int rc, age_err = 0;
+
+    memset(&src, 0, sizeof src);
+    src.vault = w;
+    rc = in >= 0 && out >= 0 ? ev_age_decrypt(&src, in, out, &age_err)
+                             : EV_EIO;
+    if (in >= 0) {
+        close(in);
+    }
+    if (out >= 0) {
+        close(out);
+    }
+    return rc;
+}
+
+static int
+effect_share(ev_vault *w, int cred, const struct seen *s, const char *label)
+{
+    int there = access(share_path, F_OK) == 0, logged = log_count(w, "share");
+    char names[1024];
+    int n = list_dir(run_out, names, sizeof names);
+
+    (void)cred;
+    (void)s;
+    if (n != there) {
+        fprintf(stderr, "%s: left beside the bundle: %s\n", label, names);
+        return -1;
+    }
+    if (there != logged) {
+        fprintf(stderr, "%s: the bundle %s, but the custody log has %d "
+                        "share entries\n",
+                label, there ? "exists" : "does not exist", logged);
+        return -1;
+    }
+    if (there && bundle_reads(w, share_path) != EV_OK) {
+        fprintf(stderr, "%s: the bundle does not decrypt\n", label);
+        return -1;
+    }
+    return there ? FO_DONE : FO_NONE;
+}
+
+static int
+run_import(ev_vault *v)
+{
+    size_t n = 0;
+
+    return ev_import(v, bundle, 0, NULL, NULL, &n);
+}
+
+static int
+effect_import(ev_vault *w, int cred, const struct seen *s, const char *label)
+{
+    size_t a = count_named(s, "p-note.txt"), b = count_named(s, "p-clip.mp4");
+    int logged = log_count(w, "import");
+
+    (void)cred;
+    if (a == b && (size_t)logged == a && a <= 1) {
+        return a == 1 ? FO_DONE : FO_NONE;
+    }
+    fprintf(stderr, "%s: import left %zu + %zu records, %d import entries\n",
+            label, a, b, logged);
+    return -1;
+}
+
+static int
+run_rotate(ev_vault *v)
+{
+    char rec[EV_RECOVERY_KEY_CHARS + 1];
+    char *lines = NULL;
+    int k = 0, n = 0;
+    int rc = ev_key_rotate(v, T_PASS2, strlen(T_PASS2), 1, 8192, rec, &lines,
+                           &k, &n);
+
+    ev_secret_free(lines);
+    return rc;
+}
+
+/* The new passphrase opens (and the old did not), or the old one does. */
+static int
+effect_new_pass(ev_vault *w, int cred, const struct seen *s,
+                const char *label)
+{
+    (void)w;
+    (void)s;
+    if (cred == CRED_PASS2) {
+        return FO_DONE;
+    }
+    if (cred == CRED_PASS) {
+        return FO_NONE;
+    }
+    fprintf(stderr, "%s: neither passphrase opens the vault\n", label);
+    return -1;
+}
+
+static int
+run_lockdown(ev_vault *v)
+{
+    int removed = 0;
+
+    return ev_vault_lockdown(v, 0, 0, &removed);
+}
+
+static int
+effect_lockdown(ev_vault *w, int cred, const struct seen *s,
+                const char *label)
+{
+    int logged = log_count(w, "lockdown");
+
+    (void)s;
+    if (cred == CRED_RECOVERY && logged == 1) {
+        return FO_DONE;
+    }
+    if (cred == CRED_PASS && logged == 0) {
+        return FO_NONE;
+    }
+    fprintf(stderr, "%s: opened with credential %d, %d lockdown entries\n",
+            label, cred, logged);
+    return -1;
+}
+
+static int
+run_passphrase(ev_vault *v)
+{
+    return ev_key_add_passphrase(v, T_PASS2, strlen(T_PASS2), "changed", 1,
+                                 1, 8192, NULL);
+}
+
+static int
+run_member(ev_vault *v)
+{
+    return ev_key_member_add(v, "bob", fixture_id.age);
+}
+
+static int
+effect_member(ev_vault *w, int cred, const struct seen *s, const char *label)
+{
+    struct slot_find f = {"bob", 0};
+    int logged = log_count(w, "member-add");
+
+    (void)s;
+    (void)cred;
+    if (ev_key_list(w, slot_one, &f) != EV_OK) {
+        fprintf(stderr, "%s: key list: %s\n", label, ev_vault_errmsg(w));
+        return -1;
+    }
+    /* the fixture added alice */
+    if (f.n == 0 && logged == 1) {
+        return FO_NONE;
+    }
+    if (f.n == 1 && logged == 2) {
+        return FO_DONE;
+    }
+    fprintf(stderr, "%s: %d member slots for bob, %d member-add entries\n",
+            label, f.n, logged);
+    return -1;
+}
+
+static const struct op ops[] = {
+    {"add-small", run_add_small, effect_add_small},
+    {"add-big", run_add_big, effect_add_big},
+    {"seal", run_seal, effect_seal},
+    {"share", run_share, effect_share},
+    {"import", run_import, effect_import},
+    {"rotate", run_rotate, effect_new_pass},
+    {"lockdown", run_lockdown, effect_lockdown},
+    {"passphrase", run_passphrase, effect_new_pass},
+    {"member-add", run_member, effect_member},
+};
+
+size_t
+fo_nops(void)
+{
+    return sizeof ops / sizeof *ops;
+}
+
+const char *
+fo_op_name(size_t op)
+{
+    return ops[op].name;
+}
+
+/* ------------------------------------------------------------------ */
+/* A run                                                               */
+/* ------------------------------------------------------------------ */
+
+int
+fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
+       const char *label)
+{
+    ev_vault *v, *w;
+    struct seen *s = NULL;
+    struct problems ps = {0, ""};
+    char why[1200], names[1024];
+    int cred, rc, bad = 0, effect;
+
+    memset(res, 0, sizeof *res);
+    memset(&reported, 0, sizeof reported);
+    t_path(run_dir, sizeof run_dir, root, "run");
+    {
+        char *d = strdup(run_dir);
+        t_rmtree(d);
+    }
+    t_path(run_vault, sizeof run_vault, run_dir, "vault");
+    t_path(run_out, sizeof run_out, run_dir, "out");
+    t_path(share_path, sizeof share_path, run_out, "bundle.age");
+    if (mkdir(run_dir, 0700) != 0 || mkdir(run_out, 0700) != 0 ||
+        copy_tree(fixture, run_vault) != 0) {
+        fprintf(stderr, "%s: cannot copy the fixture\n", label);
+        return -1;
+    }
+    v = t_vault_reopen(run_vault);
+    if (v == NULL) {
+        fprintf(stderr, "%s: the copy does not open\n", label);
+        return -1;
+    }
+
+    h->arm(h->ctx);
+    res->rc = ops[op].run(v);
+    h->off(h->ctx);
+
+    snprintf(res->errmsg, sizeof res->errmsg, "%s", ev_vault_errmsg(v));
+    res->committed_note = strstr(res->errmsg, "is committed") != NULL;
+    ev_vault_free(v);
+
+    /* Nothing fails from here on. */
+    w = open_any(run_vault, &cred, why, sizeof why);
+    if (w == NULL) {
+        fprintf(stderr, "%s: the vault does not open: %s\n", label, why);
+        return -1;
+    }
+    rc = ev_check(w, EV_CHECK_READ_DATA, on_problem, &ps, NULL);
+    if (rc != EV_OK || ps.n > 0) {
+        fprintf(stderr, "%s: check: %s (%d problems; %s): %s\n", label,
+                ev_strerror(rc), ps.n, ps.first, ev_vault_errmsg(w));
+        bad++;
+    }
+    s = calloc(1, sizeof *s);
+    rc = ev_record_list(w, NULL, seen_one, s);
+    if (rc != EV_OK) {
+        fprintf(stderr, "%s: list: %s\n", label, ev_vault_errmsg(w));
+        bad++;
+    } else {
+        bad += verify_records(w, s, label);
+    }
+    effect = ops[op].effect(w, cred, s, label);
+    res->effect = effect < 0 ? FO_NONE : effect;
+    bad += effect < 0;
+    ev_vault_free(w);
+    free(s);
+
+    t_path(why, sizeof why, run_vault, "tmp");
+    if (list_dir(why, names, sizeof names) != 0) {
+        fprintf(stderr, "%s: temporary files left: %s\n", label, names);
+        bad++;
+    }
+    /* status and effect agree */
+    if (res->rc == EV_OK && effect >= 0 && effect != FO_DONE) {
+        fprintf(stderr, "%s: reported success, but the operation did not "
+                        "take effect (%d)\n",
+                label, effect);
+        bad++;
+    }
+    if (res->rc != EV_OK && effect == FO_DONE && !res->committed_note) {
+        fprintf(stderr, "%s: reported failure (%s: %s), but the operation "
+                        "took effect\n",
+                label, ev_strerror(res->rc), res->errmsg);
+        bad++;
+    }
+    if (res->rc != EV_OK && res->committed_note && effect != FO_DONE) {
+        fprintf(stderr, "%s: says the change is committed, but it is not: "
+                        "%s\n",
+                label, res->errmsg);
+        bad++;
+    }
+    return bad == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fixture                                                         */
+/* ------------------------------------------------------------------ */
+
+static int
+add_one(ev_vault *v, const char *path, const ev_add_opts *o,
+        struct t_recs *rs)
+{
+    const char *paths[1] = {path};
+
+    return ev_record_add_paths(v, paths, 1, o, t_collect, rs);
+}
+
+int
+fo_setup(const char *dir)
+{
+    char in[PATH_MAX], pdir[PATH_MAX], path[PATH_MAX];
+    ev_vault *f = NULL, *p = NULL;
+    ev_identity_info pid;
+    struct t_recs rs, prs;
+    ev_add_opts ho, ao;
+    uint8_t sha[32];
+    char *lines = NULL;
+    int64_t pids[2];
+    size_t ns = 0;
+    int ok = 1;
+
+    snprintf(root, sizeof root, "%s", dir);
+    t_path(fixture, sizeof fixture, root, "fixture");
+    t_path(pdir, sizeof pdir, root, "partner");
+    t_path(bundle, sizeof bundle, root, "from-partner.age");
+    t_path(in, sizeof in, root, "fixture-in");
+    memset(&rs, 0, sizeof rs);
+    memset(&prs, 0, sizeof prs);
+
+    /* the fixture's files, in name order as add walks them */
+    ok &= mkdir(in, 0700) == 0;
+    ok &= make_file(in, "empty.txt", 0, 1, 1) == 0;
+    ok &= make_file(in, "note.txt", 3000, 2, 1) == 0;
+    ok &= make_file(in, "photo.jpg", 40 * KiB, 3, 0) == 0;
+    ok &= make_file(in, "video.mp4", MiB + MiB / 5 + 7, 4, 0) == 0;
+    /* the partner's */
+    t_path(path, sizeof path, root, "partner-in");
+    ok &= mkdir(path, 0700) == 0;
+    ok &= make_file(path, "p-clip.mp4", MiB + 100, 5, 0) == 0;
+    ok &= make_file(path, "p-note.txt", 2000, 6, 1) == 0;
+    /* the operations' inputs */
+    t_path(in_small, sizeof in_small, root, "in-small");
+    ok &= mkdir(in_small, 0700) == 0;
+    ok &= make_file(in_small, "a-small.txt", 3000, 7, 1) == 0;
+    ok &= make_file(in_small, "b-small.bin", 20 * KiB, 8, 0) == 0;
+    ok &= make_file(root, "in-big.bin", MiB + MiB / 2, 9, 0) == 0;
+    t_path(in_big, sizeof in_big, root, "in-big.bin");
+    if (!ok) {
+        fprintf(stderr, "setup: cannot write the inputs\n");
+        return -1;
+    }
+
+    f = t_vault_create(fixture, recovery);
+    p = t_vault_create(pdir, NULL);
+    if (f == NULL || p == NULL) {
+        ev_vault_free(f);
+        ev_vault_free(p);
+        return -1;
+    }
+    ok &= add_one(f, in, NULL, &rs) == EV_OK && rs.n == 4;
+    memset(&ho, 0, sizeof ho);
+    ho.name = "kept-elsewhere.img";
+    crypto_hash_sha256(sha, (const uint8_t *)"kept elsewhere", 14);
+    ok &= ev_record_add_hash(f, sha, 14, &ho, t_collect, &rs) == EV_OK;
+    know("kept-elsewhere.img", (const uint8_t *)"kept elsewhere", 14, 1);
+    nfixture = rs.n;
+    /* rs: empty, note, photo, video, hash */
+    unsealed[0] = rs.v[0].id;
+    unsealed[1] = rs.v[4].id;
+    for (int i = 0; i < 3; i++) {
+        to_share[i] = rs.v[1 + i].id;
+    }
+    ok &= ev_seal(f, to_share, 3, "fixture", &ns) == EV_OK && ns == 3;
+    memset(&ao, 0, sizeof ao);
+    ao.location = "corrected location";
+    ok &= ev_record_amend(f, to_share[0], &ao, "wrong place") == EV_OK;
+
+    ok &= ev_identity(f, &fixture_id) == EV_OK && ev_identity(p, &pid) ==
+                                                      EV_OK;
+    ok &= ev_contact_add(f, "Partner", pid.age, pid.minisign) == EV_OK;
+    ok &= ev_key_member_add(f, "alice", pid.age) == EV_OK;
+    ok &= ev_key_shares(f, 2, 3, "board", &lines) == EV_OK;
+    ev_secret_free(lines);
+
+    t_path(path, sizeof path, root, "partner-in");
+    ok &= add_one(p, path, NULL, &prs) == EV_OK && prs.n == 2;
+    pids[0] = prs.v[0].id;
+    pids[1] = prs.v[1].id;
+    ok &= ev_seal(p, pids, 2, "partner", &ns) == EV_OK;
+    ok &= ev_contact_add(p, "Home", fixture_id.age, fixture_id.minisign) ==
+          EV_OK;
+    {
+        static const char *const to[1] = {"Home"};
+        ev_share_opts so;
+        memset(&so, 0, sizeof so);
+        so.to = to;
+        so.nto = 1;
+        ok &= ev_share(p, pids, 2, &so, bundle) == EV_OK;
+    }
+    if (!ok) {
+        fprintf(stderr, "setup: %s / %s\n", ev_vault_errmsg(f),
+                ev_vault_errmsg(p));
+    }
+    ev_vault_free(f);
+    ev_vault_free(p);
+    return ok ? 0 : -1;
+}
+
+void
+fo_teardown(void)
+{
+    for (size_t i = 0; i < nknown; i++) {
+        free(known[i].data);
+    }
+    nknown = 0;
+}
