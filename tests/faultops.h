@@ -45,8 +45,11 @@ const char *fo_op_name(size_t op);
  * holds (each failure is printed, prefixed with label), else -1.  rc and
  * effect must agree: EV_OK means done; a failure means nothing was done,
  * except that an add may keep the records it reported as durable and a
- * key change may report a committed change whose log flush failed. */
+ * key change may report a committed change whose log flush failed.
+ * With retry, a failed operation runs again on the same handle with
+ * nothing failing, before it is closed: it must succeed, and the vault
+ * then holds its effect. */
 int fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
-           const char *label);
+           int retry, const char *label);
 
 #endif
