@@ -177,19 +177,34 @@ check_blind(struct check *c, const ev_record *r)
     uint8_t val[16];
     int ok = 1;
 
+    /* a value that cannot be computed is no finding: the check fails
+     * with EV_ENOMEM instead */
     if (r->case_name != NULL) {
-        ev_blind_text(v, val, EV_BLIND_CASE, r->case_name);
+        if (ev_blind_text(v, val, EV_BLIND_CASE, r->case_name) != EV_OK) {
+            c->oom = 1;
+            return;
+        }
         ok &= expect_blind(c, r->id, EV_BLIND_CASE, val);
     }
     if (r->source != NULL) {
-        ev_blind_text(v, val, EV_BLIND_SOURCE, r->source);
+        if (ev_blind_text(v, val, EV_BLIND_SOURCE, r->source) != EV_OK) {
+            c->oom = 1;
+            return;
+        }
         ok &= expect_blind(c, r->id, EV_BLIND_SOURCE, val);
     }
     for (size_t i = 0; i < r->ntags; i++) {
-        ev_blind_text(v, val, EV_BLIND_TAG, r->tags[i]);
+        if (ev_blind_text(v, val, EV_BLIND_TAG, r->tags[i]) != EV_OK) {
+            c->oom = 1;
+            return;
+        }
         ok &= expect_blind(c, r->id, EV_BLIND_TAG, val);
     }
-    ev_blind_value(v, val, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
+    if (ev_blind_value(v, val, EV_BLIND_SHA256, r->sha256,
+                       EV_SHA256_BYTES) != EV_OK) {
+        c->oom = 1;
+        return;
+    }
     ok &= expect_blind(c, r->id, EV_BLIND_SHA256, val);
     if (!ok) {
         problem(c, r->id, EV_ECORRUPT,
@@ -392,7 +407,11 @@ check_record_custody(struct check *c, const ev_record_row *row,
                 "its size differs from its intake entry");
         return;
     }
-    if (ev_meta_commitment(commit, r) == EV_OK) {
+    if (ev_meta_commitment(commit, r) != EV_OK) {
+        c->oom = 1;
+        return;
+    }
+    {
         ev_hex(hex, commit, sizeof commit);
         if (ev_custody_field(t, "commitment", buf, sizeof buf) != 0 ||
             strcmp(buf, hex) != 0) {

@@ -207,7 +207,8 @@ ev_custody_append(ev_vault *v, const char *action, const int64_t *records,
     int bad = 0;
 
     if (seq < 0) {
-        return ev_fail_catalog(v, EV_EIO, "cannot read the custody log");
+        return ev_fail_catalog(v, ev_catalog_status(v->cat),
+                               "cannot read the custody log");
     }
     {
         /* not under keys another process has since rotated away */
@@ -539,7 +540,8 @@ ev_custody_checkpoint(ev_vault *v, const ev_custody_log *log, char *note,
     id = ev_catalog_checkpoint_next_id(v->cat);
     if (id < 1) {
         free(sealed);
-        return ev_fail_catalog(v, EV_EIO, "cannot read checkpoints");
+        return ev_fail_catalog(v, ev_catalog_status(v->cat),
+                               "cannot read checkpoints");
     }
     checkpoint_ad(ad, id);
     ev_wrap(sealed, (const uint8_t *)note, len, ad,

@@ -13,6 +13,7 @@
  * check = CRC-16/CCITT(secret) big-endian, in 9 groups of 4.
  */
 #include "keyslot.h"
+#include "json.h"
 
 #include "util.h"
 
@@ -56,25 +57,30 @@ seal_info(ev_vault *v, int kind, const uint8_t *params, size_t params_len,
                             params_len);
     json_t *o = json_object();
     char *js = NULL;
+    int bad = 0;
 
     if (o == NULL) {
         return NULL;
     }
-    json_object_set_new(o, "added_at", json_integer((json_int_t)time(NULL)));
-    json_object_set_new(o, "added_by",
-                        json_string(v->operator_ != NULL ? v->operator_
-                                                         : "unnamed"));
+    /* every setter checked: a member slot must never lose its name */
+    bad |= json_object_set_new(o, "added_at",
+                               json_integer((json_int_t)time(NULL))) != 0;
+    bad |= json_object_set_new(o, "added_by",
+                               json_string(v->operator_ != NULL
+                                               ? v->operator_
+                                               : "unnamed")) != 0;
     if (label != NULL) {
-        json_object_set_new(o, "label", json_string(label));
+        bad |= json_object_set_new(o, "label", json_string(label)) != 0;
     }
     if (recipient != NULL) {
-        json_object_set_new(o, "recipient", json_string(recipient));
+        bad |= json_object_set_new(o, "recipient", json_string(recipient)) !=
+               0;
     }
     if (k > 0) {
-        json_object_set_new(o, "k", json_integer(k));
-        json_object_set_new(o, "n", json_integer(n));
+        bad |= json_object_set_new(o, "k", json_integer(k)) != 0;
+        bad |= json_object_set_new(o, "n", json_integer(n)) != 0;
     }
-    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    js = bad ? NULL : ev_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     if (js != NULL && strlen(js) <= INFO_MAX &&
         (out = malloc(strlen(js) + EV_WRAP_OVERHEAD)) != NULL) {
