@@ -504,7 +504,10 @@ check_log(struct check *c)
     {
         uint64_t hs;
         ev_hash last;
-        if (ev_custody_head(v, &hs, last) != EV_OK) {
+        int hrc = ev_custody_head(v, &hs, last);
+        if (hrc == EV_ENOMEM) {
+            c->oom = 1;
+        } else if (hrc != EV_OK) {
             problem(c, 0, EV_ECORRUPT,
                     "the custody log's head is missing or fails "
                     "authentication");

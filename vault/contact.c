@@ -228,10 +228,13 @@ walk_one(void *arg, int64_t id, int64_t unused, const uint8_t *p, size_t n)
     int stop;
 
     (void)unused;
-    if (n < EV_WRAP_OVERHEAD || n > 8192 ||
-        (js = malloc(n - EV_WRAP_OVERHEAD + 1)) == NULL) {
+    if (n < EV_WRAP_OVERHEAD || n > 8192) {
         w->rc = ev_fail(w->v, EV_ECORRUPT, "contact %lld damaged",
                         (long long)id);
+        return 1;
+    }
+    if ((js = malloc(n - EV_WRAP_OVERHEAD + 1)) == NULL) {
+        w->rc = ev_fail(w->v, EV_ENOMEM, "out of memory");
         return 1;
     }
     contact_ad(ad, id);

@@ -121,7 +121,10 @@ collect(void *arg, const ev_slot_row *row)
         l->s = p;
         l->cap = cap;
     }
-    ev_keyslot_describe(l->v, row, &l->s[l->n++]);
+    if (ev_keyslot_describe(l->v, row, &l->s[l->n++]) != EV_OK) {
+        l->status = EV_ENOMEM;
+        return 1;
+    }
     return 0;
 }
 

@@ -361,13 +361,14 @@ slot_known(const ev_slot_row *row)
     }
 }
 
-void
+int
 ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
 {
     uint8_t ad[AD_MAX];
     char *js;
     size_t ad_len, n;
     json_t *o;
+    json_error_t jerr;
 
     memset(out, 0, sizeof *out);
     out->id = row->id;
@@ -375,12 +376,12 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
     out->current = row->id == v->slot_id;
     if (row->info == NULL || row->info_len <= EV_WRAP_OVERHEAD ||
         row->info_len > INFO_MAX + EV_WRAP_OVERHEAD || v->keys == NULL) {
-        return;
+        return EV_OK;
     }
     n = row->info_len - EV_WRAP_OVERHEAD;
     js = malloc(n + 1);
     if (js == NULL) {
-        return;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     ad_len = slot_ad(v, ad, "evault slot info1", row->kind, row->params,
                      row->params_len);
@@ -388,13 +389,15 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
                                  ad_len, v->keys->meta) != 0) {
         free(js);
         snprintf(out->label, sizeof out->label, "(description damaged)");
-        return;
+        return EV_OK;
     }
     js[n] = '\0';
-    o = json_loads(js, 0, NULL);
+    o = json_loads(js, 0, &jerr);
     free(js);
     if (o == NULL) {
-        return;
+        return json_error_code(&jerr) == json_error_out_of_memory
+                   ? ev_fail(v, EV_ENOMEM, "out of memory")
+                   : EV_OK;
     }
     {
         const char *s;
@@ -413,6 +416,7 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
         out->shares = (int)json_integer_value(json_object_get(o, "n"));
     }
     json_decref(o);
+    return EV_OK;
 }
 
 struct unlock_ctx {

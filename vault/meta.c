@@ -227,8 +227,10 @@ cleanup:
     return rc == EV_ENOMEM ? ev_fail(v, rc, "out of memory") : rc;
 }
 
+/* A copy of a string member (NULL when absent); *bad set for a member
+ * that is no string, *oom when the copy could not be made. */
 static char *
-get_str(json_t *o, const char *k, int *bad)
+get_str(json_t *o, const char *k, int *bad, int *oom)
 {
     json_t *s = json_object_get(o, k);
     char *c;
@@ -242,7 +244,7 @@ get_str(json_t *o, const char *k, int *bad)
     }
     c = strdup(json_string_value(s));
     if (c == NULL) {
-        *bad = 1;
+        *oom = 1;
     }
     return c;
 }
@@ -255,7 +257,7 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     size_t n;
     json_t *o, *tags, *x;
     json_error_t jerr;
-    int bad = 0;
+    int bad = 0, oom = 0;
 
     memset(r, 0, sizeof *r);
     if (in_len < EV_WRAP_OVERHEAD || in_len > META_MAX + 4096) {
@@ -265,7 +267,7 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     n = in_len - EV_WRAP_OVERHEAD;
     plain = malloc(n + 1);
     if (plain == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     meta_ad(ad, id);
     if (ev_unwrap(plain, in, in_len, ad, sizeof ad, v->keys->meta) != 0) {
@@ -285,26 +287,29 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
                        (long long)id);
     }
     r->id = id;
-    r->name = get_str(o, "name", &bad);
-    r->path = get_str(o, "path", &bad);
-    r->kind = get_str(o, "kind", &bad);
-    r->case_name = get_str(o, "case", &bad);
-    r->source = get_str(o, "source", &bad);
-    r->note = get_str(o, "note", &bad);
-    r->captured_at = get_str(o, "captured_at", &bad);
-    r->location = get_str(o, "location", &bad);
+    r->name = get_str(o, "name", &bad, &oom);
+    r->path = get_str(o, "path", &bad, &oom);
+    r->kind = get_str(o, "kind", &bad, &oom);
+    r->case_name = get_str(o, "case", &bad, &oom);
+    r->source = get_str(o, "source", &bad, &oom);
+    r->note = get_str(o, "note", &bad, &oom);
+    r->captured_at = get_str(o, "captured_at", &bad, &oom);
+    r->location = get_str(o, "location", &bad, &oom);
     tags = json_object_get(o, "tags");
     if (json_is_array(tags) && json_array_size(tags) > 0) {
         r->tags = calloc(json_array_size(tags), sizeof *r->tags);
         if (r->tags == NULL) {
-            bad = 1;
+            oom = 1;
         }
         for (size_t i = 0; r->tags != NULL && i < json_array_size(tags);
              i++) {
             json_t *t = json_array_get(tags, i);
-            if (!json_is_string(t) ||
-                (r->tags[i] = strdup(json_string_value(t))) == NULL) {
+            if (!json_is_string(t)) {
                 bad = 1;
+                break;
+            }
+            if ((r->tags[i] = strdup(json_string_value(t))) == NULL) {
+                oom = 1;
                 break;
             }
             r->ntags++;
@@ -325,7 +330,7 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     r->added_at = json_integer_value(json_object_get(o, "added_at"));
     r->hash_only = json_is_true(json_object_get(o, "hash_only"));
     r->same_as = json_integer_value(json_object_get(o, "same_as"));
-    r->added_by = get_str(o, "added_by", &bad);
+    r->added_by = get_str(o, "added_by", &bad, &oom);
     r->custody_seq = json_integer_value(json_object_get(o, "custody_seq"));
     x = json_object_get(o, "commit_salt");
     if (json_is_string(x) &&
@@ -334,10 +339,11 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
         bad = 1;
     }
     json_decref(o);
-    if (bad) {
+    if (bad || oom) {
         ev_record_release(r);
-        return ev_fail(v, EV_ECORRUPT, "record %lld: metadata malformed",
-                       (long long)id);
+        return bad ? ev_fail(v, EV_ECORRUPT, "record %lld: metadata malformed",
+                             (long long)id)
+                   : ev_fail(v, EV_ENOMEM, "out of memory");
     }
     return EV_OK;
 }

@@ -34,7 +34,7 @@ ev_vault_set_operator(ev_vault *v, const char *name)
         }
         copy = strdup(name);
         if (copy == NULL) {
-            return EV_ENOMEM;
+            return ev_fail(v, EV_ENOMEM, "out of memory");
         }
     }
     free(v->operator_);
@@ -119,7 +119,7 @@ ev_seal(ev_vault *v, const int64_t *ids, size_t nids, const char *note,
     }
     todo = malloc(nids * sizeof *todo);
     if (todo == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     rc = ev_catalog_begin(v->cat);
     if (rc != EV_OK) {
@@ -544,7 +544,7 @@ ev_proof(ev_vault *v, int64_t id, char **out, size_t *out_len)
     cap = 256 + log.entries[seq].len * 2 + np * 48 + strlen(use->note);
     *out = malloc(cap);
     if (*out == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     *out_len = ev_tlog_proof_format(*out, cap,
