@@ -79,7 +79,9 @@ problem(struct check *c, int64_t record, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (code != EV_OK) {
+    if (code == EV_ENOMEM) {
+        c->oom = 1; /* no finding: the check could not be finished */
+    } else if (code != EV_OK) {
         c->damaged = 1;
     }
     p.record = record;

@@ -1627,11 +1627,14 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         goto cleanup;
     }
     if (src_read(&src, index, index_len, stored_len - index_len) != 0 ||
-        ev_blob_open_index(&idx_content, entries, n, index, index_len, dek) !=
-            EV_OK ||
+        (rc = ev_blob_open_index(&idx_content, entries, n, index, index_len,
+                                 dek)) != EV_OK ||
         idx_content != content_len) {
-        rc = ev_fail(v, EV_ECORRUPT, "'%s': index fails authentication",
-                     path);
+        /* lack of memory is no damage */
+        rc = rc == EV_ENOMEM
+                 ? ev_fail(v, rc, "out of memory")
+                 : ev_fail(v, EV_ECORRUPT,
+                           "'%s': index fails authentication", path);
         goto cleanup;
     }
     /* The chunks must exactly fill the space between header and index. */
