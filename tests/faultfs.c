@@ -14,6 +14,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -135,6 +136,13 @@ hit(enum ff_kind k, const char *name)
              kind_names[k], name != NULL ? " " : "",
              name != NULL ? name : "", n, strerror(fail_errno));
     atomic_store(&fired, 1);
+    if (getenv("EV_FAULT_TRACE") != NULL) {
+        /* where the failing call came from (link with -rdynamic or read
+         * the addresses with addr2line) */
+        void *bt[32];
+        fprintf(stderr, "faulting %s:\n", fired_what);
+        backtrace_symbols_fd(bt, backtrace(bt, 32), 2);
+    }
     errno = fail_errno;
     return 1;
 }

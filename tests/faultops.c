@@ -11,7 +11,10 @@
 
 #include "testutil.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <sys/stat.h>
 
@@ -26,6 +29,7 @@ static char root[PATH_MAX];
 static char fixture[PATH_MAX]; /* the pristine vault */
 static char bundle[PATH_MAX];  /* the partner's bundle for it */
 static char in_small[PATH_MAX], in_big[PATH_MAX];
+static char partner[PATH_MAX]; /* the partner's vault, pristine */
 static char recovery[EV_RECOVERY_KEY_CHARS + 1];
 static ev_identity_info fixture_id;
 static int64_t unsealed[2]; /* the fixture's records that the seal op seals */
@@ -513,17 +517,40 @@ run_share(ev_vault *v)
     return ev_share(v, to_share, 3, &o, share_path);
 }
 
-/* The bundle authenticates from end to end (it is encrypted to this
- * vault too). */
-static int
-bundle_reads(ev_vault *w, const char *path)
-{
-    ev_age_source src;
-    int in = open(path, O_RDONLY), out = open("/dev/null", O_WRONLY);
-    int rc, age_err = 0;
+/* What a bundle holds: its entries' names and SHA-256, and its manifest
+ * without the time it was made. */
+struct tarball {
+    char name[32][128];
+    uint8_t sha[32][32];
+    size_t n;
+    json_t *manifest;
+};
+static struct tarball ref_bundle; /* a share made with nothing failing */
 
+static void
+tarball_release(struct tarball *t)
+{
+    json_decref(t->manifest);
+    memset(t, 0, sizeof *t);
+}
+
+/* Decrypts a bundle with the vault (it is encrypted to the sender too:
+ * this authenticates every age chunk) and reads its tar.  0 on success. */
+static int
+read_bundle(ev_vault *w, const char *path, struct tarball *t)
+{
+    char tar[PATH_MAX];
+    ev_age_source src;
+    struct archive *a;
+    struct archive_entry *e;
+    int in, out, rc, age_err = 0, bad = 0;
+
+    memset(t, 0, sizeof *t);
     memset(&src, 0, sizeof src);
     src.vault = w;
+    t_path(tar, sizeof tar, run_dir, "bundle.tar");
+    in = open(path, O_RDONLY);
+    out = open(tar, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     rc = in >= 0 && out >= 0 ? ev_age_decrypt(&src, in, out, &age_err)
                              : EV_EIO;
     if (in >= 0) {
@@ -532,8 +559,98 @@ bundle_reads(ev_vault *w, const char *path)
     if (out >= 0) {
         close(out);
     }
-    return rc;
+    if (rc != EV_OK) {
+        unlink(tar);
+        return -1;
+    }
+    a = archive_read_new();
+    archive_read_support_format_tar(a);
+    if (archive_read_open_filename(a, tar, 65536) != ARCHIVE_OK) {
+        archive_read_free(a);
+        unlink(tar);
+        return -1;
+    }
+    while (!bad && archive_read_next_header(a, &e) == ARCHIVE_OK &&
+           t->n < 32) {
+        size_t n = (size_t)archive_entry_size(e), got = 0;
+        uint8_t *d = malloc(n + 1);
+        la_ssize_t r = 1;
+        while (d != NULL && got < n &&
+               (r = archive_read_data(a, d + got, n - got)) > 0) {
+            got += (size_t)r;
+        }
+        bad |= d == NULL || got != n;
+        if (!bad) {
+            snprintf(t->name[t->n], sizeof t->name[t->n], "%s",
+                     archive_entry_pathname(e));
+            crypto_hash_sha256(t->sha[t->n], d, n);
+            if (strcmp(t->name[t->n], "MANIFEST.json") == 0) {
+                t->manifest = json_loadb((const char *)d, n, 0, NULL);
+                json_object_del(t->manifest, "created_at");
+                bad |= t->manifest == NULL;
+            }
+            t->n++;
+        }
+        free(d);
+    }
+    archive_read_free(a);
+    unlink(tar);
+    return bad ? -1 : 0;
 }
+
+/* The same entries as the reference, byte for byte but for the manifest's
+ * time (and so its signature); the same manifest otherwise. */
+static int
+bundle_as_ref(const struct tarball *t, const char *label)
+{
+    if (t->n != ref_bundle.n ||
+        !json_equal(t->manifest, ref_bundle.manifest)) {
+        fprintf(stderr, "%s: the bundle's manifest or entries differ from "
+                        "a share made with nothing failing\n",
+                label);
+        return -1;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->name[i], ref_bundle.name[i]) != 0 ||
+            (strcmp(t->name[i], "MANIFEST.json") != 0 &&
+             strcmp(t->name[i], "MANIFEST.json.minisig") != 0 &&
+             memcmp(t->sha[i], ref_bundle.sha[i], 32) != 0)) {
+            fprintf(stderr, "%s: bundle entry '%s' differs from a share "
+                            "made with nothing failing\n",
+                    label, t->name[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The partner, for whom the bundle is, imports it (signatures, proofs,
+ * every SHA-256). */
+static int
+partner_imports(const char *path, const char *label)
+{
+    char dir[PATH_MAX];
+    ev_vault *p;
+    size_t n = 0;
+    int rc;
+
+    t_path(dir, sizeof dir, run_dir, "partner");
+    if (copy_tree(partner, dir) != 0 || (p = t_vault_reopen(dir)) == NULL) {
+        fprintf(stderr, "%s: cannot open a copy of the partner\n", label);
+        return -1;
+    }
+    rc = ev_import(p, path, 0, NULL, NULL, &n);
+    if (rc != EV_OK || n != 3) {
+        fprintf(stderr, "%s: the partner's import of the bundle gave %s, "
+                        "%zu records: %s\n",
+                label, ev_strerror(rc), n, ev_vault_errmsg(p));
+        rc = -1;
+    }
+    ev_vault_free(p);
+    return rc == EV_OK ? 0 : -1;
+}
+
+static int deep_checks; /* also let the partner import a bundle */
 
 static int
 effect_share(ev_vault *w, int cred, const struct seen *s, const char *label)
@@ -541,6 +658,7 @@ effect_share(ev_vault *w, int cred, const struct seen *s, const char *label)
     int there = access(share_path, F_OK) == 0, logged = log_count(w, "share");
     char names[1024];
     int n = list_dir(run_out, names, sizeof names);
+    struct tarball t;
 
     (void)cred;
     (void)s;
@@ -554,11 +672,20 @@ effect_share(ev_vault *w, int cred, const struct seen *s, const char *label)
                 label, there ? "exists" : "does not exist", logged);
         return -1;
     }
-    if (there && bundle_reads(w, share_path) != EV_OK) {
-        fprintf(stderr, "%s: the bundle does not decrypt\n", label);
+    if (!there) {
+        return FO_NONE;
+    }
+    if (read_bundle(w, share_path, &t) != 0) {
+        fprintf(stderr, "%s: the bundle does not decrypt or untar\n", label);
+        tarball_release(&t);
         return -1;
     }
-    return there ? FO_DONE : FO_NONE;
+    n = bundle_as_ref(&t, label);
+    tarball_release(&t);
+    if (n != 0 || (deep_checks && partner_imports(share_path, label) != 0)) {
+        return -1;
+    }
+    return FO_DONE;
 }
 
 static int
@@ -799,6 +926,8 @@ fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
 
     snprintf(res->errmsg, sizeof res->errmsg, "%s", ev_vault_errmsg(v));
     res->committed_note = strstr(res->errmsg, "is committed") != NULL;
+    /* a success, with or without a fault on the way: check all of it */
+    deep_checks = res->rc == EV_OK;
     if (retry && res->rc != EV_OK) {
         /* the same handle, nothing failing: it must work now */
         retried = 1;
@@ -880,6 +1009,33 @@ add_one(ev_vault *v, const char *path, const ev_add_opts *o,
     return ev_record_add_paths(v, paths, 1, o, t_collect, rs);
 }
 
+/* A share with nothing failing, for effect_share to compare with. */
+static int
+make_reference(void)
+{
+    ev_vault *v;
+    int rc;
+
+    t_path(run_dir, sizeof run_dir, root, "reference");
+    t_path(run_vault, sizeof run_vault, run_dir, "vault");
+    t_path(run_out, sizeof run_out, run_dir, "out");
+    t_path(share_path, sizeof share_path, run_out, "bundle.age");
+    if (mkdir(run_dir, 0700) != 0 || mkdir(run_out, 0700) != 0 ||
+        copy_tree(fixture, run_vault) != 0 ||
+        (v = t_vault_reopen(run_vault)) == NULL) {
+        return -1;
+    }
+    rc = run_share(v);
+    if (rc != EV_OK || read_bundle(v, share_path, &ref_bundle) != 0 ||
+        partner_imports(share_path, "reference share") != 0) {
+        fprintf(stderr, "setup: the reference share: %s\n",
+                ev_vault_errmsg(v));
+        rc = -1;
+    }
+    ev_vault_free(v);
+    return rc == EV_OK ? 0 : -1;
+}
+
 int
 fo_setup(const char *dir)
 {
@@ -897,6 +1053,7 @@ fo_setup(const char *dir)
     snprintf(root, sizeof root, "%s", dir);
     t_path(fixture, sizeof fixture, root, "fixture");
     t_path(pdir, sizeof pdir, root, "partner");
+    snprintf(partner, sizeof partner, "%s", pdir);
     t_path(bundle, sizeof bundle, root, "from-partner.age");
     t_path(in, sizeof in, root, "fixture-in");
     memset(&rs, 0, sizeof rs);
@@ -932,7 +1089,20 @@ fo_setup(const char *dir)
         ev_vault_free(p);
         return -1;
     }
-    ok &= add_one(f, in, NULL, &rs) == EV_OK && rs.n == 4;
+    {
+        /* every field, so that a bundle's manifest missing one shows */
+        static const char *const tags[] = {"Torture", "K-17 evidence"};
+        ev_add_opts fo;
+        memset(&fo, 0, sizeof fo);
+        fo.case_name = "K-17";
+        fo.source = "S1";
+        fo.note = "handed over at the border";
+        fo.captured_at = "2024-03-01T14:05:09Z";
+        fo.location = "45.81,15.98";
+        fo.tags = tags;
+        fo.ntags = 2;
+        ok &= add_one(f, in, &fo, &rs) == EV_OK && rs.n == 4;
+    }
     memset(&ho, 0, sizeof ho);
     ho.name = "kept-elsewhere.img";
     crypto_hash_sha256(sha, (const uint8_t *)"kept elsewhere", 14);
@@ -978,12 +1148,13 @@ fo_setup(const char *dir)
     }
     ev_vault_free(f);
     ev_vault_free(p);
-    return ok ? 0 : -1;
+    return ok ? make_reference() : -1;
 }
 
 void
 fo_teardown(void)
 {
+    tarball_release(&ref_bundle);
     for (size_t i = 0; i < nknown; i++) {
         free(known[i].data);
     }

@@ -28,9 +28,6 @@
 #define STRIDE 5
 #endif
 
-#define STR_(x) #x
-#define STRINGIFY(x) STR_(x)
-
 struct plan {
     long n;
     int err;
@@ -68,6 +65,8 @@ names_cause(const char *msg, int err)
            strstr(msg, "database or disk is full") != NULL;
 }
 
+static long only_n;
+
 static double
 now(void)
 {
@@ -99,7 +98,11 @@ test_op(size_t op, int full)
     k = ff_calls();
     ff_summary(kinds, sizeof kinds);
     CHECK(k > 0);
-    for (long n = 1; n <= k; n += (full || n < FULL_UPTO) ? 1 : STRIDE) {
+    for (long n = only_n > 0 ? only_n : 1; n <= k;
+         n += (full || n < FULL_UPTO) ? 1 : STRIDE) {
+        if (only_n > 0 && n != only_n) {
+            break;
+        }
         tried++;
         for (int e = 0; e < 2; e++) {
             p.n = n;
@@ -140,11 +143,13 @@ test_op(size_t op, int full)
             CHECK(names_cause(res.errmsg, errs[e]));
         }
     }
-    printf("%-11s K=%-4ld (%s); N=1..%ld%s: %ld runs each with EIO and "
-           "ENOSPC; failed cleanly %ld+%ld, succeeded anyway %ld; %.1f s\n",
-           name, k, kinds, k < FULL_UPTO || full ? k : (long)FULL_UPTO,
-           k <= FULL_UPTO || full ? "" : ", then every " STRINGIFY(STRIDE)
-                                         "th",
+    printf("%-12s K=%-4ld (%s); N=1..%ld", name, k, kinds,
+           k < FULL_UPTO || full ? k : (long)FULL_UPTO);
+    if (k > FULL_UPTO && !full) {
+        printf(", then every %dth to %ld", STRIDE, k);
+    }
+    printf(": %ld runs each with EIO and ENOSPC; failed cleanly %ld+%ld, "
+           "succeeded anyway %ld; %.1f s\n",
            tried, failed[0], failed[1], absorbed, now() - t0);
     fflush(stdout);
 }
@@ -154,7 +159,10 @@ main(int argc, char **argv)
 {
     char *root;
     int full = getenv("EV_FAULT_FULL") != NULL;
+    /* test_faults_x [operation [N]]: one operation, one N */
     const char *only = argc > 1 ? argv[1] : NULL;
+
+    only_n = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 
     ff_install();
     if (ev_init() != EV_OK) {
