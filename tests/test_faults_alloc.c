@@ -21,11 +21,11 @@
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
-#define FULL_UPTO 150
-#define STRIDE 13
+#define FULL_UPTO 60
+#define STRIDE 23
 #else
-#define FULL_UPTO 400
-#define STRIDE 5
+#define FULL_UPTO 150
+#define STRIDE 9
 #endif
 
 static void
@@ -60,8 +60,13 @@ now(void)
 }
 
 static int
-leaked(const char *label)
+leaked(const char *label, long secure_before)
 {
+    if (fm_secure_live() != secure_before) {
+        fprintf(stderr, "%s: %ld guarded blocks (ev_secure_alloc) leaked\n",
+                label, fm_secure_live() - secure_before);
+        return 1;
+    }
 #ifdef __SANITIZE_ADDRESS__
     if (__lsan_do_recoverable_leak_check() != 0) {
         fprintf(stderr, "%s: leaked (the report above)\n", label);
@@ -82,11 +87,13 @@ test_op(size_t op, int full)
     struct fo_hooks fault = {arm_fault, hooks_off, &n};
     struct fo_result res;
     char label[256];
-    long k, tried = 0, nomem = 0, absorbed = 0;
+    long k, tried = 0, nomem = 0, absorbed = 0, secure_before;
     double t0 = now();
 
     snprintf(label, sizeof label, "%s, counting allocations", name);
+    secure_before = fm_secure_live();
     CHECK_EQ(fo_run(op, &count, &res, 0, label), 0);
+    CHECK(!leaked(label, secure_before));
     CHECK_EQ(res.rc, EV_OK);
     k = fm_calls();
     CHECK(k > 0);
@@ -96,6 +103,7 @@ test_op(size_t op, int full)
             break;
         }
         tried++;
+        secure_before = fm_secure_live();
         snprintf(label, sizeof label, "%s, allocation %ld of %ld failing",
                  name, n, k);
         if (fo_run(op, &fault, &res, n % 2 == 1, label) != 0) {
@@ -103,7 +111,7 @@ test_op(size_t op, int full)
             fprintf(stderr, "%s: the run gave %s: %s (failed: %s)\n", label,
                     ev_strerror(res.rc), res.errmsg, fm_what());
         }
-        CHECK(!leaked(label));
+        CHECK(!leaked(label, secure_before));
         if (!fm_fired()) {
             CHECK_EQ(res.rc, EV_OK);
             continue;
