@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -256,10 +257,39 @@ __wrap_json_loadb(const char *in, size_t n, size_t flags, json_error_t *e)
     return j;
 }
 
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return hit("openssl malloc", n) ? NULL : __real_malloc(n);
+}
+
+static void *
+ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return hit("openssl realloc", n) ? NULL : __real_realloc(p, n);
+}
+
+static void
+ossl_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    free(p);
+}
+
 void
 fm_install(void)
 {
     sqlite3_mem_methods m;
+
+    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free)) {
+        fprintf(stderr, "faultmem: OpenSSL has allocated already\n");
+        exit(2);
+    }
 
     if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sql_real) != SQLITE_OK) {
         fprintf(stderr, "faultmem: SQLite's allocator is out of reach\n");

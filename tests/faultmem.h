@@ -9,6 +9,7 @@
  *     zstd's or libarchive's own, are not seen);
  *   - ev_secure_alloc, the library's guarded allocations (--wrap too);
  *   - SQLite's allocations (SQLITE_CONFIG_MALLOC, before SQLite starts);
+ *   - OpenSSL's (CRYPTO_set_mem_functions, before it allocates);
  *   - jansson's (json_set_alloc_funcs), but for those of its parser
  *     (json_loads, json_loadb: --wrap), which is not safe when one fails
  *     (akheron/jansson#362).
