@@ -31,8 +31,8 @@ enum ff_kind {
     K_LAST
 };
 static const char *const kind_names[K_LAST] = {
-    "write", "fsync", "rename", "sqlite xWrite", "sqlite xSync",
-    "sqlite xTruncate"};
+    "write",         "fsync",        "rename",
+    "sqlite xWrite", "sqlite xSync", "sqlite xTruncate"};
 
 static atomic_long calls;
 static atomic_long by_kind[K_LAST];
@@ -104,8 +104,8 @@ ff_summary(char *out, unsigned long n)
     for (int i = 0; i < K_LAST && o < n; i++) {
         long c = atomic_load(&by_kind[i]);
         if (c > 0) {
-            int w = snprintf(out + o, n - o, "%s%ld %s", o > 0 ? ", " : "",
-                             c, kind_names[i]);
+            int w = snprintf(out + o, n - o, "%s%ld %s", o > 0 ? ", " : "", c,
+                             kind_names[i]);
             o += w > 0 ? (size_t)w : 0;
         }
     }
@@ -126,15 +126,14 @@ hit(enum ff_kind k, const char *name)
         return 0;
     }
     /* what the library should make of it */
-    if (k == K_WRITE || k == K_FSYNC || k == K_RENAME ||
-        k == K_SQL_WRITE) {
+    if (k == K_WRITE || k == K_FSYNC || k == K_RENAME || k == K_SQL_WRITE) {
         fired_expect = fail_errno == ENOSPC ? EV_ENOSPC : EV_EIO;
     } else {
         fired_expect = EV_EIO;
     }
     snprintf(fired_what, sizeof fired_what, "%s%s%s (call %ld, %s)",
-             kind_names[k], name != NULL ? " " : "",
-             name != NULL ? name : "", n, strerror(fail_errno));
+             kind_names[k], name != NULL ? " " : "", name != NULL ? name : "",
+             n, strerror(fail_errno));
     atomic_store(&fired, 1);
     if (getenv("EV_FAULT_TRACE") != NULL) {
         /* where the failing call came from (link with -rdynamic or read
@@ -269,8 +268,7 @@ io_chars(sqlite3_file *f)
 }
 
 static int
-io_shm_map(sqlite3_file *f, int pg, int pgsz, int extend,
-           void volatile **out)
+io_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **out)
 {
     return REAL(f)->pMethods->xShmMap(REAL(f), pg, pgsz, extend, out);
 }
@@ -322,9 +320,8 @@ vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
         return rc;
     }
     if (ff_io.iVersion == 0) {
-        ff_io.iVersion = p->real->pMethods->iVersion < 3
-                             ? p->real->pMethods->iVersion
-                             : 3;
+        ff_io.iVersion =
+            p->real->pMethods->iVersion < 3 ? p->real->pMethods->iVersion : 3;
     }
     f->pMethods = &ff_io;
     return rc;
@@ -404,12 +401,25 @@ ff_install(void)
         fprintf(stderr, "faultfs: SQLite has no unix VFS\n");
         exit(2);
     }
-    ff_io = (sqlite3_io_methods){
-        0,          io_close,     io_read,        io_write,
-        io_truncate, io_sync,     io_file_size,   io_lock,
-        io_unlock,  io_check_lock, io_fcntl,      io_sector,
-        io_chars,   io_shm_map,   io_shm_lock,    io_shm_barrier,
-        io_shm_unmap, io_fetch,   io_unfetch};
+    ff_io = (sqlite3_io_methods){0,
+                                 io_close,
+                                 io_read,
+                                 io_write,
+                                 io_truncate,
+                                 io_sync,
+                                 io_file_size,
+                                 io_lock,
+                                 io_unlock,
+                                 io_check_lock,
+                                 io_fcntl,
+                                 io_sector,
+                                 io_chars,
+                                 io_shm_map,
+                                 io_shm_lock,
+                                 io_shm_barrier,
+                                 io_shm_unmap,
+                                 io_fetch,
+                                 io_unfetch};
     ff_vfs = (sqlite3_vfs){
         2,
         (int)(sizeof(struct ff_file) + (size_t)real_vfs->szOsFile),

@@ -80,8 +80,8 @@ hit(const char *what, size_t n)
     if (c != fail_at) {
         return 0;
     }
-    snprintf(fired_what, sizeof fired_what, "%s(%zu), allocation %ld", what,
-             n, c);
+    snprintf(fired_what, sizeof fired_what, "%s(%zu), allocation %ld", what, n,
+             c);
     atomic_store(&fired, 1);
     if (getenv("EV_FAULT_TRACE") != NULL) {
         /* where the failing call came from (link with -rdynamic or read
@@ -208,8 +208,7 @@ sql_malloc(int n)
 static void *
 sql_realloc(void *p, int n)
 {
-    return hit("sqlite xRealloc", (size_t)n) ? NULL
-                                             : sql_real.xRealloc(p, n);
+    return hit("sqlite xRealloc", (size_t)n) ? NULL : sql_real.xRealloc(p, n);
 }
 
 static void *

@@ -77,8 +77,7 @@ know(const char *name, const uint8_t *data, size_t n, int hash_only)
 }
 
 static int
-make_file(const char *dir, const char *name, size_t n, uint64_t seed,
-          int text)
+make_file(const char *dir, const char *name, size_t n, uint64_t seed, int text)
 {
     char path[PATH_MAX];
     uint8_t *data = malloc(n + 1);
@@ -239,8 +238,9 @@ open_any(const char *dir, int *cred, char *why, size_t why_len)
         *cred = CRED_RECOVERY;
     }
     if (rc != EV_OK) {
-        snprintf(why, why_len, "unlock (passphrase, new passphrase, "
-                               "recovery key): %s: %s",
+        snprintf(why, why_len,
+                 "unlock (passphrase, new passphrase, "
+                 "recovery key): %s: %s",
                  ev_strerror(rc), ev_vault_errmsg(v));
         *cred = CRED_NONE;
         ev_vault_free(v);
@@ -372,8 +372,9 @@ verify_records(ev_vault *v, const struct seen *s, const char *label)
         size_t got_n = 0;
         int rc;
         if (c == NULL || r->size != c->n) {
-            fprintf(stderr, "%s: record %lld '%s': no such content was "
-                            "added\n",
+            fprintf(stderr,
+                    "%s: record %lld '%s': no such content was "
+                    "added\n",
                     label, (long long)r->id, r->name);
             bad++;
             continue;
@@ -385,8 +386,9 @@ verify_records(ev_vault *v, const struct seen *s, const char *label)
         got = t_read_record(v, r->id, run_dir, &got_n, &rc);
         if (rc != EV_OK || got_n != c->n ||
             (c->n > 0 && memcmp(got, c->data, c->n) != 0)) {
-            fprintf(stderr, "%s: record %lld '%s': read %s, %zu of %zu "
-                            "bytes: %s\n",
+            fprintf(stderr,
+                    "%s: record %lld '%s': read %s, %zu of %zu "
+                    "bytes: %s\n",
                     label, (long long)r->id, r->name, ev_strerror(rc), got_n,
                     c->n, ev_vault_errmsg(v));
             bad++;
@@ -452,8 +454,8 @@ effect_add(const struct seen *s, const char *const *names, size_t n,
     for (size_t i = 0; i < n; i++) {
         size_t c = count_named(s, names[i]);
         if (c > (retried ? 2u : 1u)) {
-            fprintf(stderr, "%s: '%s' was added %zu times\n", label,
-                    names[i], c);
+            fprintf(stderr, "%s: '%s' was added %zu times\n", label, names[i],
+                    c);
             return -1;
         }
         present += c;
@@ -462,8 +464,9 @@ effect_add(const struct seen *s, const char *const *names, size_t n,
         }
     }
     if (present != said) {
-        fprintf(stderr, "%s: %zu records of the add are in the vault, but "
-                        "it reported %zu as durable\n",
+        fprintf(stderr,
+                "%s: %zu records of the add are in the vault, but "
+                "it reported %zu as durable\n",
                 label, present, said);
         return -1;
     }
@@ -479,8 +482,7 @@ effect_add(const struct seen *s, const char *const *names, size_t n,
 }
 
 static int
-effect_add_small(ev_vault *w, int cred, const struct seen *s,
-                 const char *label)
+effect_add_small(ev_vault *w, int cred, const struct seen *s, const char *label)
 {
     static const char *const names[] = {"a-small.txt", "b-small.bin"};
 
@@ -490,8 +492,7 @@ effect_add_small(ev_vault *w, int cred, const struct seen *s,
 }
 
 static int
-effect_add_big(ev_vault *w, int cred, const struct seen *s,
-               const char *label)
+effect_add_big(ev_vault *w, int cred, const struct seen *s, const char *label)
 {
     static const char *const names[] = {"in-big.bin"};
 
@@ -515,8 +516,7 @@ effect_seal(ev_vault *w, int cred, const struct seen *s, const char *label)
 
     (void)cred;
     for (int i = 0; i < 2; i++) {
-        if (rec_by_id(s, to_seal[i], &st) != NULL &&
-            st == EV_STATE_SEALED) {
+        if (rec_by_id(s, to_seal[i], &st) != NULL && st == EV_STATE_SEALED) {
             sealed++;
         }
     }
@@ -575,8 +575,7 @@ read_bundle(ev_vault *w, const char *path, struct tarball *t)
     t_path(tar, sizeof tar, run_dir, "bundle.tar");
     in = open(path, O_RDONLY);
     out = open(tar, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    rc = in >= 0 && out >= 0 ? ev_age_decrypt(&src, in, out, &age_err)
-                             : EV_EIO;
+    rc = in >= 0 && out >= 0 ? ev_age_decrypt(&src, in, out, &age_err) : EV_EIO;
     if (in >= 0) {
         close(in);
     }
@@ -594,8 +593,7 @@ read_bundle(ev_vault *w, const char *path, struct tarball *t)
         unlink(tar);
         return -1;
     }
-    while (!bad && archive_read_next_header(a, &e) == ARCHIVE_OK &&
-           t->n < 32) {
+    while (!bad && archive_read_next_header(a, &e) == ARCHIVE_OK && t->n < 32) {
         size_t n = (size_t)archive_entry_size(e), got = 0;
         uint8_t *d = malloc(n + 1);
         la_ssize_t r = 1;
@@ -627,10 +625,10 @@ read_bundle(ev_vault *w, const char *path, struct tarball *t)
 static int
 bundle_as_ref(const struct tarball *t, const char *label)
 {
-    if (t->n != ref_bundle.n ||
-        !json_equal(t->manifest, ref_bundle.manifest)) {
-        fprintf(stderr, "%s: the bundle's manifest or entries differ from "
-                        "a share made with nothing failing\n",
+    if (t->n != ref_bundle.n || !json_equal(t->manifest, ref_bundle.manifest)) {
+        fprintf(stderr,
+                "%s: the bundle's manifest or entries differ from "
+                "a share made with nothing failing\n",
                 label);
         return -1;
     }
@@ -639,8 +637,9 @@ bundle_as_ref(const struct tarball *t, const char *label)
             (strcmp(t->name[i], "MANIFEST.json") != 0 &&
              strcmp(t->name[i], "MANIFEST.json.minisig") != 0 &&
              memcmp(t->sha[i], ref_bundle.sha[i], 32) != 0)) {
-            fprintf(stderr, "%s: bundle entry '%s' differs from a share "
-                            "made with nothing failing\n",
+            fprintf(stderr,
+                    "%s: bundle entry '%s' differs from a share "
+                    "made with nothing failing\n",
                     label, t->name[i]);
             return -1;
         }
@@ -665,8 +664,9 @@ partner_imports(const char *path, const char *label)
     }
     rc = ev_import(p, path, 0, NULL, NULL, &n);
     if (rc != EV_OK || n != 2) {
-        fprintf(stderr, "%s: the partner's import of the bundle gave %s, "
-                        "%zu records: %s\n",
+        fprintf(stderr,
+                "%s: the partner's import of the bundle gave %s, "
+                "%zu records: %s\n",
                 label, ev_strerror(rc), n, ev_vault_errmsg(p));
         rc = -1;
     }
@@ -691,8 +691,9 @@ effect_share(ev_vault *w, int cred, const struct seen *s, const char *label)
         return -1;
     }
     if (there != logged) {
-        fprintf(stderr, "%s: the bundle %s, but the custody log has %d "
-                        "share entries\n",
+        fprintf(stderr,
+                "%s: the bundle %s, but the custody log has %d "
+                "share entries\n",
                 label, there ? "exists" : "does not exist", logged);
         return -1;
     }
@@ -742,8 +743,7 @@ run_rotate(ev_vault *v)
     char *lines = NULL;
     int k = 0, n = 0;
     int rc = ev_key_rotate(v, T_PASS2, strlen(T_PASS2), CHEAP_OPS, CHEAP_KIB,
-                           rec, &lines,
-                           &k, &n);
+                           rec, &lines, &k, &n);
 
     ev_secret_free(lines);
     return rc;
@@ -751,8 +751,7 @@ run_rotate(ev_vault *v)
 
 /* The new passphrase opens (and the old did not), or the old one does. */
 static int
-effect_new_pass(ev_vault *w, int cred, const struct seen *s,
-                const char *label)
+effect_new_pass(ev_vault *w, int cred, const struct seen *s, const char *label)
 {
     (void)w;
     (void)s;
@@ -775,8 +774,7 @@ run_lockdown(ev_vault *v)
 }
 
 static int
-effect_lockdown(ev_vault *w, int cred, const struct seen *s,
-                const char *label)
+effect_lockdown(ev_vault *w, int cred, const struct seen *s, const char *label)
 {
     int logged = log_count(w, "lockdown");
 
@@ -861,8 +859,7 @@ unlocks_with_recovery(const char *key)
 
 /* The old recovery key still opens, or the new one (as returned) does. */
 static int
-effect_recovery(ev_vault *w, int cred, const struct seen *s,
-                const char *label)
+effect_recovery(ev_vault *w, int cred, const struct seen *s, const char *label)
 {
     int old = unlocks_with_recovery(recovery);
 
@@ -876,8 +873,9 @@ effect_recovery(ev_vault *w, int cred, const struct seen *s,
         unlocks_with_recovery(new_recovery) == EV_OK) {
         return FO_DONE;
     }
-    fprintf(stderr, "%s: the old recovery key gives %s, and the new one "
-                    "was %s\n",
+    fprintf(stderr,
+            "%s: the old recovery key gives %s, and the new one "
+            "was %s\n",
             label, ev_strerror(old),
             new_recovery[0] != '\0' ? "refused" : "never returned");
     return -1;
@@ -918,8 +916,7 @@ run_destroy_file(ev_vault *v)
  * verify_records has read it back); after a destroy that reported success
  * no blob file is left that no record uses. */
 static int
-effect_destroy(ev_vault *w, int cred, const struct seen *s,
-               const char *label)
+effect_destroy(ev_vault *w, int cred, const struct seen *s, const char *label)
 {
     ev_record r;
     int rc = ev_record_get(w, destroying, &r), st = 0;
@@ -941,8 +938,9 @@ effect_destroy(ev_vault *w, int cred, const struct seen *s,
     if (rc == EV_OK && listed && logged == 0) {
         return FO_NONE;
     }
-    fprintf(stderr, "%s: record %lld gives %s, %s listed, %d destroy "
-                    "entries\n",
+    fprintf(stderr,
+            "%s: record %lld gives %s, %s listed, %d destroy "
+            "entries\n",
             label, (long long)destroying, ev_strerror(rc),
             listed ? "is" : "not", logged);
     return -1;
@@ -998,8 +996,8 @@ effect_amend(ev_vault *w, int cred, const struct seen *s, const char *label)
     if (f.n == 2 && f.whole == 1 && logged == 2) {
         return FO_DONE;
     }
-    fprintf(stderr, "%s: %d amendments (%d whole), %d amend entries\n",
-            label, f.n, f.whole, logged);
+    fprintf(stderr, "%s: %d amendments (%d whole), %d amend entries\n", label,
+            f.n, f.whole, logged);
     return -1;
 }
 
@@ -1036,8 +1034,8 @@ fo_op_name(size_t op)
 /* ------------------------------------------------------------------ */
 
 int
-fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
-       int retry, const char *label)
+fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res, int retry,
+       const char *label)
 {
     ev_vault *v, *w;
     struct seen *s = NULL;
@@ -1084,12 +1082,12 @@ fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
     if (retry && res->rc != EV_OK) {
         /* the same handle, nothing failing: it must work now */
         retried = 1;
-        rc = res->committed_note && ops[op].finish != NULL
-                 ? ops[op].finish(v)
-                 : ops[op].run(v);
+        rc = res->committed_note && ops[op].finish != NULL ? ops[op].finish(v)
+                                                           : ops[op].run(v);
         if (rc != EV_OK) {
-            fprintf(stderr, "%s: after '%s', the operation again on the "
-                            "same handle gave %s: %s\n",
+            fprintf(stderr,
+                    "%s: after '%s', the operation again on the "
+                    "same handle gave %s: %s\n",
                     label, res->errmsg, ev_strerror(rc), ev_vault_errmsg(v));
             bad++;
         }
@@ -1129,22 +1127,25 @@ fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
     }
     /* status and effect agree */
     if ((res->rc == EV_OK || retried) && effect >= 0 && effect != FO_DONE) {
-        fprintf(stderr, "%s: reported success, but the operation did not "
-                        "take effect (%d)\n",
+        fprintf(stderr,
+                "%s: reported success, but the operation did not "
+                "take effect (%d)\n",
                 label, effect);
         bad++;
     }
     if (res->rc != EV_OK && effect == FO_DONE && !res->committed_note &&
         !retried) {
-        fprintf(stderr, "%s: reported failure (%s: %s), but the operation "
-                        "took effect\n",
+        fprintf(stderr,
+                "%s: reported failure (%s: %s), but the operation "
+                "took effect\n",
                 label, ev_strerror(res->rc), res->errmsg);
         bad++;
     }
     if (res->rc != EV_OK && res->committed_note && effect != FO_DONE &&
         !retried) {
-        fprintf(stderr, "%s: says the change is committed, but it is not: "
-                        "%s\n",
+        fprintf(stderr,
+                "%s: says the change is committed, but it is not: "
+                "%s\n",
                 label, res->errmsg);
         bad++;
     }
@@ -1156,8 +1157,7 @@ fo_run(size_t op, const struct fo_hooks *h, struct fo_result *res,
 /* ------------------------------------------------------------------ */
 
 static int
-add_one(ev_vault *v, const char *path, const ev_add_opts *o,
-        struct t_recs *rs)
+add_one(ev_vault *v, const char *path, const ev_add_opts *o, struct t_recs *rs)
 {
     const char *paths[1] = {path};
 
@@ -1201,8 +1201,7 @@ make_reference(void)
     rc = run_share(v);
     if (rc != EV_OK || read_bundle(v, share_path, &ref_bundle) != 0 ||
         partner_imports(share_path, "reference share") != 0) {
-        fprintf(stderr, "setup: the reference share: %s\n",
-                ev_vault_errmsg(v));
+        fprintf(stderr, "setup: the reference share: %s\n", ev_vault_errmsg(v));
         rc = -1;
     }
     ev_vault_free(v);
@@ -1305,8 +1304,7 @@ fo_setup(const char *dir)
     ao.location = "corrected location";
     ok &= ev_record_amend(f, note_id, &ao, "wrong place") == EV_OK;
 
-    ok &= ev_identity(f, &fixture_id) == EV_OK && ev_identity(p, &pid) ==
-                                                      EV_OK;
+    ok &= ev_identity(f, &fixture_id) == EV_OK && ev_identity(p, &pid) == EV_OK;
     ok &= ev_contact_add(f, "Partner", pid.age, pid.minisign) == EV_OK;
     ok &= ev_key_member_add(f, "alice", pid.age) == EV_OK;
     ok &= ev_key_shares(f, 2, 3, "board", &lines) == EV_OK;
@@ -1317,8 +1315,8 @@ fo_setup(const char *dir)
     pids[0] = prs.v[0].id;
     pids[1] = prs.v[1].id;
     ok &= ev_seal(p, pids, 2, "partner", &ns) == EV_OK;
-    ok &= ev_contact_add(p, "Home", fixture_id.age, fixture_id.minisign) ==
-          EV_OK;
+    ok &=
+        ev_contact_add(p, "Home", fixture_id.age, fixture_id.minisign) == EV_OK;
     {
         static const char *const to[1] = {"Home"};
         ev_share_opts so;

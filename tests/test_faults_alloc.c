@@ -105,8 +105,8 @@ test_op(size_t op, int full)
         }
         tried++;
         secure_before = fm_secure_live();
-        snprintf(label, sizeof label, "%s, allocation %ld of %ld failing",
-                 name, n, k);
+        snprintf(label, sizeof label, "%s, allocation %ld of %ld failing", name,
+                 n, k);
         if (fo_run(op, &fault, &res, n % 2 == 1, label) != 0) {
             CHECK(0);
             fprintf(stderr, "%s: the run gave %s: %s (failed: %s)\n", label,
@@ -137,8 +137,8 @@ test_op(size_t op, int full)
     if (k > FULL_UPTO && !full) {
         printf(", then every %dth to %ld", STRIDE, k);
     }
-    printf(": %ld runs; EV_ENOMEM %ld, succeeded anyway %ld; %.1f s\n",
-           tried, nomem, absorbed, now() - t0);
+    printf(": %ld runs; EV_ENOMEM %ld, succeeded anyway %ld; %.1f s\n", tried,
+           nomem, absorbed, now() - t0);
     fflush(stdout);
 }
 
@@ -165,9 +165,9 @@ test_crypto_without_openssl(void)
         fm_off();
         CHECK(memcmp(got, want, sizeof want) == 0);
         fm_arm(n);
-        CHECK_EQ(ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad,
-                               key),
-                 0);
+        CHECK_EQ(
+            ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad, key),
+            0);
         fm_off();
         CHECK(memcmp(back, in, sizeof in) == 0);
         /* a forgery is still one */

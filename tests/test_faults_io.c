@@ -107,15 +107,16 @@ test_op(size_t op, int full)
         for (int e = 0; e < 2; e++) {
             p.n = n;
             p.err = errs[e];
-            snprintf(label, sizeof label, "%s, call %ld of %ld failing with "
-                                          "%s",
+            snprintf(label, sizeof label,
+                     "%s, call %ld of %ld failing with "
+                     "%s",
                      name, n, k, strerror(errs[e]));
             /* after EIO the same handle tries again (faultops.h); after
              * ENOSPC the vault is checked as the failure left it */
             if (fo_run(op, &fault, &res, errs[e] == EIO, label) != 0) {
                 CHECK(0);
-                fprintf(stderr, "%s: the run gave %s: %s (failed: %s)\n",
-                        label, ev_strerror(res.rc), res.errmsg, ff_what());
+                fprintf(stderr, "%s: the run gave %s: %s (failed: %s)\n", label,
+                        ev_strerror(res.rc), res.errmsg, ff_what());
                 continue;
             }
             if (!ff_fired()) {
@@ -133,8 +134,7 @@ test_op(size_t op, int full)
                 continue;
             }
             failed[e]++;
-            if (res.rc != ff_expected() || !names_cause(res.errmsg,
-                                                        errs[e])) {
+            if (res.rc != ff_expected() || !names_cause(res.errmsg, errs[e])) {
                 fprintf(stderr, "%s: %s gave %s (want %s): '%s'\n", label,
                         ff_what(), ev_strerror(res.rc),
                         ev_strerror(ff_expected()), res.errmsg);
