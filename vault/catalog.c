@@ -268,7 +268,9 @@ ev_catalog_begin(ev_catalog *c)
         c->txn = c->lost = 0; /* one that failed and was never ended */
     }
     rc = exec(c, "BEGIN IMMEDIATE;");
-    c->txn = rc == EV_OK;
+    if (rc == EV_OK) {
+        c->txn = 1;
+    }
     return rc;
 }
 
