@@ -6,7 +6,8 @@
  * fail cleanly (EV_ENOSPC / EV_EIO with a message), leave no temporary file,
  * and leave a vault that opens, unlocks, passes check --read-data and still
  * reads every committed record byte for byte.  Then files that change while
- * they are read.  SQLite does its own I/O and is out of scope here.
+ * they are read.  SQLite's own I/O, allocation failures and the other
+ * operations are broken by test_faults_io and test_faults_alloc.
  */
 #include "harness.h"
 #include "os.h"

@@ -22,6 +22,7 @@
 #include "age.h"
 #include "blob.h"
 #include "custody.h"
+#include "json.h"
 #include "minisign.h"
 #include "os.h"
 
@@ -60,6 +61,7 @@ struct out {
     int fd;
     ev_age_writer *age;
     uint64_t bytes;
+    int err; /* the first errno of a write to fd */
 };
 
 static int
@@ -68,7 +70,28 @@ file_write(void *ctx, const uint8_t *p, size_t n)
     struct out *o = ctx;
 
     o->bytes += n;
-    return ev_os_write_full(o->fd, p, n) == 0 ? 0 : errno;
+    if (ev_os_write_full(o->fd, p, n) != 0) {
+        if (o->err == 0) {
+            o->err = errno;
+        }
+        return o->err;
+    }
+    return 0;
+}
+
+static int
+errno_status(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? EV_ENOSPC : EV_EIO;
+}
+
+/* A write of the bundle failed somewhere below the tar and age layers:
+ * say which file and why, with the status the errno stands for. */
+static int
+out_fail(ev_vault *v, const struct out *o, const char *tmp)
+{
+    return ev_fail(v, errno_status(o->err), "cannot write '%s': %s", tmp,
+                   strerror(o->err));
 }
 
 static la_ssize_t
@@ -112,6 +135,7 @@ struct to_tar {
     struct archive *a;
     ev_vault *v;
     uint64_t done, total;
+    const struct out *o;
 };
 
 static int
@@ -120,7 +144,7 @@ data_to_tar(void *ctx, const uint8_t *p, size_t n)
     struct to_tar *t = ctx;
 
     if (archive_write_data(t->a, p, n) != (la_ssize_t)n) {
-        return EIO;
+        return t->o->err != 0 ? t->o->err : EIO;
     }
     t->done += n;
     if (t->v->progress != NULL) {
@@ -158,12 +182,15 @@ redacted(const ev_share_opts *o, const char *field)
     return 0;
 }
 
-static void
+/* Non-zero when the field could not be set (out of memory): a manifest
+ * is never written without a field it should hold. */
+static int
 put_field(json_t *j, const ev_share_opts *o, const char *k, const char *v)
 {
     if (v != NULL && !redacted(o, k)) {
-        json_object_set_new(j, k, json_string(v));
+        return json_object_set_new(j, k, json_string(v)) != 0;
     }
+    return 0;
 }
 
 static const char *const fields[] = {"name",     "kind",        "case",
@@ -177,17 +204,18 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
 {
     uint8_t(*rcpt)[32] = NULL;
     ev_identity_info me;
-    char tmp[PATH_MAX], name[256], path[512], hex[65], note[1024];
+    char tmp[PATH_MAX], dir[PATH_MAX], name[256], path[512], hex[65];
+    char note[1024];
     char *manifest = NULL, *sig = NULL, *sums = NULL, *pubfile = NULL;
     size_t sums_len = 0, sums_cap = 0, nr = 0;
     uint8_t *sk = NULL;
     uint8_t keyid[EV_MINISIGN_KEYID_BYTES], ed_pk[32], box_pk[32];
     struct archive *a = NULL;
-    struct out o = {-1, NULL, 0};
+    struct out o = {-1, NULL, 0, 0};
     json_t *man = NULL, *recs = NULL;
     ev_record *r = NULL;
     char vault_pub[256];
-    int rc = EV_OK;
+    int rc = EV_OK, bad = 0;
 
     if (v->keys == NULL) {
         return ev_fail(v, EV_ELOCKED, "vault is locked");
@@ -214,7 +242,7 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     r = calloc(nids, sizeof *r);
     rcpt = calloc(opts->nto + 1, sizeof *rcpt);
     if (r == NULL || rcpt == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     if (opts->seal_first) {
@@ -275,61 +303,69 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     memcpy(rcpt[opts->nto], box_pk, 32);
     ev_minisign_keyid(keyid, ed_pk);
 
-    /* MANIFEST.json and SHA256SUMS. */
+    /* MANIFEST.json and SHA256SUMS.  bad: a member could not be set
+     * (out of memory); jansson's setters fail on a NULL value too. */
     man = json_object();
     recs = json_array();
-    json_object_set_new(man, "format", json_string("evault bundle v1"));
-    json_object_set_new(
-        man, "sender",
-        json_pack("{s:s,s:s,s:s,s:s}", "key", vault_pub, "age", me.age,
-                  "minisign", me.minisign, "fingerprint", me.fingerprint));
+    bad |= man == NULL || recs == NULL;
+    bad |= json_object_set_new(man, "format",
+                               json_string("evault bundle v1")) != 0;
+    bad |= json_object_set_new(
+               man, "sender",
+               json_pack("{s:s,s:s,s:s,s:s}", "key", vault_pub, "age",
+                         me.age, "minisign", me.minisign, "fingerprint",
+                         me.fingerprint)) != 0;
     {
         char when[32];
         ev_custody_time(when, (int64_t)time(NULL));
-        json_object_set_new(man, "created_at", json_string(when));
+        bad |= json_object_set_new(man, "created_at", json_string(when)) !=
+               0;
     }
-    for (size_t i = 0; i < nids; i++) {
-        json_t *j = json_object(), *tags = json_array();
+    for (size_t i = 0; i < nids && !bad; i++) {
+        json_t *j = json_object();
         int n;
         safe_name(name, sizeof name, r[i].name);
         ev_hex(hex, r[i].sha256, sizeof r[i].sha256);
         snprintf(path, sizeof path, "files/%lld/%s", (long long)r[i].id,
                  name);
-        json_object_set_new(j, "id", json_integer(r[i].id));
-        json_object_set_new(j, "file", json_string(path));
-        json_object_set_new(j, "sha256", json_string(hex));
-        json_object_set_new(j, "size", json_integer((json_int_t)r[i].size));
-        put_field(j, opts, "name", r[i].name);
-        put_field(j, opts, "kind", r[i].kind);
-        put_field(j, opts, "case", r[i].case_name);
-        put_field(j, opts, "source", r[i].source);
-        put_field(j, opts, "note", r[i].note);
-        put_field(j, opts, "captured_at", r[i].captured_at);
-        put_field(j, opts, "location", r[i].location);
-        put_field(j, opts, "added_by", r[i].added_by);
+        bad |= json_object_set_new(j, "id", json_integer(r[i].id)) != 0;
+        bad |= json_object_set_new(j, "file", json_string(path)) != 0;
+        bad |= json_object_set_new(j, "sha256", json_string(hex)) != 0;
+        bad |= json_object_set_new(j, "size",
+                                   json_integer((json_int_t)r[i].size)) != 0;
+        bad |= put_field(j, opts, "name", r[i].name);
+        bad |= put_field(j, opts, "kind", r[i].kind);
+        bad |= put_field(j, opts, "case", r[i].case_name);
+        bad |= put_field(j, opts, "source", r[i].source);
+        bad |= put_field(j, opts, "note", r[i].note);
+        bad |= put_field(j, opts, "captured_at", r[i].captured_at);
+        bad |= put_field(j, opts, "location", r[i].location);
+        bad |= put_field(j, opts, "added_by", r[i].added_by);
         if (!redacted(opts, "tags")) {
-            for (size_t t = 0; t < r[i].ntags; t++) {
-                json_array_append_new(tags, json_string(r[i].tags[t]));
+            json_t *tags = json_array();
+            for (size_t t = 0; tags != NULL && t < r[i].ntags; t++) {
+                bad |= json_array_append_new(tags,
+                                             json_string(r[i].tags[t])) != 0;
             }
-            json_object_set(j, "tags", tags);
+            bad |= json_object_set_new(j, "tags", tags) != 0;
         }
-        json_decref(tags);
         {
             char when[32];
             ev_custody_time(when, r[i].added_at);
-            json_object_set_new(j, "added_at", json_string(when));
+            bad |= json_object_set_new(j, "added_at", json_string(when)) !=
+                   0;
         }
         snprintf(path, sizeof path, "proofs/%lld.tlog-proof",
                  (long long)r[i].id);
-        json_object_set_new(j, "proof", json_string(path));
-        json_array_append_new(recs, j);
+        bad |= json_object_set_new(j, "proof", json_string(path)) != 0;
+        bad |= json_array_append_new(recs, j) != 0;
         /* sha256sum's format: hash, two spaces, path */
         if (sums_len + 600 > sums_cap) {
             char *ns;
             sums_cap = sums_cap ? 2 * sums_cap : 4096;
             ns = realloc(sums, sums_cap);
             if (ns == NULL) {
-                rc = EV_ENOMEM;
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
                 goto cleanup;
             }
             sums = ns;
@@ -338,20 +374,25 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      "%s  files/%lld/%s\n", hex, (long long)r[i].id, name);
         sums_len += (size_t)n;
     }
-    json_object_set_new(man, "records", recs);
+    bad |= json_object_set_new(man, "records", recs) != 0;
     recs = NULL;
     if (opts->nredact > 0) {
         json_t *red = json_array();
-        for (size_t i = 0; i < opts->nredact; i++) {
-            json_array_append_new(red, json_string(opts->redact[i]));
+        for (size_t i = 0; red != NULL && i < opts->nredact; i++) {
+            bad |= json_array_append_new(red,
+                                         json_string(opts->redact[i])) != 0;
         }
-        json_object_set_new(man, "redacted", red);
+        bad |= json_object_set_new(man, "redacted", red) != 0;
     }
-    manifest = json_dumps(man, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (bad) {
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    manifest = ev_json_dumps(man, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     sig = malloc(EV_MINISIGN_SIG_MAX * 2);
     pubfile = malloc(EV_MINISIGN_PUBFILE_MAX);
     if (manifest == NULL || sig == NULL || pubfile == NULL || sums == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     rc = ev_identity_load(v, &sk);
@@ -388,10 +429,17 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      "cannot create '%s': %s", tmp, strerror(errno));
         goto cleanup;
     }
-    if (ev_age_writer_new(&o.age, (const uint8_t(*)[32])rcpt, opts->nto + 1,
-                          file_write, &o) != EV_AGE_OK) {
-        rc = ev_fail(v, EV_EIO, "cannot start the age file");
-        goto cleanup;
+    {
+        int e = ev_age_writer_new(&o.age, (const uint8_t(*)[32])rcpt,
+                                  opts->nto + 1, file_write, &o);
+        if (e != EV_AGE_OK) {
+            rc = o.err != 0 ? out_fail(v, &o, tmp)
+                 : e == EV_AGE_NOMEM
+                     ? ev_fail(v, EV_ENOMEM, "out of memory")
+                     : ev_fail(v, EV_EIO, "cannot start the age file: %s",
+                               ev_age_strerror(e));
+            goto cleanup;
+        }
     }
     a = archive_write_new();
     if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
@@ -402,9 +450,10 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
 #define TRY(x)                                                               \
     do {                                                                     \
         if ((x) != 0) {                                                      \
-            rc = ev_fail(v, EV_EIO, "cannot write the bundle: %s",           \
-                         archive_error_string(a) ? archive_error_string(a)   \
-                                                 : "write failed");          \
+            rc = o.err != 0 ? out_fail(v, &o, tmp)                           \
+                 : ev_fail(v, EV_EIO, "cannot write the bundle: %s",         \
+                           archive_error_string(a) ? archive_error_string(a) \
+                                                   : "write failed");        \
             goto cleanup;                                                    \
         }                                                                    \
     } while (0)
@@ -454,7 +503,7 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         free(proof);
     }
     {
-        struct to_tar tt = {a, v, 0, 0};
+        struct to_tar tt = {a, v, 0, 0, &o};
         for (size_t i = 0; i < nids; i++) {
             tt.total += r[i].size;
         }
@@ -465,26 +514,52 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
             TRY(add_entry(a, path, (int64_t)r[i].size));
             rc = ev_record_stream(v, r[i].id, data_to_tar, &tt);
             if (rc != EV_OK) {
+                if (o.err != 0) {
+                    rc = out_fail(v, &o, tmp);
+                }
                 goto cleanup;
             }
         }
     }
     TRY(archive_write_close(a) == ARCHIVE_OK ? 0 : -1);
 #undef TRY
-    if (ev_age_finish(o.age) != EV_AGE_OK || ev_os.fsync(o.fd) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot finish '%s': %s", tmp,
+    if (ev_age_finish(o.age) != EV_AGE_OK) {
+        rc = o.err != 0 ? out_fail(v, &o, tmp)
+                        : ev_fail(v, EV_EIO, "cannot finish '%s'", tmp);
+        goto cleanup;
+    }
+    if (ev_os.fsync(o.fd) != 0) {
+        rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", tmp,
                      strerror(errno));
         goto cleanup;
     }
     ev_os.close(o.fd);
     o.fd = -1;
     if (ev_os.rename(tmp, out_path) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot rename to '%s': %s", out_path,
-                     strerror(errno));
+        rc = ev_fail(v, errno_status(errno), "cannot rename to '%s': %s",
+                     out_path, strerror(errno));
         ev_os.unlink(tmp);
         goto cleanup;
     }
-    /* The custody log: what, to whom, which fields left out. */
+    /* The bundle's name is durable before the log says it was made. */
+    {
+        const char *slash = strrchr(out_path, '/');
+        if (slash == NULL) {
+            snprintf(dir, sizeof dir, ".");
+        } else {
+            snprintf(dir, sizeof dir, "%.*s",
+                     slash == out_path ? 1 : (int)(slash - out_path),
+                     out_path);
+        }
+    }
+    if (ev_os_fsync_dir(dir) != 0) {
+        rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", dir,
+                     strerror(errno));
+        ev_os.unlink(out_path);
+        goto cleanup;
+    }
+    /* The custody log: what, to whom, which fields left out.  A bundle
+     * the log does not name must not stay: on failure it goes. */
     {
         char full[1400];
         snprintf(full, sizeof full, "%s%s%s", note,
@@ -494,6 +569,10 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      i > 0 ? "," : "", opts->redact[i]);
         }
         rc = ev_log_action(v, "share", ids, nids, full);
+        if (rc != EV_OK) {
+            ev_os.unlink(out_path);
+            ev_os_fsync_dir(dir);
+        }
     }
 cleanup:
     if (a != NULL) {
@@ -678,7 +757,7 @@ open_bundle(ev_vault *v, const char *path, struct in *i, struct archive **a)
     *a = NULL;
     i->fd = -1;
     if (id == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "cannot lock memory for keys");
     }
     memset(id, 0, sizeof *id);
     rc = ev_identity_load(v, &sk);
@@ -697,6 +776,10 @@ open_bundle(ev_vault *v, const char *path, struct in *i, struct archive **a)
     }
     e = ev_age_reader_new(&i->age, id, 1, in_read_fd, &i->fd);
     ev_secure_free(id);
+    if (e == EV_AGE_NOMEM || e == EV_AGE_IO) {
+        return ev_fail(v, e == EV_AGE_NOMEM ? EV_ENOMEM : EV_EIO,
+                       "cannot read '%s': %s", path, ev_age_strerror(e));
+    }
     if (e != EV_AGE_OK) {
         return ev_fail(v, e == EV_AGE_NO_IDENTITY ? EV_EKEY : EV_ECORRUPT,
                        "'%s' is not a bundle for this vault: %s", path,
@@ -856,7 +939,7 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
                 if (ns != NULL) {
                     b->s = ns;
                 }
-                rc = EV_ENOMEM;
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
                 break;
             }
             b->s = ns;
@@ -876,6 +959,11 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
             }
             d[n] = '\0';
             b->s[b->ns].name = strdup(p);
+            if (b->s[b->ns].name == NULL) {
+                free(d);
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
+                break;
+            }
             b->s[b->ns].data = d;
             b->s[b->ns].len = n;
             b->ns++;
@@ -914,7 +1002,7 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
             }
             if (h == NULL || np == NULL || nsha == NULL || nsz == NULL) {
                 ev_sha256_free(h);
-                rc = EV_ENOMEM;
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
                 break;
             }
             for (;;) {
@@ -940,6 +1028,10 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
                 break;
             }
             b->file_paths[b->nfiles] = strdup(p);
+            if (b->file_paths[b->nfiles] == NULL) {
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
+                break;
+            }
             ev_hex(b->file_sha[b->nfiles], sha, sizeof sha);
             b->file_size[b->nfiles] = total;
             b->nfiles++;
@@ -1036,15 +1128,20 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
             b->file_sealed = calloc(b->nfiles, sizeof *b->file_sealed);
             if (b->file_sealed == NULL) {
                 json_decref(m);
-                return EV_ENOMEM;
+                return ev_fail(v, EV_ENOMEM, "out of memory");
             }
         }
-        if (ev_verify_proof(ps->data, ps->len, vpub->data, vpub->len, raw,
-                            b->file_size[k], &rep) != EV_OK) {
+        rc = ev_verify_proof(ps->data, ps->len, vpub->data, vpub->len, raw,
+                             b->file_size[k], &rep);
+        if (rc != EV_OK) {
+            /* the message first: file points into the manifest */
+            rc = rc == EV_ENOMEM
+                     ? ev_fail(v, rc, "out of memory")
+                     : ev_fail(v, EV_ECORRUPT,
+                               "the proof of '%s' fails (%s): rejected", file,
+                               rep.failure);
             json_decref(m);
-            return ev_fail(v, EV_ECORRUPT, "the proof of '%s' fails (%s): "
-                                           "rejected",
-                           file, rep.failure);
+            return rc;
         }
         snprintf(b->file_sealed[k], sizeof b->file_sealed[k],
                  "sealed in their checkpoint of %llu entries, %s",
@@ -1071,6 +1168,7 @@ struct pass2 {
     size_t nids;
     const char *want_sha;
     int bad;
+    int oom;
 };
 
 static long
@@ -1090,11 +1188,13 @@ imported_one(void *ctx, const ev_record *r)
     int64_t *n = realloc(x->ids, (x->nids + 1) * sizeof *n);
 
     ev_hex(hex, r->sha256, sizeof r->sha256);
-    if (n == NULL || strcmp(hex, x->want_sha) != 0) {
+    if (n == NULL) {
+        x->oom = 1;
+        return 0;
+    }
+    x->ids = n;
+    if (strcmp(hex, x->want_sha) != 0) {
         x->bad = 1;
-        if (n != NULL) {
-            x->ids = n;
-        }
         return 0;
     }
     x->ids = n;
@@ -1234,6 +1334,9 @@ ev_import(ev_vault *v, const char *path, int allow_legacy, ev_record_fn cb,
         rc = ev_record_add_reader(v, &o, imported_one, &x);
         v->read_fn = NULL;
         v->read_ctx = NULL;
+        if (rc == EV_OK && x.oom) {
+            rc = ev_fail(v, EV_ENOMEM, "out of memory");
+        }
         if (rc == EV_OK && x.bad) {
             rc = ev_fail(v, EV_ECORRUPT, "the bundle changed while it was "
                                          "imported: nothing added");

@@ -31,6 +31,9 @@ struct ev_catalog {
     struct timespec busy_since; /* when the current wait began */
     char errmsg[512];
     struct stmt_slot cache[STMT_CACHE];
+    int last_status; /* of the last failure */
+    int txn;         /* inside a write transaction we began */
+    int lost;        /* ... which SQLite has rolled back on an error */
 };
 
 static const char schema[] =
@@ -70,10 +73,8 @@ ev_bytes_free(ev_bytes *b)
 }
 
 static int
-sql_status(ev_catalog *c, int rc)
+status_of(int rc)
 {
-    snprintf(c->errmsg, sizeof c->errmsg, "%s",
-             c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -98,10 +99,47 @@ sql_status(ev_catalog *c, int rc)
 }
 
 static int
+sql_status(ev_catalog *c, int rc)
+{
+    int status = status_of(rc);
+
+    snprintf(c->errmsg, sizeof c->errmsg, "%s",
+             c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    if (status != EV_OK) {
+        c->last_status = status;
+    }
+    return status;
+}
+
+/* SQLite rolls a whole transaction back when a statement in it fails for
+ * lack of memory, or on an I/O error, even a SELECT.  Statements run after
+ * that would each commit on their own: half a batch of records, a custody
+ * entry without its record.  So once our transaction is gone, nothing runs
+ * until the caller rolls back; the commit fails too.  EV_OK when the
+ * transaction (if any) is whole. */
+static int
+txn_gone(ev_catalog *c)
+{
+    if (c->txn && !c->lost && sqlite3_get_autocommit(c->db)) {
+        c->lost = 1;
+        if (c->last_status == EV_OK) {
+            c->last_status = EV_EIO;
+            snprintf(c->errmsg, sizeof c->errmsg,
+                     "the transaction was rolled back");
+        }
+    }
+    return c->lost ? c->last_status : EV_OK;
+}
+
+static int
 exec(ev_catalog *c, const char *sql)
 {
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    int rc = txn_gone(c);
 
+    if (rc != EV_OK) {
+        return rc;
+    }
+    rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? EV_OK : sql_status(c, rc);
 }
 
@@ -127,6 +165,12 @@ on_busy(void *arg, int tries)
     }
     sqlite3_sleep(1);
     return 1;
+}
+
+int
+ev_catalog_status(const ev_catalog *c)
+{
+    return c != NULL && c->last_status != EV_OK ? c->last_status : EV_EIO;
 }
 
 const char *
@@ -218,7 +262,16 @@ ev_catalog_close(ev_catalog *c)
 int
 ev_catalog_begin(ev_catalog *c)
 {
-    return exec(c, "BEGIN IMMEDIATE;");
+    int rc;
+
+    if (c->txn && sqlite3_get_autocommit(c->db)) {
+        c->txn = c->lost = 0; /* one that failed and was never ended */
+    }
+    rc = exec(c, "BEGIN IMMEDIATE;");
+    if (rc == EV_OK) {
+        c->txn = 1;
+    }
+    return rc;
 }
 
 int
@@ -230,9 +283,17 @@ ev_catalog_savepoint(ev_catalog *c)
 void
 ev_catalog_savepoint_end(ev_catalog *c, int keep)
 {
-    if (!keep) {
-        sqlite3_exec(c->db, "ROLLBACK TO one;", NULL, NULL, NULL);
+    if (!keep && txn_gone(c) == EV_OK) {
+        int rc = sqlite3_exec(c->db, "ROLLBACK TO one;", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            /* what the savepoint did would commit with the rest */
+            sql_status(c, rc);
+            c->lost = c->txn;
+            return;
+        }
     }
+    /* A failed release leaves the savepoint open inside the transaction,
+     * which the commit or rollback ends all the same. */
     sqlite3_exec(c->db, "RELEASE one;", NULL, NULL, NULL);
 }
 
@@ -254,7 +315,12 @@ ev_catalog_end_read(ev_catalog *c)
 int
 ev_catalog_commit(ev_catalog *c)
 {
-    return exec(c, "COMMIT;");
+    int rc = exec(c, "COMMIT;");
+
+    if (rc == EV_OK) {
+        c->txn = 0;
+    }
+    return rc;
 }
 
 void
@@ -263,6 +329,7 @@ ev_catalog_rollback(ev_catalog *c)
     if (!sqlite3_get_autocommit(c->db)) {
         sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
     }
+    c->txn = c->lost = 0;
 }
 
 int
@@ -293,8 +360,11 @@ static int
 prepare(ev_catalog *c, const char *sql, sqlite3_stmt **st)
 {
     struct stmt_slot *free_slot = NULL;
-    int rc;
+    int rc = txn_gone(c);
 
+    if (rc != EV_OK) {
+        return rc;
+    }
     for (size_t i = 0; i < STMT_CACHE; i++) {
         struct stmt_slot *e = &c->cache[i];
         if (e->sql == NULL) {
@@ -590,13 +660,16 @@ ev_catalog_record_next_id(ev_catalog *c)
     sqlite3_stmt *st;
     int64_t id = 1;
 
+    int rc;
+
     if (prepare(c, "SELECT coalesce(max(id), 0) + 1 FROM records", &st) !=
         EV_OK) {
         return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         id = sqlite3_column_int64(st, 0);
     } else {
+        sql_status(c, rc);
         id = -1;
     }
     finish(c, st);
@@ -837,12 +910,15 @@ scalar(ev_catalog *c, const char *sql)
 {
     sqlite3_stmt *st;
     int64_t v = -1;
+    int rc;
 
     if (prepare(c, sql, &st) != EV_OK) {
         return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         v = sqlite3_column_int64(st, 0);
+    } else {
+        sql_status(c, rc);
     }
     finish(c, st);
     return v;

@@ -37,6 +37,9 @@ int ev_catalog_open(ev_catalog **out, const char *path, int create,
                     int busy_ms);
 void ev_catalog_close(ev_catalog *c);
 const char *ev_catalog_errmsg(const ev_catalog *c);
+/* The status of the last failure (EV_EIO when none was recorded), for
+ * the functions below that return -1 rather than a status. */
+int ev_catalog_status(const ev_catalog *c);
 
 /* Transactions: begin takes the write lock (BEGIN IMMEDIATE). */
 int ev_catalog_begin(ev_catalog *c);
@@ -184,6 +187,12 @@ int ev_catalog_contact_each(ev_catalog *c,
                             int (*fn)(void *ctx, int64_t id, int64_t unused,
                                       const uint8_t *p, size_t n),
                             void *ctx);
+
+/* The value a walk's callback (the *_each functions) returns to stop early
+ * when nothing went wrong; the walk then returns it.  It is no ev_status:
+ * a walk that fails for lack of memory returns EV_ENOMEM, 2, which a stop
+ * value of 2 would hide (a list cut short, reported as complete). */
+#define EV_WALK_STOP 1000
 
 /* Removes a meta row (no error when there is none). */
 int ev_catalog_meta_delete(ev_catalog *c, const char *key);

@@ -91,7 +91,9 @@ problem(struct check *c, int64_t record, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (code != EV_OK) {
+    if (code == EV_ENOMEM) {
+        c->oom = 1; /* no finding: the check could not be finished */
+    } else if (code != EV_OK) {
         c->damaged = 1;
     }
     p.record = record;
@@ -189,19 +191,34 @@ check_blind(struct check *c, const ev_record *r)
     uint8_t val[16];
     int ok = 1;
 
+    /* a value that cannot be computed is no finding: the check fails
+     * with EV_ENOMEM instead */
     if (r->case_name != NULL) {
-        ev_blind_text(v, val, EV_BLIND_CASE, r->case_name);
+        if (ev_blind_text(v, val, EV_BLIND_CASE, r->case_name) != EV_OK) {
+            c->oom = 1;
+            return;
+        }
         ok &= expect_blind(c, r->id, EV_BLIND_CASE, val);
     }
     if (r->source != NULL) {
-        ev_blind_text(v, val, EV_BLIND_SOURCE, r->source);
+        if (ev_blind_text(v, val, EV_BLIND_SOURCE, r->source) != EV_OK) {
+            c->oom = 1;
+            return;
+        }
         ok &= expect_blind(c, r->id, EV_BLIND_SOURCE, val);
     }
     for (size_t i = 0; i < r->ntags; i++) {
-        ev_blind_text(v, val, EV_BLIND_TAG, r->tags[i]);
+        if (ev_blind_text(v, val, EV_BLIND_TAG, r->tags[i]) != EV_OK) {
+            c->oom = 1;
+            return;
+        }
         ok &= expect_blind(c, r->id, EV_BLIND_TAG, val);
     }
-    ev_blind_value(v, val, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
+    if (ev_blind_value(v, val, EV_BLIND_SHA256, r->sha256,
+                       EV_SHA256_BYTES) != EV_OK) {
+        c->oom = 1;
+        return;
+    }
     ok &= expect_blind(c, r->id, EV_BLIND_SHA256, val);
     if (!ok) {
         problem(c, r->id, EV_ECORRUPT,
@@ -408,7 +425,11 @@ check_record_custody(struct check *c, const ev_record_row *row,
                 "its size differs from its intake entry");
         return;
     }
-    if (ev_meta_commitment(commit, r) == EV_OK) {
+    if (ev_meta_commitment(commit, r) != EV_OK) {
+        c->oom = 1;
+        return;
+    }
+    {
         ev_hex(hex, commit, sizeof commit);
         if (ev_custody_field(t, "commitment", buf, sizeof buf) != 0 ||
             strcmp(buf, hex) != 0) {
@@ -501,7 +522,10 @@ check_log(struct check *c)
     {
         uint64_t hs;
         ev_hash last;
-        if (ev_custody_head(v, &hs, last) != EV_OK) {
+        int hrc = ev_custody_head(v, &hs, last);
+        if (hrc == EV_ENOMEM) {
+            c->oom = 1;
+        } else if (hrc != EV_OK) {
             problem(c, 0, EV_ECORRUPT,
                     "the custody log's head is missing or fails "
                     "authentication");

@@ -13,6 +13,7 @@
 #include "age.h"
 #include "catalog.h"
 #include "custody.h"
+#include "json.h"
 #include "minisign.h"
 #include "os.h"
 #include "rotate.h"
@@ -227,10 +228,13 @@ walk_one(void *arg, int64_t id, int64_t unused, const uint8_t *p, size_t n)
     int stop;
 
     (void)unused;
-    if (n < EV_WRAP_OVERHEAD || n > 8192 ||
-        (js = malloc(n - EV_WRAP_OVERHEAD + 1)) == NULL) {
+    if (n < EV_WRAP_OVERHEAD || n > 8192) {
         w->rc = ev_fail(w->v, EV_ECORRUPT, "contact %lld damaged",
                         (long long)id);
+        return 1;
+    }
+    if ((js = malloc(n - EV_WRAP_OVERHEAD + 1)) == NULL) {
+        w->rc = ev_fail(w->v, EV_ENOMEM, "out of memory");
         return 1;
     }
     contact_ad(ad, id);
@@ -266,7 +270,7 @@ walk_one(void *arg, int64_t id, int64_t unused, const uint8_t *p, size_t n)
         return 1;
     }
     stop = w->fn(w->ctx, id, &c);
-    return stop != 0 ? 2 : 0;
+    return stop != 0 ? EV_WALK_STOP : 0;
 }
 
 static int
@@ -283,7 +287,7 @@ walk_contacts(ev_vault *v, int (*fn)(void *, int64_t, const ev_contact *),
     if (rc == 1) {
         return w.rc;
     }
-    if (rc != EV_OK && rc != 2) {
+    if (rc != EV_OK && rc != EV_WALK_STOP) {
         return ev_fail_catalog(v, rc, "cannot read contacts");
     }
     return EV_OK;
@@ -360,20 +364,26 @@ ev_contact_add(ev_vault *v, const char *name, const char *age,
     }
     o = json_pack("{s:s,s:s,s:s}", "name", c.name, "age", c.age, "minisign",
                   c.minisign);
-    js = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    js = o != NULL ? ev_json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (js == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     n = strlen(js);
     w = malloc(n + EV_WRAP_OVERHEAD);
     if (w == NULL) {
         free(js);
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     rc = ev_catalog_begin(v->cat);
     if (rc == EV_OK) {
         id = ev_catalog_contact_next_id(v->cat);
+        rc = id < 1 ? ev_catalog_status(v->cat) : EV_OK;
+        if (rc != EV_OK) {
+            ev_catalog_rollback(v->cat);
+        }
+    }
+    if (rc == EV_OK) {
         contact_ad(ad, id);
         ev_wrap(w, (const uint8_t *)js, n, ad, sizeof ad, v->keys->meta);
         rc = ev_catalog_contact_put(v->cat, id, w, n + EV_WRAP_OVERHEAD);

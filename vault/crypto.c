@@ -152,23 +152,50 @@ ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,
     nonce[11] = last ? 1 : 0;
 }
 
+/* ChaCha20-Poly1305 of RFC 8439 by libsodium: the same bytes as OpenSSL
+ * computes (OpenSSL is faster on large chunks), with no allocation.  For
+ * when OpenSSL cannot get the memory for its context: sealing must not
+ * abort, nor opening call an intact chunk forged, for lack of memory. */
+static int
+chunk_crypt_sodium(int enc, uint8_t *out, const uint8_t *in, size_t len,
+                   const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
+                   const uint8_t *ad, size_t ad_len,
+                   const uint8_t key[EV_KEY_BYTES], uint8_t *tag)
+{
+    if (enc) {
+        return crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+                   out, tag, NULL, in, len, ad, ad_len, NULL, nonce, key) == 0
+                   ? 0
+                   : -1;
+    }
+    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+               out, NULL, in, len, tag, ad, ad_len, nonce, key) == 0
+               ? 0
+               : -1;
+}
+
 static int
 chunk_crypt(int enc, uint8_t *out, const uint8_t *in, size_t len,
             const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
             size_t ad_len, const uint8_t key[EV_KEY_BYTES], uint8_t *tag)
 {
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *c;
     int ok = 0, n = 0;
 
-    if (c == NULL || len > (size_t)INT32_MAX) {
-        goto cleanup;
+    if (len > (size_t)INT32_MAX) {
+        return -1;
     }
-    if (EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL,
+    /* Making and setting up the context may allocate; nothing after. */
+    c = EVP_CIPHER_CTX_new();
+    if (c == NULL ||
+        EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL,
                           enc) != 1 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, EV_CHUNK_NONCE_BYTES,
                             NULL) != 1 ||
         EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) != 1) {
-        goto cleanup;
+        EVP_CIPHER_CTX_free(c);
+        return chunk_crypt_sodium(enc, out, in, len, nonce, ad, ad_len, key,
+                                  tag);
     }
     if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, EV_TAG_BYTES,
                                     tag) != 1) {
@@ -234,9 +261,26 @@ ev_keystream(uint8_t *out, size_t n,
     crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, block, key);
 }
 
+/* SHA-256 by OpenSSL (SHA extensions), or by libsodium when OpenSSL
+ * cannot get the memory for its context (md NULL): the same digest, and
+ * no abort for lack of memory. */
 struct ev_sha256 {
     EVP_MD_CTX *md;
+    crypto_hash_sha256_state st;
 };
+
+/* (Re)starts h, on OpenSSL when it can. */
+static void
+sha256_start(ev_sha256 *h)
+{
+    if (h->md != NULL && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(h->md);
+        h->md = NULL;
+    }
+    if (h->md == NULL) {
+        crypto_hash_sha256_init(&h->st);
+    }
+}
 
 ev_sha256 *
 ev_sha256_new(void)
@@ -247,18 +291,19 @@ ev_sha256_new(void)
         return NULL;
     }
     h->md = EVP_MD_CTX_new();
-    if (h->md == NULL || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(h->md);
-        free(h);
-        return NULL;
-    }
+    sha256_start(h);
     return h;
 }
 
 void
 ev_sha256_update(ev_sha256 *h, const void *in, size_t n)
 {
-    if (n > 0 && EVP_DigestUpdate(h->md, in, n) != 1) {
+    if (n == 0) {
+        return;
+    }
+    if (h->md == NULL) {
+        crypto_hash_sha256_update(&h->st, in, n);
+    } else if (EVP_DigestUpdate(h->md, in, n) != 1) {
         ev_misuse();
     }
 }
@@ -268,10 +313,12 @@ ev_sha256_final(ev_sha256 *h, uint8_t out[32])
 {
     unsigned int len = 0;
 
-    if (EVP_DigestFinal_ex(h->md, out, &len) != 1 || len != 32 ||
-        EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+    if (h->md == NULL) {
+        crypto_hash_sha256_final(&h->st, out);
+    } else if (EVP_DigestFinal_ex(h->md, out, &len) != 1 || len != 32) {
         ev_misuse();
     }
+    sha256_start(h);
 }
 
 void
@@ -279,6 +326,7 @@ ev_sha256_free(ev_sha256 *h)
 {
     if (h != NULL) {
         EVP_MD_CTX_free(h->md);
+        sodium_memzero(&h->st, sizeof h->st);
         free(h);
     }
 }
@@ -288,8 +336,9 @@ ev_sha256_once(uint8_t out[32], const void *in, size_t n)
 {
     unsigned int len = 0;
 
-    if (EVP_Digest(in, n, out, &len, EVP_sha256(), NULL) != 1) {
-        ev_misuse();
+    /* EVP_Digest makes a context: without memory, libsodium's */
+    if (EVP_Digest(in, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
+        crypto_hash_sha256(out, in, n);
     }
 }
 

@@ -144,7 +144,8 @@ ev_custody_head(ev_vault *v, uint64_t *size, ev_hash last)
     int rc = ev_catalog_meta_get(v->cat, "custody_head", &b);
 
     if (rc != EV_OK) {
-        return EV_ECORRUPT;
+        /* missing is damage; a failed read (memory, I/O) is not */
+        return rc == EV_ENOENT ? EV_ECORRUPT : rc;
     }
     head_ad(v, ad);
     rc = b.n == sizeof plain + EV_WRAP_OVERHEAD &&
@@ -207,7 +208,8 @@ ev_custody_append(ev_vault *v, const char *action, const int64_t *records,
     int bad = 0;
 
     if (seq < 0) {
-        return ev_fail_catalog(v, EV_EIO, "cannot read the custody log");
+        return ev_fail_catalog(v, ev_catalog_status(v->cat),
+                               "cannot read the custody log");
     }
     {
         /* not under keys another process has since rotated away */
@@ -337,13 +339,13 @@ load_one(void *arg, int64_t seq, int64_t unused, const uint8_t *p, size_t n)
         ev_custody_entry *e = realloc(log->entries, cap * sizeof *e);
         ev_hash *h;
         if (e == NULL) {
-            l->rc = EV_ENOMEM;
+            l->rc = ev_fail(l->v, EV_ENOMEM, "out of memory");
             return 1;
         }
         log->entries = e;
         h = realloc(log->leaves, cap * sizeof *h);
         if (h == NULL) {
-            l->rc = EV_ENOMEM;
+            l->rc = ev_fail(l->v, EV_ENOMEM, "out of memory");
             return 1;
         }
         log->leaves = h;
@@ -351,7 +353,7 @@ load_one(void *arg, int64_t seq, int64_t unused, const uint8_t *p, size_t n)
     }
     text = malloc(n - EV_WRAP_OVERHEAD + 1);
     if (text == NULL) {
-        l->rc = EV_ENOMEM;
+        l->rc = ev_fail(l->v, EV_ENOMEM, "out of memory");
         return 1;
     }
     entry_ad(ad, "evault custody v1", seq);
@@ -452,8 +454,11 @@ ev_identity_load(ev_vault *v, uint8_t **out)
     int rc = ev_catalog_meta_get(v->cat, "identity", &b);
 
     *out = NULL;
-    if (rc != EV_OK) {
+    if (rc == EV_ENOENT) {
         return ev_fail(v, EV_ECORRUPT, "the vault's identity is missing");
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the vault's identity");
     }
     sk = ev_secure_alloc(IDENTITY_BYTES);
     if (sk == NULL) {
@@ -539,7 +544,8 @@ ev_custody_checkpoint(ev_vault *v, const ev_custody_log *log, char *note,
     id = ev_catalog_checkpoint_next_id(v->cat);
     if (id < 1) {
         free(sealed);
-        return ev_fail_catalog(v, EV_EIO, "cannot read checkpoints");
+        return ev_fail_catalog(v, ev_catalog_status(v->cat),
+                               "cannot read checkpoints");
     }
     checkpoint_ad(ad, id);
     ev_wrap(sealed, (const uint8_t *)note, len, ad,
@@ -592,7 +598,7 @@ cp_one(void *arg, int64_t id, int64_t size, const uint8_t *p, size_t n)
         if (nv != NULL) {
             c->v = nv;
         }
-        x->rc = EV_ENOMEM;
+        x->rc = ev_fail(x->v, EV_ENOMEM, "out of memory");
         return 1;
     }
     c->v = nv;
@@ -687,8 +693,11 @@ ev_identity_rekey(ev_vault *v, const struct ev_keys *from,
     uint8_t *sk;
     int rc = ev_catalog_meta_get(v->cat, "identity", &b);
 
-    if (rc != EV_OK) {
+    if (rc == EV_ENOENT) {
         return ev_fail(v, EV_ECORRUPT, "the vault's identity is missing");
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the vault's identity");
     }
     sk = ev_secure_alloc(IDENTITY_BYTES);
     if (sk == NULL) {

@@ -98,10 +98,12 @@ enum ev_blind_field {
     EV_BLIND_TAG = 3,
     EV_BLIND_SHA256 = 4
 };
-void ev_blind_value(ev_vault *v, uint8_t out[16], int field, const void *in,
-                    size_t in_len);
+/* EV_OK, or EV_ENOMEM (with the handle's message) for a value too long
+ * for the stack when memory is short. */
+int ev_blind_value(ev_vault *v, uint8_t out[16], int field, const void *in,
+                   size_t in_len);
 /* Text fields are trimmed and ASCII-lowercased before hashing. */
-void ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s);
+int ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s);
 
 /* Record metadata <-> encrypted bytes (meta.c). */
 int ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out,

@@ -65,8 +65,22 @@ begin(ev_vault *v)
                        : ev_fail_catalog(v, rc, "cannot change the key slots");
 }
 
-/* Commits (or rolls back when rc is an error), then empties the WAL so a
- * removed slot's old page survives nowhere in the vault directory. */
+/* Empties the WAL so a removed slot's old page survives nowhere in the
+ * vault directory (after a commit). */
+static int
+flush_log(ev_vault *v)
+{
+    int f = ev_catalog_checkpoint(v->cat);
+
+    if (f != EV_OK) {
+        return ev_fail_catalog(v, f,
+                               "the key change is committed, but the "
+                               "catalog's log still holds the old slot");
+    }
+    return EV_OK;
+}
+
+/* Commits (or rolls back when rc is an error), then flushes the log. */
 static int
 finish(ev_vault *v, int rc, int flush)
 {
@@ -80,15 +94,7 @@ finish(ev_vault *v, int rc, int flush)
         ev_catalog_rollback(v->cat);
         return rc;
     }
-    if (flush) {
-        int f = ev_catalog_checkpoint(v->cat);
-        if (f != EV_OK) {
-            return ev_fail_catalog(v, f,
-                                   "the key change is committed, but the "
-                                   "catalog's log still holds the old slot");
-        }
-    }
-    return EV_OK;
+    return flush ? flush_log(v) : EV_OK;
 }
 
 /* --- Reading the slots --- */
@@ -115,7 +121,10 @@ collect(void *arg, const ev_slot_row *row)
         l->s = p;
         l->cap = cap;
     }
-    ev_keyslot_describe(l->v, row, &l->s[l->n++]);
+    if (ev_keyslot_describe(l->v, row, &l->s[l->n++]) != EV_OK) {
+        l->status = EV_ENOMEM;
+        return 1;
+    }
     return 0;
 }
 
@@ -215,14 +224,17 @@ ev_key_add_passphrase(ev_vault *v, const char *pass, size_t len,
                      : log_key(v, "key-passphrase",
                                "passphrase slot %lld added", (long long)id);
     }
-    rc = finish(v, rc, replace);
-    if (rc == EV_OK) {
-        v->slot_id = replace ? id : v->slot_id;
-        if (slot != NULL) {
-            *slot = id;
-        }
+    rc = finish(v, rc, 0);
+    if (rc != EV_OK) {
+        return rc;
     }
-    return rc;
+    /* Committed: the handle now stands on the new slot, even if the
+     * flush below fails (a later change must not look for the old). */
+    v->slot_id = replace ? id : v->slot_id;
+    if (slot != NULL) {
+        *slot = id;
+    }
+    return replace ? flush_log(v) : EV_OK;
 }
 
 int
@@ -300,9 +312,15 @@ ev_key_new_recovery(ev_vault *v, char recovery[EV_RECOVERY_KEY_CHARS + 1])
                          (long long)id,
                          count_kinds(&l, EV_SLOT_RECOVERY, EV_SLOT_RECOVERY));
         }
-        rc = finish(v, rc, 1);
+        rc = finish(v, rc, 0);
         if (rc != EV_OK) {
             ev_wipe(recovery, EV_RECOVERY_KEY_CHARS + 1);
+        } else {
+            /* Committed: the new key is now the only recovery key, and
+             * the caller must show it, so a failed flush (the old slot
+             * stays in the log until the next checkpoint) is no failure
+             * (as after a rotation). */
+            (void)flush_log(v);
         }
     }
     free(l.s);

@@ -13,6 +13,7 @@
  * check = CRC-16/CCITT(secret) big-endian, in 9 groups of 4.
  */
 #include "keyslot.h"
+#include "json.h"
 
 #include "util.h"
 
@@ -56,25 +57,30 @@ seal_info(ev_vault *v, int kind, const uint8_t *params, size_t params_len,
                             params_len);
     json_t *o = json_object();
     char *js = NULL;
+    int bad = 0;
 
     if (o == NULL) {
         return NULL;
     }
-    json_object_set_new(o, "added_at", json_integer((json_int_t)time(NULL)));
-    json_object_set_new(o, "added_by",
-                        json_string(v->operator_ != NULL ? v->operator_
-                                                         : "unnamed"));
+    /* every setter checked: a member slot must never lose its name */
+    bad |= json_object_set_new(o, "added_at",
+                               json_integer((json_int_t)time(NULL))) != 0;
+    bad |= json_object_set_new(o, "added_by",
+                               json_string(v->operator_ != NULL
+                                               ? v->operator_
+                                               : "unnamed")) != 0;
     if (label != NULL) {
-        json_object_set_new(o, "label", json_string(label));
+        bad |= json_object_set_new(o, "label", json_string(label)) != 0;
     }
     if (recipient != NULL) {
-        json_object_set_new(o, "recipient", json_string(recipient));
+        bad |= json_object_set_new(o, "recipient", json_string(recipient)) !=
+               0;
     }
     if (k > 0) {
-        json_object_set_new(o, "k", json_integer(k));
-        json_object_set_new(o, "n", json_integer(n));
+        bad |= json_object_set_new(o, "k", json_integer(k)) != 0;
+        bad |= json_object_set_new(o, "n", json_integer(n)) != 0;
     }
-    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    js = bad ? NULL : ev_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     if (js != NULL && strlen(js) <= INFO_MAX &&
         (out = malloc(strlen(js) + EV_WRAP_OVERHEAD)) != NULL) {
@@ -355,13 +361,14 @@ slot_known(const ev_slot_row *row)
     }
 }
 
-void
+int
 ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
 {
     uint8_t ad[AD_MAX];
     char *js;
     size_t ad_len, n;
     json_t *o;
+    json_error_t jerr;
 
     memset(out, 0, sizeof *out);
     out->id = row->id;
@@ -369,12 +376,12 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
     out->current = row->id == v->slot_id;
     if (row->info == NULL || row->info_len <= EV_WRAP_OVERHEAD ||
         row->info_len > INFO_MAX + EV_WRAP_OVERHEAD || v->keys == NULL) {
-        return;
+        return EV_OK;
     }
     n = row->info_len - EV_WRAP_OVERHEAD;
     js = malloc(n + 1);
     if (js == NULL) {
-        return;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     ad_len = slot_ad(v, ad, "evault slot info1", row->kind, row->params,
                      row->params_len);
@@ -382,13 +389,15 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
                                  ad_len, v->keys->meta) != 0) {
         free(js);
         snprintf(out->label, sizeof out->label, "(description damaged)");
-        return;
+        return EV_OK;
     }
     js[n] = '\0';
-    o = json_loads(js, 0, NULL);
+    o = json_loads(js, 0, &jerr);
     free(js);
     if (o == NULL) {
-        return;
+        return json_error_code(&jerr) == json_error_out_of_memory
+                   ? ev_fail(v, EV_ENOMEM, "out of memory")
+                   : EV_OK;
     }
     {
         const char *s;
@@ -407,6 +416,7 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
         out->shares = (int)json_integer_value(json_object_get(o, "n"));
     }
     json_decref(o);
+    return EV_OK;
 }
 
 struct unlock_ctx {

@@ -55,9 +55,11 @@ int ev_keyslot_unlock_member(ev_vault *v, const uint8_t sk[32]);
 int ev_keyslot_unlock_trustee(ev_vault *v,
                               const uint8_t secret[EV_TRUSTEE_SECRET_BYTES]);
 
-/* A slot's public description (info decrypted when it opens). */
-void ev_keyslot_describe(ev_vault *v, const ev_slot_row *row,
-                         ev_slot_info *out);
+/* A slot's public description (info decrypted when it opens).  EV_OK, or
+ * EV_ENOMEM: never a description with its label or recipient left out
+ * for lack of memory. */
+int ev_keyslot_describe(ev_vault *v, const ev_slot_row *row,
+                        ev_slot_info *out);
 /* A trustee slot's set id (params), for matching shares: 0 or -1. */
 int ev_keyslot_trustee_set(const ev_slot_row *row,
                            uint8_t set[EV_SHARE_SET_BYTES], int *k, int *n);

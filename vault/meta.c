@@ -12,6 +12,7 @@
  * blind.value  = BLAKE2b-128(blind key, field u8 || normalised value)
  */
 #include "internal.h"
+#include "json.h"
 #include "rotate.h"
 #include "util.h"
 
@@ -22,30 +23,38 @@
 
 #define META_PAD 64
 #define META_MAX (1 << 20)
+/* Values hashed without an allocation: every stored field (4096 bytes at
+ * most, record.c's MAX_FIELD); only longer search terms need the heap. */
+#define BLIND_STACK 4096
 
-void
+int
 ev_blind_value(ev_vault *v, uint8_t out[16], int field, const void *in,
                size_t in_len)
 {
-    uint8_t *buf = malloc(in_len + 1);
+    uint8_t stack[1 + BLIND_STACK], *buf = stack;
 
-    if (buf == NULL) {
-        /* Small and rare; a zero value finds nothing rather than crash. */
-        memset(out, 0, 16);
-        return;
+    if (in_len > BLIND_STACK) {
+        buf = malloc(in_len + 1);
+        if (buf == NULL) {
+            /* never a made-up value: it would be stored, or find nothing */
+            return ev_fail(v, EV_ENOMEM, "out of memory");
+        }
     }
     buf[0] = (uint8_t)field;
     memcpy(buf + 1, in, in_len);
     ev_keyed_hash(out, 16, v->keys->blind, buf, in_len + 1);
     ev_wipe(buf, in_len + 1);
-    free(buf);
+    if (buf != stack) {
+        free(buf);
+    }
+    return EV_OK;
 }
 
-void
+int
 ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s)
 {
-    size_t a = 0, b = strlen(s);
-    char *norm;
+    size_t a = 0, b = strlen(s), n;
+    uint8_t stack[1 + BLIND_STACK], *buf = stack;
 
     while (a < b && isspace((unsigned char)s[a])) {
         a++;
@@ -53,17 +62,24 @@ ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s)
     while (b > a && isspace((unsigned char)s[b - 1])) {
         b--;
     }
-    norm = malloc(b - a + 1);
-    if (norm == NULL) {
-        memset(out, 0, 16);
-        return;
+    n = b - a;
+    if (n > BLIND_STACK) {
+        buf = malloc(n + 1);
+        if (buf == NULL) {
+            return ev_fail(v, EV_ENOMEM, "out of memory");
+        }
     }
-    for (size_t i = a; i < b; i++) {
-        norm[i - a] = (char)tolower((unsigned char)s[i]);
+    /* as ev_blind_value, of the lowercased text */
+    buf[0] = (uint8_t)field;
+    for (size_t i = 0; i < n; i++) {
+        buf[1 + i] = (uint8_t)tolower((unsigned char)s[a + i]);
     }
-    ev_blind_value(v, out, field, norm, b - a);
-    ev_wipe(norm, b - a + 1);
-    free(norm);
+    ev_keyed_hash(out, 16, v->keys->blind, buf, n + 1);
+    ev_wipe(buf, n + 1);
+    if (buf != stack) {
+        free(buf);
+    }
+    return EV_OK;
 }
 
 int
@@ -73,19 +89,31 @@ ev_meta_index(ev_vault *v, const ev_record *r)
     int rc = EV_OK;
 
     if (r->case_name != NULL) {
-        ev_blind_text(v, val, EV_BLIND_CASE, r->case_name);
+        if ((rc = ev_blind_text(v, val, EV_BLIND_CASE, r->case_name)) !=
+            EV_OK) {
+            return rc;
+        }
         rc = ev_catalog_blind_add(v->cat, EV_BLIND_CASE, val, r->id);
     }
     if (rc == EV_OK && r->source != NULL) {
-        ev_blind_text(v, val, EV_BLIND_SOURCE, r->source);
+        if ((rc = ev_blind_text(v, val, EV_BLIND_SOURCE, r->source)) !=
+            EV_OK) {
+            return rc;
+        }
         rc = ev_catalog_blind_add(v->cat, EV_BLIND_SOURCE, val, r->id);
     }
     for (size_t i = 0; rc == EV_OK && i < r->ntags; i++) {
-        ev_blind_text(v, val, EV_BLIND_TAG, r->tags[i]);
+        if ((rc = ev_blind_text(v, val, EV_BLIND_TAG, r->tags[i])) !=
+            EV_OK) {
+            return rc;
+        }
         rc = ev_catalog_blind_add(v->cat, EV_BLIND_TAG, val, r->id);
     }
     if (rc == EV_OK) {
-        ev_blind_value(v, val, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
+        if ((rc = ev_blind_value(v, val, EV_BLIND_SHA256, r->sha256,
+                                 EV_SHA256_BYTES)) != EV_OK) {
+            return rc;
+        }
         rc = ev_catalog_blind_add(v->cat, EV_BLIND_SHA256, val, r->id);
     }
     if (rc != EV_OK) {
@@ -101,34 +129,38 @@ meta_ad(uint8_t ad[22], int64_t id)
     ev_store64(ad + 14, (uint64_t)id);
 }
 
-static void
+/* Sets a member; non-zero when it could not be set (out of memory).
+ * jansson's setters take a NULL value and fail, so a failed json_string
+ * shows here too: a field is never silently left out. */
+static int
 set_str(json_t *o, const char *k, const char *s)
 {
-    if (s != NULL) {
-        json_object_set_new(o, k, json_string(s));
-    }
+    return s != NULL ? json_object_set_new(o, k, json_string(s)) != 0 : 0;
 }
 
 /* The descriptive fields, as both the stored metadata and the intake
- * commitment hold them (keys are sorted when dumped). */
-static void
+ * commitment hold them (keys are sorted when dumped).  Non-zero when one
+ * could not be set. */
+static int
 put_descriptive(json_t *o, const ev_record *r)
 {
     json_t *tags = json_array();
+    int bad = 0;
 
-    set_str(o, "name", r->name);
-    set_str(o, "path", r->path);
-    set_str(o, "kind", r->kind);
-    set_str(o, "case", r->case_name);
-    set_str(o, "source", r->source);
-    set_str(o, "note", r->note);
-    set_str(o, "captured_at", r->captured_at);
-    set_str(o, "location", r->location);
-    set_str(o, "added_by", r->added_by);
+    bad |= set_str(o, "name", r->name);
+    bad |= set_str(o, "path", r->path);
+    bad |= set_str(o, "kind", r->kind);
+    bad |= set_str(o, "case", r->case_name);
+    bad |= set_str(o, "source", r->source);
+    bad |= set_str(o, "note", r->note);
+    bad |= set_str(o, "captured_at", r->captured_at);
+    bad |= set_str(o, "location", r->location);
+    bad |= set_str(o, "added_by", r->added_by);
     for (size_t i = 0; tags != NULL && i < r->ntags; i++) {
-        json_array_append_new(tags, json_string(r->tags[i]));
+        bad |= json_array_append_new(tags, json_string(r->tags[i])) != 0;
     }
-    json_object_set_new(o, "tags", tags != NULL ? tags : json_array());
+    bad |= json_object_set_new(o, "tags", tags) != 0;
+    return bad;
 }
 
 int
@@ -138,25 +170,30 @@ ev_meta_seal(ev_vault *v, const ev_record *r, uint8_t **out, size_t *out_len)
     char hex[65], salt_hex[65], *js = NULL;
     size_t n, padded;
     uint8_t *plain = NULL, ad[22];
-    int rc = EV_ENOMEM;
+    int rc = EV_ENOMEM, bad = 0;
 
     if (o == NULL) {
         goto cleanup;
     }
-    json_object_set_new(o, "v", json_integer(1));
-    put_descriptive(o, r);
+    bad |= json_object_set_new(o, "v", json_integer(1)) != 0;
+    bad |= put_descriptive(o, r);
     ev_hex(hex, r->sha256, sizeof r->sha256);
-    json_object_set_new(o, "sha256", json_string(hex));
-    json_object_set_new(o, "size", json_integer((json_int_t)r->size));
-    json_object_set_new(o, "added_at", json_integer(r->added_at));
-    json_object_set_new(o, "hash_only", json_boolean(r->hash_only));
+    bad |= json_object_set_new(o, "sha256", json_string(hex)) != 0;
+    bad |= json_object_set_new(o, "size",
+                               json_integer((json_int_t)r->size)) != 0;
+    bad |= json_object_set_new(o, "added_at", json_integer(r->added_at)) !=
+           0;
+    bad |= json_object_set_new(o, "hash_only",
+                               json_boolean(r->hash_only)) != 0;
     if (r->same_as > 0) {
-        json_object_set_new(o, "same_as", json_integer(r->same_as));
+        bad |= json_object_set_new(o, "same_as",
+                                   json_integer(r->same_as)) != 0;
     }
-    json_object_set_new(o, "custody_seq", json_integer(r->custody_seq));
+    bad |= json_object_set_new(o, "custody_seq",
+                               json_integer(r->custody_seq)) != 0;
     ev_hex(salt_hex, r->commit_salt, sizeof r->commit_salt);
-    json_object_set_new(o, "commit_salt", json_string(salt_hex));
-    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    bad |= json_object_set_new(o, "commit_salt", json_string(salt_hex)) != 0;
+    js = bad ? NULL : ev_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (js == NULL) {
         goto cleanup;
     }
@@ -187,11 +224,13 @@ cleanup:
     }
     free(plain);
     json_decref(o);
-    return rc;
+    return rc == EV_ENOMEM ? ev_fail(v, rc, "out of memory") : rc;
 }
 
+/* A copy of a string member (NULL when absent); *bad set for a member
+ * that is no string, *oom when the copy could not be made. */
 static char *
-get_str(json_t *o, const char *k, int *bad)
+get_str(json_t *o, const char *k, int *bad, int *oom)
 {
     json_t *s = json_object_get(o, k);
     char *c;
@@ -205,7 +244,7 @@ get_str(json_t *o, const char *k, int *bad)
     }
     c = strdup(json_string_value(s));
     if (c == NULL) {
-        *bad = 1;
+        *oom = 1;
     }
     return c;
 }
@@ -218,7 +257,7 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     size_t n;
     json_t *o, *tags, *x;
     json_error_t jerr;
-    int bad = 0;
+    int bad = 0, oom = 0;
 
     memset(r, 0, sizeof *r);
     if (in_len < EV_WRAP_OVERHEAD || in_len > META_MAX + 4096) {
@@ -228,7 +267,7 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     n = in_len - EV_WRAP_OVERHEAD;
     plain = malloc(n + 1);
     if (plain == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     meta_ad(ad, id);
     if (ev_unwrap(plain, in, in_len, ad, sizeof ad, v->keys->meta) != 0) {
@@ -248,26 +287,29 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
                        (long long)id);
     }
     r->id = id;
-    r->name = get_str(o, "name", &bad);
-    r->path = get_str(o, "path", &bad);
-    r->kind = get_str(o, "kind", &bad);
-    r->case_name = get_str(o, "case", &bad);
-    r->source = get_str(o, "source", &bad);
-    r->note = get_str(o, "note", &bad);
-    r->captured_at = get_str(o, "captured_at", &bad);
-    r->location = get_str(o, "location", &bad);
+    r->name = get_str(o, "name", &bad, &oom);
+    r->path = get_str(o, "path", &bad, &oom);
+    r->kind = get_str(o, "kind", &bad, &oom);
+    r->case_name = get_str(o, "case", &bad, &oom);
+    r->source = get_str(o, "source", &bad, &oom);
+    r->note = get_str(o, "note", &bad, &oom);
+    r->captured_at = get_str(o, "captured_at", &bad, &oom);
+    r->location = get_str(o, "location", &bad, &oom);
     tags = json_object_get(o, "tags");
     if (json_is_array(tags) && json_array_size(tags) > 0) {
         r->tags = calloc(json_array_size(tags), sizeof *r->tags);
         if (r->tags == NULL) {
-            bad = 1;
+            oom = 1;
         }
         for (size_t i = 0; r->tags != NULL && i < json_array_size(tags);
              i++) {
             json_t *t = json_array_get(tags, i);
-            if (!json_is_string(t) ||
-                (r->tags[i] = strdup(json_string_value(t))) == NULL) {
+            if (!json_is_string(t)) {
                 bad = 1;
+                break;
+            }
+            if ((r->tags[i] = strdup(json_string_value(t))) == NULL) {
+                oom = 1;
                 break;
             }
             r->ntags++;
@@ -288,7 +330,7 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
     r->added_at = json_integer_value(json_object_get(o, "added_at"));
     r->hash_only = json_is_true(json_object_get(o, "hash_only"));
     r->same_as = json_integer_value(json_object_get(o, "same_as"));
-    r->added_by = get_str(o, "added_by", &bad);
+    r->added_by = get_str(o, "added_by", &bad, &oom);
     r->custody_seq = json_integer_value(json_object_get(o, "custody_seq"));
     x = json_object_get(o, "commit_salt");
     if (json_is_string(x) &&
@@ -297,10 +339,11 @@ ev_meta_open(ev_vault *v, int64_t id, const uint8_t *in, size_t in_len,
         bad = 1;
     }
     json_decref(o);
-    if (bad) {
+    if (bad || oom) {
         ev_record_release(r);
-        return ev_fail(v, EV_ECORRUPT, "record %lld: metadata malformed",
-                       (long long)id);
+        return bad ? ev_fail(v, EV_ECORRUPT, "record %lld: metadata malformed",
+                             (long long)id)
+                   : ev_fail(v, EV_ENOMEM, "out of memory");
     }
     return EV_OK;
 }
@@ -422,11 +465,10 @@ ev_meta_commitment(uint8_t out[32], const ev_record *r)
     ev_sha256 *h = ev_sha256_new();
     int rc = EV_ENOMEM;
 
-    if (o == NULL || h == NULL) {
+    if (o == NULL || h == NULL || put_descriptive(o, r) != 0) {
         goto cleanup;
     }
-    put_descriptive(o, r);
-    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    js = ev_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (js == NULL) {
         goto cleanup;
     }

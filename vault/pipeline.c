@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+struct worker {
+    struct ev_pipe *p;
+    void *state;
+};
+
 struct ev_pipe {
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* a job was queued, or stop */
@@ -26,14 +31,16 @@ struct ev_pipe {
     void *(*state_new)(void);
     void (*state_free)(void *);
     pthread_t *threads;
-    int nthreads;
+    struct worker *workers; /* their states, made before they start */
+    int nworkers, nthreads;
 };
 
 static void *
 worker_main(void *arg)
 {
-    ev_pipe *p = arg;
-    void *state = p->state_new != NULL ? p->state_new() : NULL;
+    struct worker *w = arg;
+    ev_pipe *p = w->p;
+    void *state = w->state;
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -59,9 +66,6 @@ worker_main(void *arg)
         pthread_cond_broadcast(&p->done_cv);
     }
     pthread_mutex_unlock(&p->mu);
-    if (p->state_free != NULL) {
-        p->state_free(state);
-    }
     return NULL;
 }
 
@@ -93,14 +97,27 @@ ev_pipe_new(int nworkers, size_t capacity, ev_pipe_work_fn work,
     p->jobs = calloc(capacity, sizeof *p->jobs);
     p->done = calloc(capacity, 1);
     p->threads = calloc((size_t)nworkers, sizeof *p->threads);
-    if (p->jobs == NULL || p->done == NULL || p->threads == NULL) {
+    p->workers = calloc((size_t)nworkers, sizeof *p->workers);
+    p->nworkers = nworkers;
+    if (p->jobs == NULL || p->done == NULL || p->threads == NULL ||
+        p->workers == NULL) {
         goto fail;
+    }
+    /* Every worker's state before any thread starts: a worker without
+     * one (out of memory) would have nothing to work with. */
+    for (int i = 0; i < nworkers; i++) {
+        p->workers[i].p = p;
+        if (state_new != NULL &&
+            (p->workers[i].state = state_new()) == NULL) {
+            goto fail;
+        }
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
     for (int i = 0; i < nworkers; i++) {
-        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+        if (pthread_create(&p->threads[i], NULL, worker_main,
+                           &p->workers[i]) != 0) {
             break;
         }
         p->nthreads++;
@@ -111,9 +128,15 @@ ev_pipe_new(int nworkers, size_t capacity, ev_pipe_work_fn work,
     }
     return p;
 fail:
+    for (int i = 0; p->workers != NULL && i < nworkers; i++) {
+        if (p->workers[i].state != NULL) {
+            state_free(p->workers[i].state);
+        }
+    }
     free(p->jobs);
     free(p->done);
     free(p->threads);
+    free(p->workers);
     free(p);
     return NULL;
 }
@@ -131,12 +154,17 @@ ev_pipe_free(ev_pipe *p)
     for (int i = 0; i < p->nthreads; i++) {
         pthread_join(p->threads[i], NULL);
     }
+    /* states of workers that never started too */
+    for (int i = 0; p->state_free != NULL && i < p->nworkers; i++) {
+        p->state_free(p->workers[i].state);
+    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
     pthread_cond_destroy(&p->done_cv);
     free(p->jobs);
     free(p->done);
     free(p->threads);
+    free(p->workers);
     free(p);
 }
 

@@ -68,14 +68,14 @@ inputs_free(struct inputs *in)
 }
 
 static int
-inputs_push(struct inputs *in, const char *path, const char *display,
-            uint64_t size)
+inputs_push(ev_vault *v, struct inputs *in, const char *path,
+            const char *display, uint64_t size)
 {
     if (in->n == in->cap) {
         size_t cap = in->cap ? 2 * in->cap : 64;
         struct input *nv = realloc(in->v, cap * sizeof *nv);
         if (nv == NULL) {
-            return EV_ENOMEM;
+            return ev_fail(v, EV_ENOMEM, "out of memory");
         }
         in->v = nv;
         in->cap = cap;
@@ -87,7 +87,7 @@ inputs_push(struct inputs *in, const char *path, const char *display,
         in->v[in->n].display == NULL) {
         free(in->v[in->n].path);
         free(in->v[in->n].display);
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     in->n++;
     in->total += size;
@@ -130,14 +130,14 @@ walk(ev_vault *v, struct inputs *in, const char *path, const char *display,
             cap = cap ? 2 * cap : 32;
             nn = realloc(names, cap * sizeof *nn);
             if (nn == NULL) {
-                rc = EV_ENOMEM;
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
                 break;
             }
             names = nn;
         }
         names[n] = strdup(e->d_name);
         if (names[n] == NULL) {
-            rc = EV_ENOMEM;
+            rc = ev_fail(v, EV_ENOMEM, "out of memory");
             break;
         }
         n++;
@@ -162,7 +162,7 @@ walk(ev_vault *v, struct inputs *in, const char *path, const char *display,
         } else if (S_ISDIR(st.st_mode)) {
             rc = walk(v, in, child, cdisp, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            rc = inputs_push(in, child, cdisp, (uint64_t)st.st_size);
+            rc = inputs_push(v, in, child, cdisp, (uint64_t)st.st_size);
         } else {
             rc = ev_fail(v, EV_EINVAL,
                          "'%s' is not a regular file or directory (a link, "
@@ -214,7 +214,7 @@ expand(ev_vault *v, struct inputs *in, const char *const *paths, size_t n)
             }
             rc = walk(v, in, paths[i], b, 0);
         } else if (S_ISREG(st.st_mode)) {
-            rc = inputs_push(in, paths[i], base_name(disp),
+            rc = inputs_push(v, in, paths[i], base_name(disp),
                              (uint64_t)st.st_size);
         } else {
             rc = ev_fail(v, EV_EINVAL,
@@ -437,7 +437,8 @@ batch_begin(struct intake *k)
     k->next_seq = ev_custody_next_seq(k->v);
     clock_gettime(CLOCK_MONOTONIC, &k->batch_start);
     if (k->next_id < 0 || k->next_seq < 0) {
-        return ev_fail_catalog(k->v, EV_EIO, "cannot read the catalog");
+        return ev_fail_catalog(k->v, ev_catalog_status(k->v->cat),
+                               "cannot read the catalog");
     }
     return EV_OK;
 }
@@ -511,7 +512,11 @@ insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
         return rc;
     }
     t.field = EV_BLIND_SHA256;
-    ev_blind_value(v, t.value, EV_BLIND_SHA256, r->sha256, EV_SHA256_BYTES);
+    rc = ev_blind_value(v, t.value, EV_BLIND_SHA256, r->sha256,
+                        EV_SHA256_BYTES);
+    if (rc != EV_OK) {
+        return rc;
+    }
     rc = ev_catalog_record_each(v->cat, &t, 1, first_same, &same);
     if (rc != EV_OK && rc != 1) {
         return ev_fail_catalog(v, rc, "cannot search the catalog");
@@ -757,7 +762,7 @@ file_finish(struct intake *k, struct file_job *f)
     index_len = ev_blob_index_bytes(f->nchunks);
     index = malloc(index_len);
     if (index == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     ev_blob_seal_index(index, f->content_len, f->entries, f->nchunks,
@@ -773,13 +778,13 @@ file_finish(struct intake *k, struct file_job *f)
         uint64_t unpadded = f->stored_len;
         pad = malloc(piece);
         if (pad == NULL) {
-            rc = EV_ENOMEM;
+            rc = ev_fail(v, EV_ENOMEM, "out of memory");
             goto cleanup;
         }
         if (f->out_fd < 0 && f->mem_len + total > f->mem_cap) {
             uint8_t *m = realloc(f->mem, f->mem_len + (size_t)total);
             if (m == NULL) {
-                rc = EV_ENOMEM;
+                rc = ev_fail(v, EV_ENOMEM, "out of memory");
                 goto cleanup;
             }
             f->mem = m;
@@ -908,7 +913,7 @@ open_input(struct intake *k, const struct input *in, int stdin_fd,
     if (stdin_fd == -2) {
         /* bytes from v->read_fn: no file to open or watch */
         *out = file_job_new(k, in, -1, 0);
-        return *out != NULL ? EV_OK : EV_ENOMEM;
+        return *out != NULL ? EV_OK : ev_fail(v, EV_ENOMEM, "out of memory");
     }
     if (in->path != NULL) {
         fd = ev_os.open(in->path, O_RDONLY | O_NOCTTY, 0);
@@ -923,7 +928,7 @@ open_input(struct intake *k, const struct input *in, int stdin_fd,
         if (in->path != NULL) {
             ev_os.close(fd);
         }
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     if (ev_os.fstat(fd, &(*out)->st0) != 0) {
         return ev_fail(v, EV_EIO, "cannot stat '%s': %s", in->display,
@@ -1012,7 +1017,12 @@ static int
 submit_chunk(struct intake *k, struct file_job *cur, struct chunk_job *j,
              size_t got)
 {
-    if (grow_entries(cur) != EV_OK ||
+    int rc = grow_entries(cur);
+
+    if (rc == EV_ENOMEM) {
+        return ev_fail(k->v, rc, "out of memory");
+    }
+    if (rc != EV_OK ||
         cur->content_len + (uint64_t)got > EV_BLOB_MAX_CONTENT) {
         return ev_fail(k->v, EV_EINVAL, "'%s' is too large",
                        cur->input->display);
@@ -1181,8 +1191,8 @@ ev_record_add_reader(ev_vault *v, const ev_add_opts *opts, ev_record_fn cb,
     int rc = check_opts(v, opts);
 
     if (rc == EV_OK) {
-        rc = inputs_push(&ins, NULL, opts->name != NULL ? opts->name : "file",
-                         0);
+        rc = inputs_push(v, &ins, NULL,
+                         opts->name != NULL ? opts->name : "file", 0);
     }
     if (rc == EV_OK) {
         rc = add_inputs(v, &ins, -2, opts, cb, ctx);
@@ -1252,8 +1262,8 @@ ev_record_add_fd(ev_vault *v, int fd, const ev_add_opts *opts,
     }
     rc = check_opts(v, &o);
     if (rc == EV_OK) {
-        rc = inputs_push(&ins, NULL, o.name != NULL ? o.name : "testimony",
-                         0);
+        rc = inputs_push(v, &ins, NULL,
+                         o.name != NULL ? o.name : "testimony", 0);
     }
     if (rc == EV_OK) {
         rc = add_inputs(v, &ins, fd, &o, cb, ctx);
@@ -1293,7 +1303,7 @@ ev_record_add_hash(ev_vault *v, const uint8_t sha256[EV_SHA256_BYTES],
     k.batch = calloc(1, sizeof *k.batch);
     if (k.batch == NULL) {
         ev_vault_unlock_write(v);
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     fill_record(&k, &r, opts->name, opts->name);
     memcpy(r.sha256, sha256, EV_SHA256_BYTES);
@@ -1376,7 +1386,7 @@ list_one(void *arg, const ev_record_row *row)
     r.state = row->state;
     stop = l->cb(l->ctx, &r);
     ev_record_release(&r);
-    return stop != 0 ? 2 : 0;
+    return stop != 0 ? EV_WALK_STOP : 0;
 }
 
 int
@@ -1390,28 +1400,32 @@ ev_record_list(ev_vault *v, const ev_filter *f, ev_record_fn cb, void *ctx)
     if (v->keys == NULL) {
         return ev_fail(v, EV_ELOCKED, "vault is locked");
     }
+    rc = EV_OK;
     if (f != NULL && f->case_name != NULL) {
         t[n].field = EV_BLIND_CASE;
-        ev_blind_text(v, t[n++].value, EV_BLIND_CASE, f->case_name);
+        rc = ev_blind_text(v, t[n++].value, EV_BLIND_CASE, f->case_name);
     }
-    if (f != NULL && f->source != NULL) {
+    if (rc == EV_OK && f != NULL && f->source != NULL) {
         t[n].field = EV_BLIND_SOURCE;
-        ev_blind_text(v, t[n++].value, EV_BLIND_SOURCE, f->source);
+        rc = ev_blind_text(v, t[n++].value, EV_BLIND_SOURCE, f->source);
     }
-    if (f != NULL && f->tag != NULL) {
+    if (rc == EV_OK && f != NULL && f->tag != NULL) {
         t[n].field = EV_BLIND_TAG;
-        ev_blind_text(v, t[n++].value, EV_BLIND_TAG, f->tag);
+        rc = ev_blind_text(v, t[n++].value, EV_BLIND_TAG, f->tag);
     }
-    if (f != NULL && f->sha256 != NULL) {
+    if (rc == EV_OK && f != NULL && f->sha256 != NULL) {
         t[n].field = EV_BLIND_SHA256;
-        ev_blind_value(v, t[n++].value, EV_BLIND_SHA256, f->sha256,
-                       EV_SHA256_BYTES);
+        rc = ev_blind_value(v, t[n++].value, EV_BLIND_SHA256, f->sha256,
+                            EV_SHA256_BYTES);
+    }
+    if (rc != EV_OK) {
+        return rc;
     }
     rc = ev_catalog_record_each(v->cat, t, n, list_one, &l);
     if (rc == 1) {
         return l.rc;
     }
-    if (rc == 2) {
+    if (rc == EV_WALK_STOP) {
         return EV_OK;
     }
     if (rc != EV_OK) {
@@ -1490,7 +1504,7 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     if (want == NULL || got == NULL) {
         free(want);
         free(got);
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     while (done < total) {
         size_t n = total - done < piece ? (size_t)(total - done) : piece;
@@ -1617,18 +1631,21 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     index = malloc(index_len);
     entries = malloc(n * sizeof *entries);
     if (index == NULL || entries == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     rc = src_read(&src, index, index_len, stored_len - index_len);
     if (rc != EV_OK) {
         goto cleanup;
     }
-    if (ev_blob_open_index(&idx_content, entries, n, index, index_len, dek) !=
-            EV_OK ||
+    if ((rc = ev_blob_open_index(&idx_content, entries, n, index, index_len,
+                                 dek)) != EV_OK ||
         idx_content != content_len) {
-        rc = ev_fail(v, EV_ECORRUPT, "'%s': index fails authentication",
-                     path);
+        /* lack of memory is no damage */
+        rc = rc == EV_ENOMEM
+                 ? ev_fail(v, rc, "out of memory")
+                 : ev_fail(v, EV_ECORRUPT,
+                           "'%s': index fails authentication", path);
         goto cleanup;
     }
     /* The chunks must exactly fill the space between header and index. */
@@ -1641,7 +1658,7 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         goto cleanup;
     }
     if (sha256 != NULL && (h = ev_sha256_new()) == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     if (n == 1) {
@@ -1651,12 +1668,12 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         size_t in_len = ev_entry_len(entries[0]);
         if (v->chunk_ctx == NULL &&
             (v->chunk_ctx = ev_chunk_ctx_new()) == NULL) {
-            rc = EV_ENOMEM;
+            rc = ev_fail(v, EV_ENOMEM, "out of memory");
             goto cleanup;
         }
         if (grow(&v->rbuf_in, &v->rbuf_in_cap, in_len) != 0 ||
             grow(&v->rbuf_out, &v->rbuf_out_cap, (size_t)content_len) != 0) {
-            rc = EV_ENOMEM;
+            rc = ev_fail(v, EV_ENOMEM, "out of memory");
             goto cleanup;
         }
         memset(&one, 0, sizeof one);
@@ -1688,7 +1705,7 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     }
     jobs = calloc(njobs, sizeof *jobs);
     if (jobs == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     for (size_t i = 0; i < njobs; i++) {
@@ -1696,7 +1713,7 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         jobs[i].out = malloc(EV_CHUNK_BYTES);
         jobs[i].dek = dek;
         if (jobs[i].in == NULL || jobs[i].out == NULL) {
-            rc = EV_ENOMEM;
+            rc = ev_fail(v, EV_ENOMEM, "out of memory");
             goto cleanup;
         }
     }
@@ -1709,7 +1726,7 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
         hash_pipe = ev_pipe_new(1, njobs, hash_read_work, NULL, NULL);
     }
     if (pipe == NULL || (h != NULL && hash_pipe == NULL)) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     off = EV_BLOB_HEADER_BYTES;

@@ -452,9 +452,12 @@ rot_head(struct rot *r)
     v->keys = r->old;
     rc = ev_custody_head(v, &size, last);
     v->keys = r->new_;
-    if (rc != EV_OK) {
+    if (rc == EV_ECORRUPT) {
         return ev_fail(v, EV_ECORRUPT,
                        "the custody log's head fails authentication");
+    }
+    if (rc != EV_OK) {
+        return ev_fail_catalog(v, rc, "cannot read the custody log's head");
     }
     if (size != (uint64_t)r->next_seq ||
         (size > 0 && !ev_memeq(last, r->last_leaf, EV_HASH_BYTES))) {

@@ -11,6 +11,7 @@
  */
 #include "custody.h"
 #include "destroy.h"
+#include "json.h"
 #include "rotate.h"
 #include "util.h"
 
@@ -33,7 +34,7 @@ ev_vault_set_operator(ev_vault *v, const char *name)
         }
         copy = strdup(name);
         if (copy == NULL) {
-            return EV_ENOMEM;
+            return ev_fail(v, EV_ENOMEM, "out of memory");
         }
     }
     free(v->operator_);
@@ -118,7 +119,7 @@ ev_seal(ev_vault *v, const int64_t *ids, size_t nids, const char *note,
     }
     todo = malloc(nids * sizeof *todo);
     if (todo == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     rc = ev_catalog_begin(v->cat);
     if (rc != EV_OK) {
@@ -207,12 +208,11 @@ ev_amendment_rekey(const struct ev_keys *from, const struct ev_keys *to,
                           out);
 }
 
-static void
+/* Non-zero when the field could not be set (out of memory). */
+static int
 set_opt(json_t *o, const char *k, const char *s)
 {
-    if (s != NULL) {
-        json_object_set_new(o, k, json_string(s));
-    }
+    return s != NULL ? json_object_set_new(o, k, json_string(s)) != 0 : 0;
 }
 
 int
@@ -226,7 +226,7 @@ ev_record_amend(ev_vault *v, int64_t id, const ev_add_opts *opts,
     int64_t aid = 0;
     size_t len;
     char fields[256] = "";
-    int rc = need_keys(v);
+    int rc = need_keys(v), bad = 0;
 
     if (rc != EV_OK) {
         return rc;
@@ -236,21 +236,25 @@ ev_record_amend(ev_vault *v, int64_t id, const ev_add_opts *opts,
     }
     o = json_object();
     if (o == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
-    set_opt(o, "name", opts->name);
-    set_opt(o, "kind", opts->kind);
-    set_opt(o, "case", opts->case_name);
-    set_opt(o, "source", opts->source);
-    set_opt(o, "note", opts->note);
-    set_opt(o, "captured_at", opts->captured_at);
-    set_opt(o, "location", opts->location);
+    bad |= set_opt(o, "name", opts->name);
+    bad |= set_opt(o, "kind", opts->kind);
+    bad |= set_opt(o, "case", opts->case_name);
+    bad |= set_opt(o, "source", opts->source);
+    bad |= set_opt(o, "note", opts->note);
+    bad |= set_opt(o, "captured_at", opts->captured_at);
+    bad |= set_opt(o, "location", opts->location);
     if (opts->ntags > 0) {
         json_t *t = json_array();
-        for (size_t i = 0; i < opts->ntags; i++) {
-            json_array_append_new(t, json_string(opts->tags[i]));
+        for (size_t i = 0; t != NULL && i < opts->ntags; i++) {
+            bad |= json_array_append_new(t, json_string(opts->tags[i])) != 0;
         }
-        json_object_set_new(o, "tags", t);
+        bad |= json_object_set_new(o, "tags", t) != 0;
+    }
+    if (bad) {
+        json_decref(o);
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     if (json_object_size(o) == 0) {
         json_decref(o);
@@ -269,17 +273,17 @@ ev_record_amend(ev_vault *v, int64_t id, const ev_add_opts *opts,
             }
         }
     }
-    json_object_set_new(o, "reason", json_string(reason));
-    js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    bad |= json_object_set_new(o, "reason", json_string(reason)) != 0;
+    js = bad ? NULL : ev_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     if (js == NULL) {
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     len = strlen(js);
     sealed = malloc(len + EV_WRAP_OVERHEAD);
     if (sealed == NULL) {
         free(js);
-        return EV_ENOMEM;
+        return ev_fail(v, EV_ENOMEM, "out of memory");
     }
     rc = ev_catalog_begin(v->cat);
     if (rc != EV_OK) {
@@ -300,7 +304,8 @@ ev_record_amend(ev_vault *v, int64_t id, const ev_add_opts *opts,
     }
     aid = ev_catalog_amendment_next_id(v->cat);
     if (aid < 1) {
-        rc = ev_fail_catalog(v, EV_EIO, "cannot read amendments");
+        rc = ev_fail_catalog(v, ev_catalog_status(v->cat),
+                             "cannot read amendments");
         goto rollback;
     }
     amend_ad(ad, aid, id);
@@ -341,12 +346,20 @@ struct amend_ctx {
     int rc;
 };
 
+/* A copy of a string member, or NULL when absent; *oom set when the copy
+ * could not be made (a field is never dropped unnoticed). */
 static char *
-dup_field(json_t *o, const char *k)
+dup_field(json_t *o, const char *k, int *oom)
 {
     json_t *s = json_object_get(o, k);
+    char *c;
 
-    return json_is_string(s) ? strdup(json_string_value(s)) : NULL;
+    if (!json_is_string(s)) {
+        return NULL;
+    }
+    c = strdup(json_string_value(s));
+    *oom |= c == NULL;
+    return c;
 }
 
 static int
@@ -357,7 +370,7 @@ amend_one(void *arg, int64_t id, int64_t record, const uint8_t *p, size_t n)
     char *js;
     json_t *o, *tags;
     ev_record r;
-    int stop;
+    int stop, oom = 0;
 
     if (n < EV_WRAP_OVERHEAD || n > (1 << 20)) {
         a->rc = ev_fail(a->v, EV_ECORRUPT, "amendment %lld damaged",
@@ -366,7 +379,7 @@ amend_one(void *arg, int64_t id, int64_t record, const uint8_t *p, size_t n)
     }
     js = malloc(n - EV_WRAP_OVERHEAD + 1);
     if (js == NULL) {
-        a->rc = EV_ENOMEM;
+        a->rc = ev_fail(a->v, EV_ENOMEM, "out of memory");
         return 1;
     }
     amend_ad(ad, id, record);
@@ -389,28 +402,39 @@ amend_one(void *arg, int64_t id, int64_t record, const uint8_t *p, size_t n)
     }
     memset(&r, 0, sizeof r);
     r.id = record;
-    r.name = dup_field(o, "name");
-    r.kind = dup_field(o, "kind");
-    r.case_name = dup_field(o, "case");
-    r.source = dup_field(o, "source");
-    r.note = dup_field(o, "note");
-    r.captured_at = dup_field(o, "captured_at");
-    r.location = dup_field(o, "location");
-    r.path = dup_field(o, "reason");
+    r.name = dup_field(o, "name", &oom);
+    r.kind = dup_field(o, "kind", &oom);
+    r.case_name = dup_field(o, "case", &oom);
+    r.source = dup_field(o, "source", &oom);
+    r.note = dup_field(o, "note", &oom);
+    r.captured_at = dup_field(o, "captured_at", &oom);
+    r.location = dup_field(o, "location", &oom);
+    r.path = dup_field(o, "reason", &oom);
     tags = json_object_get(o, "tags");
     if (json_is_array(tags) && json_array_size(tags) > 0) {
         r.tags = calloc(json_array_size(tags), sizeof *r.tags);
+        oom |= r.tags == NULL;
         for (size_t i = 0; r.tags != NULL && i < json_array_size(tags); i++) {
             json_t *t = json_array_get(tags, i);
             if (json_is_string(t)) {
-                r.tags[r.ntags++] = strdup(json_string_value(t));
+                if ((r.tags[r.ntags] = strdup(json_string_value(t))) ==
+                    NULL) {
+                    oom = 1;
+                    break;
+                }
+                r.ntags++;
             }
         }
     }
     json_decref(o);
+    if (oom) {
+        ev_record_release(&r);
+        a->rc = ev_fail(a->v, EV_ENOMEM, "out of memory");
+        return 1;
+    }
     stop = a->fn(a->ctx, &r);
     ev_record_release(&r);
-    return stop != 0 ? 2 : 0;
+    return stop != 0 ? EV_WALK_STOP : 0;
 }
 
 int
@@ -426,7 +450,7 @@ ev_record_amendments(ev_vault *v, int64_t id, ev_record_fn fn, void *ctx)
     if (rc == 1) {
         return a.rc;
     }
-    if (rc != EV_OK && rc != 2) {
+    if (rc != EV_OK && rc != EV_WALK_STOP) {
         return ev_fail_catalog(v, rc, "cannot read amendments");
     }
     return EV_OK;
@@ -520,7 +544,7 @@ ev_proof(ev_vault *v, int64_t id, char **out, size_t *out_len)
     cap = 256 + log.entries[seq].len * 2 + np * 48 + strlen(use->note);
     *out = malloc(cap);
     if (*out == NULL) {
-        rc = EV_ENOMEM;
+        rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
     *out_len = ev_tlog_proof_format(*out, cap,
