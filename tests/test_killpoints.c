@@ -1,0 +1,415 @@
+/*
+ * test_killpoints.c - the key changes killed at every durable step.
+ *
+ * A child process runs one key change (lockdown, passphrase change,
+ * rotation) with SQLite's I/O going through a VFS that kills the process
+ * (SIGKILL) just before its N-th write, sync, truncate or delete, for N =
+ * 1, 2, ... until the change runs to its end.  After each kill the vault
+ * opens with the old way in or with the new one, never both and never
+ * neither, and passes ev_check.  When the change took effect, the file
+ * vault.db alone, as the kill left it (what someone who takes the laptop
+ * then has, without the -wal log SQLite would replay), must not open with
+ * the old passphrase either: the commit point of a change that removes a
+ * way in must be the point after which no copy of it is in the catalog
+ * file.  tests/crash/campaign.sh found kills that broke this.
+ */
+#include "harness.h"
+#include "testutil.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+/* ------------------------------------------------------------------ */
+/* A VFS that dies at the N-th durable call                           */
+/* ------------------------------------------------------------------ */
+
+static sqlite3_vfs *real_vfs;
+static long kill_at, calls;
+
+typedef struct {
+    sqlite3_file base;
+    sqlite3_file *real; /* follows this struct in the same allocation */
+} kfile;
+
+static void
+step(void)
+{
+    if (kill_at > 0 && ++calls == kill_at) {
+        raise(SIGKILL);
+    }
+}
+
+#define REAL(f) (((kfile *)(f))->real)
+
+static int
+k_close(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xClose(REAL(f));
+}
+static int
+k_read(sqlite3_file *f, void *p, int n, sqlite3_int64 o)
+{
+    return REAL(f)->pMethods->xRead(REAL(f), p, n, o);
+}
+static int
+k_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 o)
+{
+    step();
+    return REAL(f)->pMethods->xWrite(REAL(f), p, n, o);
+}
+static int
+k_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    step();
+    return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+/* A kill keeps what was written (the page cache outlives the process):
+ * syncs only count, they would make hundreds of runs slow. */
+static int
+k_sync(sqlite3_file *f, int flags)
+{
+    (void)f;
+    (void)flags;
+    step();
+    return SQLITE_OK;
+}
+static int
+k_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+static int
+k_lock(sqlite3_file *f, int l)
+{
+    return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+static int
+k_unlock(sqlite3_file *f, int l)
+{
+    return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+static int
+k_reserved(sqlite3_file *f, int *out)
+{
+    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+static int
+k_fcntl(sqlite3_file *f, int op, void *arg)
+{
+    return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+static int
+k_sector(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+static int
+k_dev(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int
+k_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
+{
+    return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+static int
+k_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+    return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
+}
+static void
+k_shm_barrier(sqlite3_file *f)
+{
+    REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+static int
+k_shm_unmap(sqlite3_file *f, int del)
+{
+    return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static const sqlite3_io_methods k_io = {
+    2,         k_close,   k_read,   k_write,       k_truncate,
+    k_sync,    k_size,    k_lock,   k_unlock,      k_reserved,
+    k_fcntl,   k_sector,  k_dev,    k_shm_map,     k_shm_lock,
+    k_shm_barrier, k_shm_unmap, NULL, NULL};
+
+static int
+k_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
+       int *out_flags)
+{
+    kfile *k = (kfile *)f;
+    int rc;
+
+    (void)vfs;
+    k->real = (sqlite3_file *)(k + 1);
+    rc = real_vfs->xOpen(real_vfs, name, k->real, flags, out_flags);
+    k->base.pMethods = k->real->pMethods != NULL ? &k_io : NULL;
+    return rc;
+}
+
+static int
+k_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+    (void)vfs;
+    (void)sync_dir;
+    step();
+    return real_vfs->xDelete(real_vfs, name, 0);
+}
+
+static sqlite3_vfs k_vfs;
+
+/* Every later catalog opens through the killing VFS (which kills only
+ * once kill_at is set, in a child). */
+static void
+install_killer(void)
+{
+    real_vfs = sqlite3_vfs_find(NULL);
+    k_vfs = *real_vfs;
+    k_vfs.iVersion = real_vfs->iVersion < 3 ? real_vfs->iVersion : 3;
+    k_vfs.szOsFile = (int)sizeof(kfile) + real_vfs->szOsFile;
+    k_vfs.zName = "killer";
+    k_vfs.xOpen = k_open;
+    k_vfs.xDelete = k_delete;
+    sqlite3_vfs_register(&k_vfs, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* The changes                                                         */
+/* ------------------------------------------------------------------ */
+
+#define NEW_PASS "a new passphrase, after the border"
+
+enum change { LOCKDOWN, PASSPHRASE, ROTATE };
+static const char *const change_names[] = {"lockdown", "passphrase",
+                                           "rotate"};
+
+static char *root;
+static char recovery[EV_RECOVERY_KEY_CHARS + 1];
+
+/* The vault every run starts from: a record, made once. */
+static char tmpl[PATH_MAX];
+
+static void
+make_template(void)
+{
+    ev_vault *v;
+    char path[PATH_MAX];
+    const char *paths[1] = {path};
+    static const char text[] = "a testimony that must survive";
+
+    /* the least Argon2id memory a slot allows: hundreds of unlocks */
+    static const ev_create_opts tiny = {1, 8, NULL};
+
+    t_path(tmpl, sizeof tmpl, root, "template");
+    CHECK_EQ(ev_vault_new(&v), EV_OK);
+    CHECK_EQ(ev_vault_create(v, tmpl, &tiny, T_PASS, strlen(T_PASS),
+                             recovery),
+             EV_OK);
+    t_path(path, sizeof path, root, "testimony.txt");
+    CHECK(t_write_file(path, text, sizeof text - 1) == 0);
+    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, NULL, NULL), EV_OK);
+    ev_vault_free(v);
+}
+
+static int
+copy_file(const char *from, const char *to)
+{
+    size_t n;
+    uint8_t *p = t_read_file(from, &n);
+    int rc = p != NULL ? t_write_file(to, p, n) : -1;
+
+    free(p);
+    return rc;
+}
+
+static const char *copy_to;
+
+static int
+copy_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    char to[PATH_MAX];
+
+    (void)f;
+    t_path(to, sizeof to, copy_to, path + strlen(tmpl));
+    if (flag == FTW_D) {
+        return mkdir(to, st->st_mode & 07777) == 0 ? 0 : -1;
+    }
+    return copy_file(path, to) == 0 && chmod(to, st->st_mode & 07777) == 0
+               ? 0
+               : -1;
+}
+
+/* A fresh copy of the template at dir. */
+static void
+make_vault(const char *dir)
+{
+    copy_to = dir;
+    CHECK(nftw(tmpl, copy_one, 16, FTW_PHYS) == 0);
+}
+
+/* The change, in a child killed at the n-th durable call.  1 when the
+ * child was killed, 0 when the change ran to its end. */
+static int
+run_killed(const char *dir, enum change c, long n)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid == 0) {
+        ev_vault *v = NULL;
+        int rc, removed;
+        char rec[EV_RECOVERY_KEY_CHARS + 1], *lines = NULL;
+        int k, m;
+
+        if (ev_vault_new(&v) != EV_OK || ev_vault_open(v, dir) != EV_OK ||
+            ev_vault_unlock_passphrase(v, T_PASS, strlen(T_PASS)) != EV_OK) {
+            _exit(3);
+        }
+        kill_at = n;
+        calls = 0;
+        switch (c) {
+        case LOCKDOWN:
+            rc = ev_vault_lockdown(v, 0, 0, &removed);
+            break;
+        case PASSPHRASE:
+            rc = ev_key_add_passphrase(v, NEW_PASS, strlen(NEW_PASS), NULL,
+                                       1, 0, 0, NULL);
+            break;
+        default:
+            rc = ev_key_rotate(v, NEW_PASS, strlen(NEW_PASS), 0, 0, rec,
+                               &lines, &k, &m);
+            break;
+        }
+        _exit(rc == EV_OK ? 0 : 4);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        CHECK(!"fork");
+        return 0;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+        return 1;
+    }
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return 0;
+}
+
+/* Does pass open the vault in dir?  ev status of the unlock; when it
+ * opens and check is set, the vault must pass ev_check too. */
+static int
+opens_(const char *dir, const char *pass, int check)
+{
+    ev_vault *v = NULL;
+    int rc = ev_vault_new(&v);
+
+    if (rc == EV_OK) {
+        rc = ev_vault_open(v, dir);
+    }
+    if (rc == EV_OK) {
+        rc = ev_vault_unlock_passphrase(v, pass, strlen(pass));
+    }
+    if (rc == EV_OK && check) {
+        uint64_t nrec = 0;
+        rc = ev_check(v, EV_CHECK_READ_DATA, NULL, NULL, &nrec);
+        CHECK_EQ(rc, EV_OK);
+        CHECK_EQ(nrec, 1);
+    }
+    ev_vault_free(v);
+    return rc;
+}
+
+#define opens(dir, pass) opens_(dir, pass, 1)
+
+static int
+recovery_opens(const char *dir)
+{
+    ev_vault *v = NULL;
+    int rc = ev_vault_new(&v);
+
+    if (rc == EV_OK) {
+        rc = ev_vault_open(v, dir);
+    }
+    if (rc == EV_OK) {
+        rc = ev_vault_unlock_recovery(v, recovery);
+    }
+    ev_vault_free(v);
+    return rc;
+}
+
+static void
+killpoints(enum change c)
+{
+    char dir[PATH_MAX], bare[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    long n, took = 0, kept = 0, bare_open = 0;
+
+    t_path(dir, sizeof dir, root, change_names[c]);
+    t_path(bare, sizeof bare, root, "bare");
+    for (n = 1; n < 10000; n++) {
+        int killed, old_ok, new_ok;
+
+        t_rmtree(strdup(dir));
+        make_vault(dir);
+        killed = run_killed(dir, c, n);
+        /* the catalog file alone, before anything opens the vault */
+        t_rmtree(strdup(bare));
+        CHECK(mkdir(bare, 0700) == 0);
+        t_path(a, sizeof a, dir, "vault.db");
+        t_path(b, sizeof b, bare, "vault.db");
+        CHECK(copy_file(a, b) == 0);
+        t_path(b, sizeof b, bare, "blobs");
+        CHECK(mkdir(b, 0700) == 0);
+        t_path(b, sizeof b, bare, "tmp");
+        CHECK(mkdir(b, 0700) == 0);
+
+        old_ok = opens(dir, T_PASS) == EV_OK;
+        new_ok = c == LOCKDOWN ? recovery_opens(dir) == EV_OK && !old_ok
+                               : opens(dir, NEW_PASS) == EV_OK;
+        if (old_ok == new_ok) {
+            fprintf(stderr, "%s killed at step %ld: old opens %d, new %d\n",
+                    change_names[c], n, old_ok, new_ok);
+        }
+        CHECK(old_ok != new_ok);
+        if (c == LOCKDOWN) {
+            CHECK_EQ(recovery_opens(dir), EV_OK);
+        }
+        if (new_ok) {
+            took++;
+            if (opens_(bare, T_PASS, 0) == EV_OK) {
+                bare_open++;
+                fprintf(stderr,
+                        "%s killed at step %ld: it took effect, yet "
+                        "vault.db alone opens with the old passphrase\n",
+                        change_names[c], n);
+                CHECK(!"vault.db alone opens with the old passphrase");
+            }
+        } else {
+            kept++;
+        }
+        if (!killed) {
+            break;
+        }
+    }
+    printf("%s: killed at %ld points, then run to its end: %ld left the "
+           "old way in, %ld the new; %ld left vault.db opening with the old "
+           "passphrase\n",
+           change_names[c], n - 1, kept, took, bare_open);
+    CHECK(n > 3);
+    t_rmtree(strdup(dir));
+    t_rmtree(strdup(bare));
+}
+
+int
+main(void)
+{
+    CHECK_EQ(ev_init(), EV_OK);
+    install_killer();
+    root = t_mkdtemp();
+    make_template();
+    killpoints(LOCKDOWN);
+    killpoints(PASSPHRASE);
+    killpoints(ROTATE);
+    t_rmtree(root);
+    EV_TEST_END();
+}
