@@ -1,17 +1,19 @@
 /*
- * test_killpoints.c - the key changes killed at every durable step.
+ * test_killpoints.c - key changes and destroy killed at every durable step.
  *
- * A child process runs one key change (lockdown, passphrase change,
- * rotation) with SQLite's I/O going through a VFS that kills the process
- * (SIGKILL) just before its N-th write, sync, truncate or delete, for N =
- * 1, 2, ... until the change runs to its end.  After each kill the vault
- * opens with the old way in or with the new one, never both and never
- * neither, and passes ev_check.  When the change took effect, the file
- * vault.db alone, as the kill left it (what someone who takes the laptop
- * then has, without the -wal log SQLite would replay), must not open with
- * the old passphrase either: the commit point of a change that removes a
- * way in must be the point after which no copy of it is in the catalog
- * file.  tests/crash/campaign.sh found kills that broke this.
+ * A child process runs a key change (lockdown, passphrase change,
+ * rotation) or a destroy, its SQLite I/O going through a VFS that kills it
+ * (SIGKILL) just before its N-th write, sync, truncate or delete, for
+ * N = 1, 2, ... until it runs to its end.  After each kill the vault is in
+ * the old state or the new one (one passphrase opens it, never both or
+ * neither; the record reads back or is a tombstone) and passes ev_check.
+ * Once the change took effect, vault.db alone as the kill left it (what
+ * whoever takes the laptop then has, without the -wal log that SQLite
+ * would replay) must not open with the old passphrase, nor read the
+ * destroyed record: the commit point of a change that removes a way in or
+ * a key is the point after which no copy of it is in the catalog file.
+ * tests/crash/campaign.sh found kills that broke this: 5 kill points of
+ * each change, between its commit into the WAL and the checkpoint after.
  */
 #include "harness.h"
 #include "testutil.h"
@@ -131,10 +133,10 @@ k_shm_unmap(sqlite3_file *f, int del)
 }
 
 static const sqlite3_io_methods k_io = {
-    2,         k_close,   k_read,   k_write,       k_truncate,
-    k_sync,    k_size,    k_lock,   k_unlock,      k_reserved,
-    k_fcntl,   k_sector,  k_dev,    k_shm_map,     k_shm_lock,
-    k_shm_barrier, k_shm_unmap, NULL, NULL};
+    2,      k_close,   k_read,     k_write,       k_truncate,  k_sync,
+    k_size, k_lock,    k_unlock,   k_reserved,    k_fcntl,     k_sector,
+    k_dev,  k_shm_map, k_shm_lock, k_shm_barrier, k_shm_unmap, NULL,
+    NULL};
 
 static int
 k_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
@@ -182,14 +184,16 @@ install_killer(void)
 
 #define NEW_PASS "a new passphrase, after the border"
 
-enum change { LOCKDOWN, PASSPHRASE, ROTATE };
-static const char *const change_names[] = {"lockdown", "passphrase",
-                                           "rotate"};
+enum change { LOCKDOWN, PASSPHRASE, ROTATE, DESTROY_INLINE, DESTROY_BLOB };
+static const char *const change_names[] = {
+    "lockdown", "passphrase", "rotate", "destroy (inline)", "destroy (blob)"};
 
 static char *root;
 static char recovery[EV_RECOVERY_KEY_CHARS + 1];
 
-/* The vault every run starts from: a record, made once. */
+/* The vault every run starts from, made once: record 1 a short testimony
+ * (kept inline in the catalog), record 2 in a blob file. */
+#define BIG (1100 * 1024)
 static char tmpl[PATH_MAX];
 
 static void
@@ -199,18 +203,25 @@ make_template(void)
     char path[PATH_MAX];
     const char *paths[1] = {path};
     static const char text[] = "a testimony that must survive";
+    uint8_t *big = malloc(BIG);
 
     /* the least Argon2id memory a slot allows: hundreds of unlocks */
     static const ev_create_opts tiny = {1, 8, NULL};
 
     t_path(tmpl, sizeof tmpl, root, "template");
     CHECK_EQ(ev_vault_new(&v), EV_OK);
-    CHECK_EQ(ev_vault_create(v, tmpl, &tiny, T_PASS, strlen(T_PASS),
-                             recovery),
+    CHECK_EQ(ev_vault_create(v, tmpl, &tiny, T_PASS, strlen(T_PASS), recovery),
              EV_OK);
     t_path(path, sizeof path, root, "testimony.txt");
     CHECK(t_write_file(path, text, sizeof text - 1) == 0);
     CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, NULL, NULL), EV_OK);
+    /* record 2: too big to be kept inline, in a blob file */
+    CHECK(big != NULL);
+    t_fill_random(big, BIG, 17);
+    t_path(path, sizeof path, root, "video.mp4");
+    CHECK(t_write_file(path, big, BIG) == 0);
+    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, NULL, NULL), EV_OK);
+    free(big);
     ev_vault_free(v);
 }
 
@@ -226,6 +237,7 @@ copy_file(const char *from, const char *to)
 }
 
 static const char *copy_to;
+static char tmpl_from[PATH_MAX]; /* the tree copy_one copies */
 
 static int
 copy_one(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -233,13 +245,12 @@ copy_one(const char *path, const struct stat *st, int flag, struct FTW *f)
     char to[PATH_MAX];
 
     (void)f;
-    t_path(to, sizeof to, copy_to, path + strlen(tmpl));
+    t_path(to, sizeof to, copy_to, path + strlen(tmpl_from));
     if (flag == FTW_D) {
         return mkdir(to, st->st_mode & 07777) == 0 ? 0 : -1;
     }
-    return copy_file(path, to) == 0 && chmod(to, st->st_mode & 07777) == 0
-               ? 0
-               : -1;
+    return copy_file(path, to) == 0 && chmod(to, st->st_mode & 07777) == 0 ? 0
+                                                                           : -1;
 }
 
 /* A fresh copy of the template at dir. */
@@ -247,6 +258,7 @@ static void
 make_vault(const char *dir)
 {
     copy_to = dir;
+    snprintf(tmpl_from, sizeof tmpl_from, "%s", tmpl);
     CHECK(nftw(tmpl, copy_one, 16, FTW_PHYS) == 0);
 }
 
@@ -275,13 +287,19 @@ run_killed(const char *dir, enum change c, long n)
             rc = ev_vault_lockdown(v, 0, 0, &removed);
             break;
         case PASSPHRASE:
-            rc = ev_key_add_passphrase(v, NEW_PASS, strlen(NEW_PASS), NULL,
-                                       1, 0, 0, NULL);
+            rc = ev_key_add_passphrase(v, NEW_PASS, strlen(NEW_PASS), NULL, 1,
+                                       0, 0, NULL);
             break;
-        default:
-            rc = ev_key_rotate(v, NEW_PASS, strlen(NEW_PASS), 0, 0, rec,
-                               &lines, &k, &m);
+        case ROTATE:
+            rc = ev_key_rotate(v, NEW_PASS, strlen(NEW_PASS), 0, 0, rec, &lines,
+                               &k, &m);
             break;
+        default: {
+            ev_destroy_result res;
+            rc =
+                ev_record_destroy(v, c == DESTROY_INLINE ? 1 : 2, "test", &res);
+            break;
+        }
         }
         _exit(rc == EV_OK ? 0 : 4);
     }
@@ -314,13 +332,46 @@ opens_(const char *dir, const char *pass, int check)
         uint64_t nrec = 0;
         rc = ev_check(v, EV_CHECK_READ_DATA, NULL, NULL, &nrec);
         CHECK_EQ(rc, EV_OK);
-        CHECK_EQ(nrec, 1);
     }
     ev_vault_free(v);
     return rc;
 }
 
 #define opens(dir, pass) opens_(dir, pass, 1)
+
+/* Record id in dir: 1 readable, 0 a tombstone, -1 anything else. */
+static int
+record_state(const char *dir, int64_t id)
+{
+    ev_vault *v = NULL;
+    ev_record r;
+    int rc = ev_vault_new(&v), st = -1, fd;
+    char path[PATH_MAX];
+
+    if (rc == EV_OK) {
+        rc = ev_vault_open(v, dir);
+    }
+    if (rc == EV_OK) {
+        rc = ev_vault_unlock_passphrase(v, T_PASS, strlen(T_PASS));
+    }
+    if (rc == EV_OK && (rc = ev_record_get(v, id, &r)) == EV_EDESTROYED) {
+        st = 0;
+    } else if (rc == EV_OK) {
+        if (r.state == EV_STATE_DESTROYED) {
+            st = 0;
+        } else {
+            t_path(path, sizeof path, root, "read.out");
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            st = fd >= 0 && ev_record_read(v, id, fd) == EV_OK ? 1 : -1;
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        ev_record_release(&r);
+    }
+    ev_vault_free(v);
+    return st;
+}
 
 static int
 recovery_opens(const char *dir)
@@ -363,6 +414,39 @@ killpoints(enum change c)
         t_path(b, sizeof b, bare, "tmp");
         CHECK(mkdir(b, 0700) == 0);
 
+        if (c >= DESTROY_INLINE) {
+            /* the bare copy keeps the blob files as the kill left them */
+            t_path(a, sizeof a, dir, "blobs");
+            t_path(b, sizeof b, bare, "blobs");
+            rmdir(b);
+            copy_to = b;
+            snprintf(tmpl_from, sizeof tmpl_from, "%s", a);
+            CHECK(nftw(a, copy_one, 16, FTW_PHYS) == 0);
+            int64_t id = c == DESTROY_INLINE ? 1 : 2;
+            int st = record_state(dir, id);
+            CHECK(st >= 0);
+            old_ok = st == 1;
+            new_ok = st == 0;
+            CHECK(opens(dir, T_PASS) == EV_OK);
+            if (new_ok) {
+                took++;
+                if (record_state(bare, id) == 1) {
+                    bare_open++;
+                    fprintf(stderr,
+                            "%s killed at step %ld: the record is "
+                            "destroyed, yet vault.db alone still reads "
+                            "it\n",
+                            change_names[c], n);
+                    CHECK(!"vault.db alone reads a destroyed record");
+                }
+            } else {
+                kept++;
+            }
+            if (!killed) {
+                break;
+            }
+            continue;
+        }
         old_ok = opens(dir, T_PASS) == EV_OK;
         new_ok = c == LOCKDOWN ? recovery_opens(dir) == EV_OK && !old_ok
                                : opens(dir, NEW_PASS) == EV_OK;
@@ -392,8 +476,7 @@ killpoints(enum change c)
         }
     }
     printf("%s: killed at %ld points, then run to its end: %ld left the "
-           "old way in, %ld the new; %ld left vault.db opening with the old "
-           "passphrase\n",
+           "old state, %ld the new; %ld left vault.db alone in the old one\n",
            change_names[c], n - 1, kept, took, bare_open);
     CHECK(n > 3);
     t_rmtree(strdup(dir));
@@ -410,6 +493,8 @@ main(void)
     killpoints(LOCKDOWN);
     killpoints(PASSPHRASE);
     killpoints(ROTATE);
+    killpoints(DESTROY_INLINE);
+    killpoints(DESTROY_BLOB);
     t_rmtree(root);
     EV_TEST_END();
 }
