@@ -131,6 +131,14 @@ for root, _, files in os.walk(sys.argv[1]):
 sys.exit(1)
 PY
 }
+# bare_copy: $C/atk, the vault.db of $C/raw without its log (what someone
+# who takes the laptop after the kill can open: dropping vault.db-wal is
+# easy), with the blob files as they were
+bare_copy() {
+    rm -rf "$C/atk"; mkdir -p "$C/atk/tmp"
+    cp "$C/raw/vault.db" "$C/atk/"
+    cp -a "$C/raw/blobs" "$C/atk/blobs"
+}
 # drop_ids IDS FILE: FILE's lines whose first field is not in IDS
 drop_ids() { awk 'NR == FNR { w[$1] = 1; next } !($1 in w)' "$1" "$2"; }
 nrec() { if [ -f "$C/prev" ]; then wc -l < "$C/prev"; else echo 0; fi; }
@@ -562,8 +570,7 @@ keys_after() {
     # taking effect, the command took the old passphrase's power too: the
     # catalog file without its write-ahead log does not open with it
     if [ "$OUT" = all ] && [ "$CMD" != recover ]; then
-        rm -rf "$C/atk"; mkdir -p "$C/atk/blobs" "$C/atk/tmp"
-        cp "$C/raw/vault.db" "$C/atk/"
+        bare_copy
         if EVAULT_DIR=$C/atk EVAULT_PASSPHRASE_FILE=$OLD "$EVAULT" ls > /dev/null 2>&1; then
             RAWOPEN=$((RAWOPEN + 1))
             fail "$CMD took effect, yet vault.db as the kill left it, without its log, opens with the old passphrase"
@@ -614,17 +621,27 @@ destroy_before() {
 }
 destroy_after() {
     local st
+    rm -rf "$C/raw"; cp -a "$V" "$C/raw"   # as the kill left it
     common_checks
     tmp_swept
     snap "$C/now" || return
     grep -v "^$DID " "$C/prev" > "$C/prev.o"; grep -v "^$DID " "$C/now" > "$C/now.o"
     same_records "$C/prev.o" "$C/now.o" "records other than $DID"
     st=$(awk -v id="$DID" '$1 == id { print $3 }' "$C/now")
-    case $st in
-    active) OUT=none; reads_back "$DID" "$DSHA" ;;
-    destroyed) OUT=all; ev cat "$DID" > /dev/null 2>&1 && fail "destroyed record $DID still reads" ;;
-    *) fail "record $DID is '$st', neither intact nor a tombstone"; OUT=part ;;
-    esac
+    if [ "$st" = active ]; then
+        OUT=none
+        reads_back "$DID" "$DSHA"
+    elif [ -z "$st" ] && ! ev show "$DID" > /dev/null 2> "$C/show.err" && grep -q "was destroyed" "$C/show.err"; then
+        OUT=all
+        ev cat "$DID" > "$C/cat.out" 2> /dev/null && fail "destroyed record $DID still reads"
+        # vault.db as the kill left it, alone, with the blob files then
+        bare_copy
+        EVAULT_DIR=$C/atk ev cat "$DID" > "$C/cat.out" 2> /dev/null &&
+            fail "destroyed, yet vault.db as the kill left it, without its log, still reads record $DID"
+    else
+        fail "record $DID is neither intact nor a tombstone: '$st', $(head -1 "$C/show.err")"
+        OUT=part
+    fi
     [ "$RC" -eq 0 ] && [ "$OUT" != all ] && fail "destroy finished but the record is $st"
 }
 
