@@ -16,6 +16,7 @@
  * each change, between its commit into the WAL and the checkpoint after.
  */
 #include "harness.h"
+#include "os.h"
 #include "testutil.h"
 
 #include <signal.h>
@@ -163,6 +164,34 @@ k_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 
 static sqlite3_vfs k_vfs;
 
+/* The library's own writes, syncs, renames and unlinks (blob files, the
+ * bundle share writes) are kill points too, on the same counter. */
+static ssize_t
+kos_write(int fd, const void *buf, size_t n)
+{
+    step();
+    return ev_os_default.write(fd, buf, n);
+}
+static int
+kos_fsync(int fd)
+{
+    (void)fd;
+    step();
+    return 0;
+}
+static int
+kos_rename(const char *from, const char *to)
+{
+    step();
+    return ev_os_default.rename(from, to);
+}
+static int
+kos_unlink(const char *path)
+{
+    step();
+    return ev_os_default.unlink(path);
+}
+
 /* Every later catalog opens through the killing VFS (which kills only
  * once kill_at is set, in a child). */
 static void
@@ -176,6 +205,10 @@ install_killer(void)
     k_vfs.xOpen = k_open;
     k_vfs.xDelete = k_delete;
     sqlite3_vfs_register(&k_vfs, 1);
+    ev_os.write = kos_write;
+    ev_os.fsync = kos_fsync;
+    ev_os.rename = kos_rename;
+    ev_os.unlink = kos_unlink;
 }
 
 /* ------------------------------------------------------------------ */
@@ -184,12 +217,21 @@ install_killer(void)
 
 #define NEW_PASS "a new passphrase, after the border"
 
-enum change { LOCKDOWN, PASSPHRASE, ROTATE, DESTROY_INLINE, DESTROY_BLOB };
+enum change {
+    LOCKDOWN,
+    PASSPHRASE,
+    ROTATE,
+    DESTROY_INLINE,
+    DESTROY_BLOB,
+    SHARE
+};
 static const char *const change_names[] = {
-    "lockdown", "passphrase", "rotate", "destroy (inline)", "destroy (blob)"};
+    "lockdown",       "passphrase", "rotate", "destroy (inline)",
+    "destroy (blob)", "share"};
 
 static char *root;
 static char recovery[EV_RECOVERY_KEY_CHARS + 1];
+static char bundle[PATH_MAX]; /* share's output */
 
 /* The vault every run starts from, made once: record 1 a short testimony
  * (kept inline in the catalog), record 2 in a blob file. */
@@ -222,6 +264,18 @@ make_template(void)
     CHECK(t_write_file(path, big, BIG) == 0);
     CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, NULL, NULL), EV_OK);
     free(big);
+    /* record 3, sealed, to share with a contact (this vault itself) */
+    t_path(path, sizeof path, root, "statement.txt");
+    CHECK(t_write_file(path, text, sizeof text - 1) == 0);
+    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, NULL, NULL), EV_OK);
+    {
+        int64_t three = 3;
+        size_t n;
+        ev_identity_info me;
+        CHECK_EQ(ev_seal(v, &three, 1, "to share", &n), EV_OK);
+        CHECK_EQ(ev_identity(v, &me), EV_OK);
+        CHECK_EQ(ev_contact_add(v, "partner", me.age, me.minisign), EV_OK);
+    }
     ev_vault_free(v);
 }
 
@@ -294,6 +348,13 @@ run_killed(const char *dir, enum change c, long n)
             rc = ev_key_rotate(v, NEW_PASS, strlen(NEW_PASS), 0, 0, rec, &lines,
                                &k, &m);
             break;
+        case SHARE: {
+            static const char *const to[] = {"partner"};
+            ev_share_opts so = {to, 1, NULL, 0, 0};
+            int64_t three = 3;
+            rc = ev_share(v, &three, 1, &so, bundle);
+            break;
+        }
         default: {
             ev_destroy_result res;
             rc =
@@ -338,6 +399,34 @@ opens_(const char *dir, const char *pass, int check)
 }
 
 #define opens(dir, pass) opens_(dir, pass, 1)
+
+static int
+count_share(void *ctx, uint64_t seq, const char *text)
+{
+    (void)seq;
+    *(int *)ctx += strstr(text, "\naction share\n") != NULL;
+    return 0;
+}
+
+/* Custody entries of shares in dir (-1: it does not open). */
+static int
+shares_logged(const char *dir)
+{
+    ev_vault *v = NULL;
+    int rc = ev_vault_new(&v), n = 0;
+
+    if (rc == EV_OK) {
+        rc = ev_vault_open(v, dir);
+    }
+    if (rc == EV_OK) {
+        rc = ev_vault_unlock_passphrase(v, T_PASS, strlen(T_PASS));
+    }
+    if (rc == EV_OK) {
+        rc = ev_log_list(v, 0, count_share, &n);
+    }
+    ev_vault_free(v);
+    return rc == EV_OK ? n : -1;
+}
 
 /* Record id in dir: 1 readable, 0 a tombstone, -1 anything else. */
 static int
@@ -402,7 +491,32 @@ killpoints(enum change c)
 
         t_rmtree(strdup(dir));
         make_vault(dir);
+        unlink(bundle);
         killed = run_killed(dir, c, n);
+        if (c == SHARE) {
+            /* a bundle under its name is logged: no record leaves the
+             * vault without its custody entry */
+            int logged = shares_logged(dir);
+            CHECK(opens(dir, T_PASS) == EV_OK);
+            CHECK(logged == 0 || logged == 1);
+            if (access(bundle, F_OK) == 0) {
+                took++;
+                if (logged != 1) {
+                    bare_open++;
+                    fprintf(stderr,
+                            "share killed at step %ld: the bundle is "
+                            "there, the custody log has no share entry\n",
+                            n);
+                    CHECK(!"a bundle without its custody entry");
+                }
+            } else {
+                kept++;
+            }
+            if (!killed) {
+                break;
+            }
+            continue;
+        }
         /* the catalog file alone, before anything opens the vault */
         t_rmtree(strdup(bare));
         CHECK(mkdir(bare, 0700) == 0);
@@ -476,8 +590,10 @@ killpoints(enum change c)
         }
     }
     printf("%s: killed at %ld points, then run to its end: %ld left the "
-           "old state, %ld the new; %ld left vault.db alone in the old one\n",
-           change_names[c], n - 1, kept, took, bare_open);
+           "old state, %ld the new; %ld %s\n",
+           change_names[c], n - 1, kept, took, bare_open,
+           c == SHARE ? "left a bundle without its custody entry"
+                      : "left vault.db alone in the old state");
     CHECK(n > 3);
     t_rmtree(strdup(dir));
     t_rmtree(strdup(bare));
@@ -490,11 +606,13 @@ main(void)
     install_killer();
     root = t_mkdtemp();
     make_template();
+    t_path(bundle, sizeof bundle, root, "bundle.age");
     killpoints(LOCKDOWN);
     killpoints(PASSPHRASE);
     killpoints(ROTATE);
     killpoints(DESTROY_INLINE);
     killpoints(DESTROY_BLOB);
+    killpoints(SHARE);
     t_rmtree(root);
     EV_TEST_END();
 }

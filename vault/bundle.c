@@ -478,13 +478,9 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     }
     ev_os.close(o.fd);
     o.fd = -1;
-    if (ev_os.rename(tmp, out_path) != 0) {
-        rc = ev_fail(v, EV_EIO, "cannot rename to '%s': %s", out_path,
-                     strerror(errno));
-        ev_os.unlink(tmp);
-        goto cleanup;
-    }
-    /* The custody log: what, to whom, which fields left out. */
+    /* The custody log: what, to whom, which fields left out.  Committed
+     * before the bundle takes its name, so that a bundle never exists
+     * without its entry (killed in between, an entry has no bundle). */
     {
         char full[1400];
         snprintf(full, sizeof full, "%s%s%s", note,
@@ -494,6 +490,16 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      i > 0 ? "," : "", opts->redact[i]);
         }
         rc = ev_log_action(v, "share", ids, nids, full);
+    }
+    if (rc != EV_OK) {
+        ev_os.unlink(tmp);
+        goto cleanup;
+    }
+    if (ev_os.rename(tmp, out_path) != 0) {
+        rc = ev_fail(v, EV_EIO, "cannot rename to '%s': %s", out_path,
+                     strerror(errno));
+        ev_os.unlink(tmp);
+        goto cleanup;
     }
 cleanup:
     if (a != NULL) {
