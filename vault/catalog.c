@@ -231,7 +231,7 @@ journal_mode(ev_catalog *c, const char *mode)
     sqlite3_stmt *st = NULL;
     int rc, ok = 0;
 
-    snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s;", mode);
+    snprintf(sql, sizeof sql, "PRAGMA main.journal_mode=%s;", mode);
     sqlite3_busy_handler(c->db, NULL, NULL);
     rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -341,8 +341,11 @@ int
 ev_catalog_checkpoint(ev_catalog *c)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "PRAGMA wal_checkpoint(TRUNCATE);",
-                                -1, &st, NULL);
+    /* main only: the temp database, once PRAGMA integrity_check has opened
+     * it, answers a checkpoint after a journal mode change with
+     * SQLITE_LOCKED */
+    int rc = sqlite3_prepare_v2(
+        c->db, "PRAGMA main.wal_checkpoint(TRUNCATE);", -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
