@@ -27,25 +27,26 @@ export LC_ALL=C
 EVAULT=$(realpath "$EVAULT")
 
 ROUNDS=20 SEED=$((RANDOM * 32768 + RANDOM)) KEEP=0 VERBOSE=0
-usage() { sed -n 's/^# \{0,1\}//; 9,18p' "$0" >&2; exit 2; }
+usage() { sed -n 's/^# \{0,1\}//; 9,18p' "$0"; }
 while getopts n:s:kvh o; do
     case $o in
+    h) usage; exit 0 ;;
     n) ROUNDS=$OPTARG ;;
     s) SEED=$OPTARG ;;
     k) KEEP=1 ;;
     v) VERBOSE=1 ;;
-    *) usage ;;
+    *) usage >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-case $ROUNDS in '' | *[!0-9]*) usage ;; esac
+case $ROUNDS in '' | *[!0-9]*) usage >&2; exit 2 ;; esac
 ALL=(add-files add-dir add-stdin seal share import rotate lockdown recover
      passphrase destroy)
 CMDS=()
 for a in "${@:-${ALL[@]}}"; do
     case $a in
     add) CMDS+=(add-files add-dir add-stdin) ;;
-    *) [[ " ${ALL[*]} " == *" $a "* ]] || { echo "campaign: unknown command '$a'" >&2; usage; }
+    *) [[ " ${ALL[*]} " == *" $a "* ]] || { echo "campaign: unknown command '$a'" >&2; usage >&2; exit 2; }
        CMDS+=("$a") ;;
     esac
 done
