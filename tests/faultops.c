@@ -1168,7 +1168,8 @@ add_one(ev_vault *v, const char *path, const ev_add_opts *o, struct t_recs *rs)
 static ev_vault *
 create(const char *dir, char rec[EV_RECOVERY_KEY_CHARS + 1])
 {
-    static const ev_create_opts cheapest = {CHEAP_OPS, CHEAP_KIB, NULL};
+    static const ev_create_opts cheapest = {.argon2_ops = CHEAP_OPS,
+                                            .argon2_mem_kib = CHEAP_KIB};
     char unused[EV_RECOVERY_KEY_CHARS + 1];
     ev_vault *v = NULL;
 

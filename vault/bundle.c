@@ -535,13 +535,32 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     }
     ev_os.close(o.fd);
     o.fd = -1;
+    /* The custody log: what, to whom, which fields left out.  Committed
+     * before the bundle takes its name, so that a bundle never exists
+     * without its entry: killed in between, or failing after, the log
+     * says a little more than happened, never less. */
+    {
+        char full[1400];
+        snprintf(full, sizeof full, "%s%s%s", note,
+                 opts->nredact > 0 ? "; redacted " : "", "");
+        for (size_t i = 0; i < opts->nredact; i++) {
+            snprintf(full + strlen(full), sizeof full - strlen(full), "%s%s",
+                     i > 0 ? "," : "", opts->redact[i]);
+        }
+        rc = ev_log_action(v, "share", ids, nids, full);
+    }
+    if (rc != EV_OK) {
+        ev_os.unlink(tmp);
+        goto cleanup;
+    }
     if (ev_os.rename(tmp, out_path) != 0) {
         rc = ev_fail(v, errno_status(errno), "cannot rename to '%s': %s",
                      out_path, strerror(errno));
         ev_os.unlink(tmp);
         goto cleanup;
     }
-    /* The bundle's name is durable before the log says it was made. */
+    /* The bundle's name is durable before share reports success; a
+     * bundle whose name may not survive a crash is removed. */
     {
         const char *slash = strrchr(out_path, '/');
         if (slash == NULL) {
@@ -557,22 +576,6 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
                      strerror(errno));
         ev_os.unlink(out_path);
         goto cleanup;
-    }
-    /* The custody log: what, to whom, which fields left out.  A bundle
-     * the log does not name must not stay: on failure it goes. */
-    {
-        char full[1400];
-        snprintf(full, sizeof full, "%s%s%s", note,
-                 opts->nredact > 0 ? "; redacted " : "", "");
-        for (size_t i = 0; i < opts->nredact; i++) {
-            snprintf(full + strlen(full), sizeof full - strlen(full), "%s%s",
-                     i > 0 ? "," : "", opts->redact[i]);
-        }
-        rc = ev_log_action(v, "share", ids, nids, full);
-        if (rc != EV_OK) {
-            ev_os.unlink(out_path);
-            ev_os_fsync_dir(dir);
-        }
     }
 cleanup:
     if (a != NULL) {

@@ -29,6 +29,7 @@ struct ev_catalog {
     sqlite3 *db;
     int busy_ms;
     struct timespec busy_since; /* when the current wait began */
+    int direct; /* this transaction uses a rollback journal */
     char errmsg[512];
     struct stmt_slot cache[STMT_CACHE];
     int last_status; /* of the last failure */
@@ -274,6 +275,75 @@ ev_catalog_begin(ev_catalog *c)
     return rc;
 }
 
+/* Sets the journal mode without waiting for other connections; EV_OK
+ * only when the catalog is in that mode afterwards. */
+static int
+journal_mode(ev_catalog *c, const char *mode)
+{
+    char sql[40];
+    sqlite3_stmt *st = NULL;
+    int rc, ok = 0;
+
+    snprintf(sql, sizeof sql, "PRAGMA main.journal_mode=%s;", mode);
+    sqlite3_busy_handler(c->db, NULL, NULL);
+    rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *now = (const char *)sqlite3_column_text(st, 0);
+        ok = now != NULL && sqlite3_stricmp(now, mode) == 0;
+    }
+    sqlite3_finalize(st);
+    sqlite3_busy_handler(c->db, on_busy, c);
+    return ok ? EV_OK : EV_EBUSY;
+}
+
+/* Back to the write-ahead log once a direct transaction has ended. */
+static void
+end_direct(ev_catalog *c)
+{
+    if (c->direct && sqlite3_get_autocommit(c->db)) {
+        c->direct = 0;
+        sqlite3_exec(c->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL);
+        /* if another process holds the catalog now, its own open sets
+         * WAL mode again */
+        journal_mode(c, "wal");
+    }
+}
+
+/* In WAL mode a commit lands in vault.db-wal, and vault.db keeps the old
+ * pages until a checkpoint copies the new ones over: killed in between,
+ * vault.db alone (without the log, which anyone holding the files may
+ * drop) still holds what the transaction removed, a key slot after a
+ * lockdown.  So this transaction empties the log and runs with a rollback
+ * journal instead: pages change in place, their old images only in
+ * vault.db-journal, and the commit point is that journal's deletion
+ * (synchronous=EXTRA syncs the directory after it).  When another process
+ * has the catalog open the mode cannot change: then it is an ordinary
+ * transaction, and the caller's checkpoint after it does what it can. */
+int
+ev_catalog_begin_direct(ev_catalog *c)
+{
+    int rc;
+
+    if (journal_mode(c, "delete") == EV_OK) {
+        c->direct = 1;
+        rc = exec(c, "PRAGMA synchronous=EXTRA;");
+        if (rc != EV_OK) {
+            end_direct(c);
+            return rc;
+        }
+    } else {
+        c->direct = 1; /* the mode may have changed all the same */
+        end_direct(c);
+    }
+    rc = exec(c, "BEGIN IMMEDIATE;");
+    if (rc != EV_OK) {
+        end_direct(c);
+    } else {
+        c->txn = 1;
+    }
+    return rc;
+}
+
 int
 ev_catalog_savepoint(ev_catalog *c)
 {
@@ -320,6 +390,7 @@ ev_catalog_commit(ev_catalog *c)
     if (rc == EV_OK) {
         c->txn = 0;
     }
+    end_direct(c);
     return rc;
 }
 
@@ -330,14 +401,18 @@ ev_catalog_rollback(ev_catalog *c)
         sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
     }
     c->txn = c->lost = 0;
+    end_direct(c);
 }
 
 int
 ev_catalog_checkpoint(ev_catalog *c)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "PRAGMA wal_checkpoint(TRUNCATE);",
-                                -1, &st, NULL);
+    /* main only: the temp database, once PRAGMA integrity_check has opened
+     * it, answers a checkpoint after a journal mode change with
+     * SQLITE_LOCKED */
+    int rc = sqlite3_prepare_v2(
+        c->db, "PRAGMA main.wal_checkpoint(TRUNCATE);", -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);

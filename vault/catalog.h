@@ -45,6 +45,11 @@ int ev_catalog_status(const ev_catalog *c);
 int ev_catalog_begin(ev_catalog *c);
 int ev_catalog_commit(ev_catalog *c);
 void ev_catalog_rollback(ev_catalog *c);
+/* Begins a transaction whose commit leaves no copy of what it removes in
+ * vault.db (a rollback journal instead of the WAL, for this transaction):
+ * for key changes.  With another process on the catalog it is an ordinary
+ * one; empty the WAL after it (ev_catalog_checkpoint). */
+int ev_catalog_begin_direct(ev_catalog *c);
 /* A savepoint inside a transaction: end with keep 0 to undo what was done
  * since (one record that failed halfway), 1 to keep it. */
 int ev_catalog_savepoint(ev_catalog *c);

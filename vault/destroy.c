@@ -17,7 +17,8 @@
  *      appended (and the log head), the row becomes a tombstone, its blind
  *      index and amendment rows are deleted, and the blob row (wrapped data
  *      key, inline bytes) is deleted unless another record names the blob;
- *      COMMIT.  secure_delete zeroes the freed bytes in the new pages.
+ *      COMMIT, with a rollback journal, so that vault.db alone holds no
+ *      key once it is done.  secure_delete zeroes the freed bytes.
  *   2. PRAGMA wal_checkpoint(TRUNCATE): the new pages overwrite the old
  *      ones in vault.db and the WAL, which holds older page images with
  *      the key, is cut to zero bytes.
@@ -188,13 +189,15 @@ ev_vault_sweep(ev_vault *v, uint64_t *nremoved)
 /* ------------------------------------------------------------------ */
 
 /* Step 1: one transaction.  The catalog's row of the record is read
- * inside it, so a seal committed meanwhile is seen. */
+ * inside it, so a seal committed meanwhile is seen.  It commits with a
+ * rollback journal (ev_catalog_begin_direct): committed into the WAL
+ * instead, a kill before step 2 left vault.db alone holding the key. */
 static int
 destroy_rows(ev_vault *v, int64_t id, const char *reason,
              ev_destroy_result *out, uint8_t blob_id[EV_BLOBID_BYTES])
 {
     ev_record_row row;
-    int rc = ev_catalog_begin(v->cat);
+    int rc = ev_catalog_begin_direct(v->cat);
 
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot start a transaction");
