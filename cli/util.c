@@ -52,6 +52,9 @@ json_error(int status, const char *msg)
     json_decref(o);
 }
 
+static int verror(struct cli *c, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static int
 verror(struct cli *c, int status, const char *fmt, va_list ap)
 {

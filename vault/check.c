@@ -81,6 +81,9 @@ struct listed {
     uint64_t size;
 };
 
+static void problem(struct check *c, int64_t record, int code,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static void
 problem(struct check *c, int64_t record, int code, const char *fmt, ...)
 {
