@@ -72,9 +72,58 @@ sed -n '/^c2sp/!{/^extra /d;/^index /d;p}' "$T/p.tlog-proof" |
 cp "$T/vault.pub" "$C/checkpoint/real.pub"
 
 # Targets that sign their own seeds with the keys they hold.
-for t in checkpoint tlog_proof bundle blob meta timestamp; do
+for t in checkpoint tlog_proof bundle blob meta; do
     [ -x "$build/tests/fuzz/fuzz_$t" ] || continue
     mkdir -p "$C/$t"
     EV_FUZZ_MKSEEDS=$C/$t "$build/tests/fuzz/fuzz_$t" > /dev/null 2>&1
+done
+# Timestamp replies over fuzz_timestamp's note from a test authority whose
+# CA (valid for a century) is tsa-ca.pem; as tests/cli/t_timestamp.sh.
+fresh timestamp
+A=$T/tsa
+mkdir -p "$A"
+cat > "$A/tsa.cnf" <<CNF
+[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = test
+[ v3_ca ]
+basicConstraints = critical,CA:true
+keyUsage = critical,keyCertSign,cRLSign
+[ v3_tsa ]
+basicConstraints = critical,CA:false
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
+[ tsa ]
+default_tsa = tsa_config
+[ tsa_config ]
+serial = $A/serial
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+other_policies = 1.2.3.4.2
+digests = sha256
+accuracy = secs:1
+ordering = yes
+tsa_name = no
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+CNF
+echo 01 > "$A/serial"
+ssl() { openssl "$@" 2> /dev/null; }
+ssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$A/ca.key" -out "$src/tsa-ca.pem" -days 36500 -subj "/CN=fuzz CA" \
+    -config "$A/tsa.cnf" -extensions v3_ca
+ssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$A/tsa.key" -out "$A/tsa.csr" -subj "/CN=fuzz TSA" -config "$A/tsa.cnf"
+ssl x509 -req -in "$A/tsa.csr" -CA "$src/tsa-ca.pem" -CAkey "$A/ca.key" \
+    -CAserial "$A/ca.srl" -CAcreateserial -out "$A/tsa.crt" -days 36500 -extfile "$A/tsa.cnf" \
+    -extensions v3_tsa
+EV_FUZZ_MKSEEDS=1 "$build/tests/fuzz/fuzz_timestamp" > "$A/note" 2> /dev/null
+for q in cert nocert; do
+    opt=-cert; [ $q = nocert ] && opt=-no_nonce
+    ssl ts -query -data "$A/note" -sha256 $opt -out "$A/$q.tsq"
+    ssl ts -reply -queryfile "$A/$q.tsq" -signer "$A/tsa.crt" -inkey "$A/tsa.key" \
+        -out "$C/timestamp/$q.tsr" -config "$A/tsa.cnf"
 done
 du -sh "$C"
