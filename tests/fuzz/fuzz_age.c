@@ -10,15 +10,16 @@
  * the file over in pieces whose size depends on the input's length, so
  * the reader's buffering is exercised too.
  */
-#include "fuzz.h"
 #include "age.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char key_a[] =
-    "AGE-SECRET-KEY-1DCM9S56V088P9GNJQVVFNAZJ5PU6XVMRJL8QFJ7ZJ9Y70S5LZPDQJ6MA9F";
+    "AGE-SECRET-KEY-"
+    "1DCM9S56V088P9GNJQVVFNAZJ5PU6XVMRJL8QFJ7ZJ9Y70S5LZPDQJ6MA9F";
 
 struct src {
     const uint8_t *p;

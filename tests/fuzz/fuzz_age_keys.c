@@ -6,8 +6,8 @@
  * A decoded key must encode back to the same text (case folded as the
  * spec says).
  */
-#include "fuzz.h"
 #include "age.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,9 +9,9 @@
  * and a parsed number prints back as the input's digits (no sign, space or
  * wrap-around accepted).
  */
-#include "fuzz.h"
 #include "cli.h"
 #include "evault.h"
+#include "fuzz.h"
 
 #include <inttypes.h>
 #include <stdint.h>

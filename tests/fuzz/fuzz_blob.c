@@ -20,8 +20,8 @@
  *   byte 0 % 4 == 3: the rest is sealed as a chunk by the writer
  *                    (ev_blob_seal_chunk) and must open to itself
  */
-#include "fuzz.h"
 #include "blob.h"
+#include "fuzz.h"
 #include "util.h"
 
 #include <zstd.h>
@@ -124,8 +124,7 @@ raw(const uint8_t *p, size_t n)
             continue;
         }
         if (nchunks == 1 && content_len <= EV_CHUNK_BYTES &&
-            EV_BLOB_HEADER_BYTES + ev_entry_len(entries[0]) + index_len <=
-                n) {
+            EV_BLOB_HEADER_BYTES + ev_entry_len(entries[0]) + index_len <= n) {
             (void)ev_blob_open_chunk(ctx, out_buf, (size_t)content_len,
                                      p + EV_BLOB_HEADER_BYTES, entries[0], 0,
                                      dek);
@@ -178,8 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         len = size - 4;
         seal(in_buf, data + 4, len, 7, 0);
-        entry = (uint32_t)(len + EV_TAG_BYTES) | (uint32_t)(data[3] >> 7)
-                                                     << 31;
+        entry = (uint32_t)(len + EV_TAG_BYTES) | (uint32_t)(data[3] >> 7) << 31;
         (void)ev_blob_open_chunk(ctx, out_buf, plain_len, in_buf, entry, 7,
                                  dek);
         break;

@@ -24,8 +24,8 @@
  * forms, checked to import.  The vault is made again after every 200
  * imported records, so that it stays small and every run alike.
  */
-#include "fuzz.h"
 #include "age.h"
+#include "fuzz.h"
 #include "minisign.h"
 
 #include <archive.h>
@@ -128,12 +128,11 @@ sign(const struct ent *of)
 
     fz_sign_key(pk, sk);
     ev_minisign_keyid(kid, pk);
-    if (sig == NULL ||
-        ev_minisign_sign(sig, EV_MINISIGN_SIG_MAX,
-                         of != NULL ? (const uint8_t *)of->data
-                                    : (const uint8_t *)"",
-                         of != NULL ? of->len : 0, sk, kid, NULL,
-                         "fuzz") != 0) {
+    if (sig == NULL || ev_minisign_sign(sig, EV_MINISIGN_SIG_MAX,
+                                        of != NULL ? (const uint8_t *)of->data
+                                                   : (const uint8_t *)"",
+                                        of != NULL ? of->len : 0, sk, kid, NULL,
+                                        "fuzz") != 0) {
         abort();
     }
     return sig;
@@ -161,8 +160,7 @@ sums(const struct ent *e, size_t n)
         }
         ev_sha256_once(h, e[i].data, e[i].len);
         ev_hex(hex, h, sizeof h);
-        len += (size_t)snprintf(s + len, cap - len, "%s  %s\n", hex,
-                                e[i].name);
+        len += (size_t)snprintf(s + len, cap - len, "%s  %s\n", hex, e[i].name);
     }
     return s;
 }
@@ -185,8 +183,8 @@ make_tar(const uint8_t *p, size_t n)
         e[ne].name = (const char *)p + off;
         e[ne].data = (const char *)z + 1;
         z2 = memchr(z + 1, '\0', (size_t)(p + n - (z + 1)));
-        e[ne].len = z2 != NULL ? (size_t)(z2 - (z + 1))
-                               : (size_t)(p + n - (z + 1));
+        e[ne].len =
+            z2 != NULL ? (size_t)(z2 - (z + 1)) : (size_t)(p + n - (z + 1));
         e[ne].made = NULL;
         off = (size_t)((const uint8_t *)e[ne].data - p) + e[ne].len + 1;
         ne++;
@@ -202,8 +200,7 @@ make_tar(const uint8_t *p, size_t n)
         const char *sig = strstr(e[i].name, ".minisig");
         if (sig != NULL && sig[8] == '\0' && e[i].len == 0) {
             char of[64];
-            snprintf(of, sizeof of, "%.*s", (int)(sig - e[i].name),
-                     e[i].name);
+            snprintf(of, sizeof of, "%.*s", (int)(sig - e[i].name), e[i].name);
             e[i].made = sign(find(e, ne, of));
             e[i].data = e[i].made;
             e[i].len = strlen(e[i].made);
@@ -222,8 +219,7 @@ make_tar(const uint8_t *p, size_t n)
         archive_entry_set_filetype(ae, AE_IFREG);
         archive_entry_set_perm(ae, 0644);
         ok = archive_write_header(a, ae) == ARCHIVE_OK &&
-             archive_write_data(a, e[i].data, e[i].len) ==
-                 (la_ssize_t)e[i].len;
+             archive_write_data(a, e[i].data, e[i].len) == (la_ssize_t)e[i].len;
         archive_entry_free(ae);
     }
     ok = archive_write_close(a) == ARCHIVE_OK && ok;
@@ -248,8 +244,9 @@ import(const uint8_t *t, size_t n, int legacy, size_t *got)
     ev_age_writer *w;
     int fd = open(bundle, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-    if (fd < 0 || ev_age_writer_new(&w, (const uint8_t(*)[32])rcpt, 1,
-                                     fd_write, &fd) != EV_AGE_OK ||
+    if (fd < 0 ||
+        ev_age_writer_new(&w, (const uint8_t(*)[32])rcpt, 1, fd_write, &fd) !=
+            EV_AGE_OK ||
         ev_age_write(w, t, n) != EV_AGE_OK || ev_age_finish(w) != EV_AGE_OK) {
         abort();
     }
@@ -276,8 +273,8 @@ seed_list(uint8_t *out, size_t cap)
         size_t fl = strlen(files[i][1]);
         ev_sha256_once(h, files[i][1], fl);
         ev_hex(hex[i], h, sizeof h);
-        fz_proof(proof[i], sizeof proof[i], (uint64_t)i, 2 + (uint64_t)i, h,
-                 fl, "2024-03-02T09:30:00Z");
+        fz_proof(proof[i], sizeof proof[i], (uint64_t)i, 2 + (uint64_t)i, h, fl,
+                 "2024-03-02T09:30:00Z");
     }
     snprintf(man, sizeof man,
              "{\"format\":\"evault bundle v1\",\"records\":["

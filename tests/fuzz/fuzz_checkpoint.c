@@ -37,7 +37,8 @@ make_seeds(void)
             size_t n = strlen(note);
             snprintf(note + n, sizeof note - n,
                      "\xe2\x80\x94 other.example/log AAAAAAAAAAAAAAAAAAAAAAAAA"
-                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                     "AAAAAAA"
                      "AAAAAAAAAAA=\n");
         }
         snprintf(name, sizeof name, "checkpoint%d", i);

@@ -4,8 +4,8 @@
  * minisign key they carry, then the fingerprint.  A parsed contact must
  * hold NUL-terminated fields within their arrays.
  */
-#include "fuzz.h"
 #include "evault.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -73,9 +73,8 @@ make_seeds(void)
         plain = malloc(sealed_len);
         memcpy(ad, "evault meta v1", 14);
         ev_store64(ad + 14, (uint64_t)RECORD_ID);
-        if (plain == NULL ||
-            ev_unwrap(plain, sealed, sealed_len, ad, sizeof ad,
-                      v->keys->meta) != 0) {
+        if (plain == NULL || ev_unwrap(plain, sealed, sealed_len, ad, sizeof ad,
+                                       v->keys->meta) != 0) {
             abort(); /* meta_ad changed: update wrap() above */
         }
         snprintf(name, sizeof name, "meta%d.json", i);

@@ -24,9 +24,9 @@ make_seeds(void)
 
     ev_sha256_once(sha, file, sizeof file - 1);
     for (int i = 0; i < 4; i++) {
-        size_t len = fz_proof(out, sizeof out, idx[i], n[i], sha,
-                              sizeof file - 1,
-                              i % 2 ? "2024-03-02T09:30:00Z" : NULL);
+        size_t len =
+            fz_proof(out, sizeof out, idx[i], n[i], sha, sizeof file - 1,
+                     i % 2 ? "2024-03-02T09:30:00Z" : NULL);
         snprintf(name, sizeof name, "proof%d", i);
         fz_seed(name, out, len);
     }
