@@ -1486,8 +1486,8 @@ int
 ev_catalog_record_wipe(ev_catalog *c, int64_t id)
 {
     static const char *const sql[] = {
-        "UPDATE records SET state = ?2, blob = NULL, padded_size = 0,"
-        " meta = X'' WHERE id = ?1",
+        ("UPDATE records SET state = ?2, blob = NULL, padded_size = 0,"
+         " meta = X'' WHERE id = ?1"),
         "DELETE FROM blind WHERE record = ?1",
         "DELETE FROM amendments WHERE record = ?1"};
     int rc = EV_OK;
