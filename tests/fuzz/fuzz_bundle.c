@@ -77,7 +77,7 @@ minisign_pub(char *out, size_t cap)
 static void
 new_vault(void)
 {
-    static const ev_create_opts cheap = {1, 8192, NULL};
+    static const ev_create_opts cheap = {1, 8192, NULL, NULL};
     char recovery[EV_RECOVERY_KEY_CHARS + 1], pub[EV_MINISIGN_PUBFILE_MAX];
     char line[EV_MINISIGN_PUBKEY_CHARS + 1];
     ev_identity_info id;
