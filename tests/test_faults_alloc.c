@@ -25,8 +25,8 @@
 #define FULL_UPTO 60
 #define STRIDE 23
 #else
-#define FULL_UPTO 150
-#define STRIDE 9
+#define FULL_UPTO 100
+#define STRIDE 11
 #endif
 
 static void
