@@ -221,7 +221,8 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
     EVAULT_PASSPHRASE_FILE=$H/pass "${AS[@]}" "$E" add - --vault "$H/v" --name t.txt < "$H/fifo" >/dev/null 2>&1 &
     PID=$!
     exec 7>"$H/fifo"
-    printf 'TESTIMONY-PLAINTEXT-7731 ' >&7
+    MARK="TESTIMONY-PLAINTEXT-$$-$RANDOM$RANDOM"
+    printf '%s ' "$MARK" >&7
     for _ in $(seq 50); do
         [ -e "/proc/$PID/limits" ] && [ "$(stat -c %U /proc/$PID/status)" != "" ] && break
         sleep 0.1
@@ -233,7 +234,8 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
     tr '\0' '\n' < "/proc/$PID/cmdline" | grep -q "hygiene secret" && fail "passphrase in argv" || ok
     tr '\0' '\n' < "/proc/$PID/environ" | grep -q "hygiene secret" && fail "passphrase in environment" || ok
     # the testimony read so far is nowhere in plaintext on disk
-    grep -r -l "TESTIMONY-PLAINTEXT-7731" "$H/v" "${TMPDIR:-/tmp}" 2>/dev/null | grep -v "^$T/out" \
+    # -D skip: never read another test's FIFO (that steals its bytes)
+    grep -r -l -D skip "$MARK" "$H/v" "${TMPDIR:-/tmp}" 2>/dev/null | grep -v "^$T/out" \
         && fail "plaintext testimony on disk while adding" || ok
     exec 7>&-
     wait "$PID" && ok || fail "add - as nobody"
