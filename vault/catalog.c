@@ -76,6 +76,9 @@ ev_bytes_free(ev_bytes *b)
 static int
 status_of(int rc)
 {
+    if (rc == SQLITE_IOERR_NOMEM) {
+        return EV_ENOMEM; /* an allocation failed during I/O */
+    }
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
