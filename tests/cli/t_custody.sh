@@ -123,7 +123,7 @@ tamper() { # tamper NAME SQL: apply, expect check to fail naming something, rest
         fail "$1: check exit $rc: $(cat "$T/tout" "$T/terr" | head -3)"
     restore
 }
-tamper "alter an entry" "UPDATE custody SET entry = X'00' || substr(entry, 2) WHERE seq = 2"
+tamper "alter an entry" "UPDATE custody SET entry = (CASE WHEN substr(entry, 1, 1) = X'00' THEN X'01' ELSE X'00' END) || substr(entry, 2) WHERE seq = 2"
 tamper "delete an entry" "DELETE FROM custody WHERE seq = 3"
 tamper "reorder entries" "UPDATE custody SET seq = -1 WHERE seq = 2; UPDATE custody SET seq = 2 WHERE seq = 3; UPDATE custody SET seq = 3 WHERE seq = -1"
 tamper "append a copied entry" "INSERT INTO custody SELECT (SELECT max(seq)+1 FROM custody), entry FROM custody WHERE seq = 1"
