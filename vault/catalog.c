@@ -8,6 +8,10 @@
 #include "catalog.h"
 
 #include "evault.h"
+#include "os.h"
+
+#include <errno.h>
+#include <limits.h>
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@ struct ev_catalog {
     int last_status; /* of the last failure */
     int txn;         /* inside a write transaction we began */
     int lost;        /* ... which SQLite has rolled back on an error */
+    int unsynced;    /* the last commit may not survive a crash */
 };
 
 static const char schema[] =
@@ -385,11 +390,57 @@ ev_catalog_end_read(ev_catalog *c)
     ev_catalog_rollback(c);
 }
 
+/* A commit with a rollback journal happens when the journal is deleted;
+ * SQLITE_IOERR_DIR_FSYNC says the deletion is done but its directory's
+ * sync failed.  Every reader now sees the change (a kill or crash could
+ * still bring the journal back and undo it), so it is no failure to
+ * report as one: the directory is synced once more, and only if that
+ * fails too is the commit marked unsynced. */
+static int
+committed_unsynced(ev_catalog *c)
+{
+    const char *db = sqlite3_db_filename(c->db, "main");
+    const char *slash = db != NULL ? strrchr(db, '/') : NULL;
+    char dir[PATH_MAX];
+
+    c->txn = 0;
+    c->unsynced = 0;
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else {
+        snprintf(dir, sizeof dir, "%.*s",
+                 slash == db ? 1 : (int)(slash - db), db);
+    }
+    if (ev_os_fsync_dir(dir) != 0) {
+        c->unsynced = 1;
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "cannot sync '%.300s' after the commit: %s", dir,
+                 strerror(errno));
+    }
+    return EV_OK;
+}
+
+int
+ev_catalog_unsynced(const ev_catalog *c)
+{
+    return c->unsynced;
+}
+
 int
 ev_catalog_commit(ev_catalog *c)
 {
-    int rc = exec(c, "COMMIT;");
+    int rc = txn_gone(c);
 
+    c->unsynced = 0;
+    if (rc != EV_OK) {
+        return rc;
+    }
+    rc = sqlite3_exec(c->db, "COMMIT;", NULL, NULL, NULL);
+    if (rc == SQLITE_IOERR_DIR_FSYNC && sqlite3_get_autocommit(c->db)) {
+        rc = committed_unsynced(c);
+    } else {
+        rc = rc == SQLITE_OK ? EV_OK : sql_status(c, rc);
+    }
     if (rc == EV_OK) {
         c->txn = 0;
     }

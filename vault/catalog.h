@@ -43,7 +43,12 @@ int ev_catalog_status(const ev_catalog *c);
 
 /* Transactions: begin takes the write lock (BEGIN IMMEDIATE). */
 int ev_catalog_begin(ev_catalog *c);
+/* EV_OK once the change is what every reader sees.  A commit through a
+ * rollback journal whose deletion could not be synced still is one (the
+ * directory is synced again); ev_catalog_unsynced then says 1 when that
+ * failed too, and a crash could still undo the change. */
 int ev_catalog_commit(ev_catalog *c);
+int ev_catalog_unsynced(const ev_catalog *c);
 void ev_catalog_rollback(ev_catalog *c);
 /* Begins a transaction whose commit leaves no copy of what it removes in
  * vault.db (a rollback journal instead of the WAL, for this transaction):

@@ -308,6 +308,11 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
         if (after != EV_OK) {
             snprintf(first, sizeof first, "%s", v->errmsg);
         }
+        if (ev_catalog_unsynced(v->cat) && after == EV_OK) {
+            after = EV_EIO;
+            snprintf(first, sizeof first, "a crash now could undo it (%s)",
+                     ev_catalog_errmsg(v->cat));
+        }
         out->wal_cleared = after == EV_OK;
         if (out->had_blob && out->shared_with == 0) {
             rc =

@@ -72,8 +72,15 @@ begin(ev_vault *v)
 static int
 flush_log(ev_vault *v)
 {
+    int unsynced = ev_catalog_unsynced(v->cat);
     int f = ev_catalog_checkpoint(v->cat);
 
+    if (unsynced) {
+        return ev_fail(v, EV_EIO,
+                       "the key change is committed, but a crash now could "
+                       "undo it: %s",
+                       ev_catalog_errmsg(v->cat));
+    }
     if (f != EV_OK) {
         return ev_fail_catalog(v, f,
                                "the key change is committed, but the "
