@@ -302,6 +302,7 @@ struct chunk_job {
     uint8_t *in;
     uint8_t *out;
     uint32_t entry;
+    int used; /* in has held plaintext: wiped at the end */
 };
 
 struct intake {
@@ -885,7 +886,9 @@ intake_release(struct intake *k)
     ev_chunk_ctx_free(k->main_ctx);
     if (k->jobs != NULL) {
         for (size_t i = 0; i < k->njobs; i++) {
-            if (k->jobs[i].in != NULL) {
+            /* only what held plaintext: wiping the others would touch
+             * megabytes of pages never written */
+            if (k->jobs[i].in != NULL && k->jobs[i].used) {
                 ev_wipe(k->jobs[i].in, EV_CHUNK_BYTES);
             }
             free(k->jobs[i].in);
@@ -1096,6 +1099,7 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
                 }
             }
             j = k->free_jobs[--k->nfree];
+            j->used = 1;
             j->file = cur;
             if (!cur->eof) {
                 got = cur->fd >= 0
@@ -1796,7 +1800,8 @@ cleanup:
     ev_pipe_free(hash_pipe);
     if (jobs != NULL) {
         for (size_t i = 0; i < njobs; i++) {
-            if (jobs[i].out != NULL) {
+            /* slot i held plaintext only if chunk i was submitted */
+            if (jobs[i].out != NULL && i < next) {
                 ev_wipe(jobs[i].out, EV_CHUNK_BYTES);
             }
             free(jobs[i].in);
