@@ -28,16 +28,19 @@ enum ff_kind {
     K_SQL_WRITE,
     K_SQL_SYNC,
     K_SQL_TRUNCATE,
+    K_SQL_DELETE,
+    K_SQL_DIRSYNC,
     K_LAST
 };
 static const char *const kind_names[K_LAST] = {
     "write",         "fsync",        "rename",
-    "sqlite xWrite", "sqlite xSync", "sqlite xTruncate"};
+    "sqlite xWrite", "sqlite xSync", "sqlite xTruncate",
+    "sqlite xDelete", "sqlite xDelete's directory sync"};
 
 static atomic_long calls;
 static atomic_long by_kind[K_LAST];
 static atomic_int counting;
-static long fail_at;
+static long fail_at, fail_len;
 static int fail_errno;
 static atomic_int fired;
 static int fired_expect;
@@ -52,6 +55,12 @@ ff_count(void)
 void
 ff_arm(long n, int err)
 {
+    ff_arm_run(n, 1, err);
+}
+
+void
+ff_arm_run(long n, long len, int err)
+{
     atomic_store(&counting, 0);
     atomic_store(&calls, 0);
     for (int i = 0; i < K_LAST; i++) {
@@ -59,6 +68,7 @@ ff_arm(long n, int err)
     }
     atomic_store(&fired, 0);
     fail_at = n;
+    fail_len = len;
     fail_errno = err;
     fired_expect = EV_OK;
     fired_what[0] = '\0';
@@ -122,8 +132,13 @@ hit(enum ff_kind k, const char *name)
     }
     n = atomic_fetch_add(&calls, 1) + 1;
     atomic_fetch_add(&by_kind[k], 1);
-    if (n != fail_at) {
+    if (fail_at == 0 || n < fail_at || n >= fail_at + fail_len) {
         return 0;
+    }
+    if (n > fail_at) {
+        /* the first failure is the one reported */
+        errno = fail_errno;
+        return 1;
     }
     /* what the library should make of it */
     if (k == K_WRITE || k == K_FSYNC || k == K_RENAME || k == K_SQL_WRITE) {
@@ -327,11 +342,26 @@ vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
     return rc;
 }
 
+/* A rollback journal's deletion is a commit (journal_mode=DELETE, which
+ * key changes and destroy use): it may fail before the file goes, or in
+ * the directory's sync after (SQLite then says SQLITE_IOERR_DIR_FSYNC of
+ * a journal that is gone).  The sync itself is skipped, as all syncs. */
 static int
 vfs_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
+    const char *slash = strrchr(name, '/');
+    const char *base = slash != NULL ? slash + 1 : name;
+    int rc;
+
     (void)vfs;
-    return real_vfs->xDelete(real_vfs, name, sync_dir);
+    if (hit(K_SQL_DELETE, base)) {
+        return SQLITE_IOERR_DELETE;
+    }
+    rc = real_vfs->xDelete(real_vfs, name, 0);
+    if (rc == SQLITE_OK && sync_dir && hit(K_SQL_DIRSYNC, base)) {
+        return SQLITE_IOERR_DIR_FSYNC;
+    }
+    return rc;
 }
 
 static int

@@ -25,8 +25,8 @@
 #define FULL_UPTO 60
 #define STRIDE 23
 #else
-#define FULL_UPTO 100
-#define STRIDE 11
+#define FULL_UPTO 80
+#define STRIDE 13
 #endif
 
 static void
@@ -89,6 +89,7 @@ test_op(size_t op, int full)
     struct fo_result res;
     char label[256];
     long k, tried = 0, nomem = 0, absorbed = 0, secure_before;
+    long sqlite_eio = 0;
     double t0 = now();
 
     snprintf(label, sizeof label, "%s, counting allocations", name);
@@ -124,6 +125,13 @@ test_op(size_t op, int full)
             }
             continue;
         }
+        if (res.rc == EV_EIO && strncmp(fm_what(), "sqlite", 6) == 0 &&
+            strstr(res.errmsg, "disk I/O error") != NULL) {
+            /* SQLite's own word for it: a failed allocation while it opens
+             * the WAL inside a checkpoint comes back as an I/O error */
+            sqlite_eio++;
+            continue;
+        }
         nomem++;
         /* SQLite reports some of its own failed allocations (in the WAL
          * checkpoint) as a disk I/O error: then EV_EIO is the honest
@@ -143,8 +151,12 @@ test_op(size_t op, int full)
     if (k > FULL_UPTO && !full) {
         printf(", then every %dth to %ld", STRIDE, k);
     }
-    printf(": %ld runs; EV_ENOMEM %ld, succeeded anyway %ld; %.1f s\n", tried,
-           nomem, absorbed, now() - t0);
+    printf(": %ld runs; EV_ENOMEM %ld, succeeded anyway %ld", tried, nomem,
+           absorbed);
+    if (sqlite_eio > 0) {
+        printf(", EV_EIO from SQLite %ld", sqlite_eio);
+    }
+    printf("; %.1f s\n", now() - t0);
     fflush(stdout);
 }
 
