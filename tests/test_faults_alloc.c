@@ -25,8 +25,8 @@
 #define FULL_UPTO 60
 #define STRIDE 23
 #else
-#define FULL_UPTO 80
-#define STRIDE 13
+#define FULL_UPTO 64
+#define STRIDE 17
 #endif
 
 static void
