@@ -1027,6 +1027,53 @@ effect_amend(ev_vault *w, int cred, const struct seen *s, const char *label)
     return -1;
 }
 
+static int
+run_contact(ev_vault *v)
+{
+    return ev_contact_add(v, "Second partner", fixture_id.age,
+                          fixture_id.minisign);
+}
+
+struct contact_find {
+    int n, named;
+};
+
+static int
+contact_one(void *ctx, const ev_contact *c)
+{
+    struct contact_find *f = ctx;
+
+    f->n++;
+    f->named += strcmp(c->name, "Second partner") == 0;
+    return 0;
+}
+
+/* The fixture pinned one partner: the new one is there, named, with its
+ * custody entry, or neither. */
+static int
+effect_contact(ev_vault *w, int cred, const struct seen *s,
+               const char *label)
+{
+    struct contact_find f = {0, 0};
+    int logged = log_count(w, "contact");
+
+    (void)cred;
+    (void)s;
+    if (ev_contact_list(w, contact_one, &f) != EV_OK) {
+        fprintf(stderr, "%s: contacts: %s\n", label, ev_vault_errmsg(w));
+        return -1;
+    }
+    if (f.n == 1 && logged == 1) {
+        return FO_NONE;
+    }
+    if (f.n == 2 && f.named == 1 && logged == 2) {
+        return FO_DONE;
+    }
+    fprintf(stderr, "%s: %d contacts (%d named), %d contact entries\n",
+            label, f.n, f.named, logged);
+    return -1;
+}
+
 static const struct op ops[] = {
     {"add-small", run_add_small, effect_add_small, NULL},
     {"add-big", run_add_big, effect_add_big, NULL},
@@ -1039,6 +1086,7 @@ static const struct op ops[] = {
     {"member-add", run_member, effect_member, NULL},
     {"new-recovery", run_recovery, effect_recovery, NULL},
     {"amend", run_amend, effect_amend, NULL},
+    {"contact-add", run_contact, effect_contact, NULL},
     {"destroy-inline", run_destroy_inline, effect_destroy, sweep},
     {"destroy-file", run_destroy_file, effect_destroy, sweep},
 };
