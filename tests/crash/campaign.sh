@@ -59,7 +59,16 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/evault-campaign.XXXXXX")
 # and removing thousands of them on a busy disk takes seconds a round)
 S=$(mktemp -d /dev/shm/evault-campaign-src.XXXXXX 2> /dev/null) || S=$W/src
 FAILS=0
-trap 'rm -rf "$S"; [ "$KEEP" -eq 1 ] || [ "$FAILS" -gt 0 ] && echo "campaign: work folder kept: $W" >&2 || rm -rf "$W"' EXIT
+finish() {
+    local rc=$?
+    rm -rf "$S"
+    if [ "$KEEP" -eq 1 ] || [ "$FAILS" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        echo "campaign: work folder kept: $W" >&2
+    else
+        rm -rf "$W"
+    fi
+}
+trap finish EXIT
 COST=(--argon2-passes 1 --argon2-memory 8)
 MARK=evcampaign$SEED  # in every source file and field: never on disk in the vault
 
@@ -78,6 +87,13 @@ fail() {
         cp "$C/out" "$C/err" "$W/failed-$CMD-$ROUND/" 2> /dev/null
         echo "  (the vault and the command's output are kept in $W/failed-$CMD-$ROUND)" >&2
     fi
+}
+# prep CMD...: a step of a command's set-up; on failure the campaign stops
+# (exit 3) and says what went wrong
+prep() {
+    "$@" > "$C/prep.log" 2>&1 && return
+    echo "campaign: $CMD: cannot prepare the vault: $*: $(head -3 "$C/prep.log")" >&2
+    exit 3
 }
 new_vault() {   # new_vault DIR PASSFILE: a vault with cheap Argon2
     rm -rf "$1"
@@ -251,8 +267,8 @@ add_setup() {
     printf 'pass %s\n' "$CMD" > "$C/pass"
     new_vault "$C/v" "$C/pass"
     small_files "$C/base" 10
-    ev add "$C/base" --case "base-$MARK" > /dev/null 2>&1 && ev seal --case "base-$MARK" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "base-$MARK"
+    prep ev seal --case "base-$MARK"
     add_sources
 }
 add_before() {
@@ -312,9 +328,10 @@ seal_setup() {
     printf 'pass seal\n' > "$C/pass"
     new_vault "$C/v" "$C/pass"
     small_files "$C/base" 10
-    ev add "$C/base" --case "base-$MARK" > /dev/null 2>&1 && ev seal --case "base-$MARK" > /dev/null 2>&1 &&
-        ev key export-public > "$C/vault.pub" ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "base-$MARK"
+    prep ev seal --case "base-$MARK"
+    rm -f "$C/vault.pub"
+    prep ev key export-public -o "$C/vault.pub"
 }
 seal_before() {
     [ "$(nrec)" -gt 3000 ] && seal_setup
@@ -362,13 +379,14 @@ seal_after() {
 share_setup() {
     printf 'pass share\n' > "$C/pass"
     new_vault "$C/v" "$C/pass"
-    age-keygen -o "$C/partner.key" 2> /dev/null
+    rm -f "$C/partner.key"; age-keygen -o "$C/partner.key" 2> /dev/null
     small_files "$C/base" 40
     { echo "$MARK big"; head -c $((6 << 20)) /dev/urandom; } > "$C/base/video.mp4"
     text_file "$C/base/statement.txt" $((1 << 20))
-    ev add "$C/base" --case "K-$MARK" > /dev/null 2>&1 && ev seal --case "K-$MARK" > /dev/null 2>&1 &&
-        ev contact add Partner --age "$(age-keygen -y "$C/partner.key")" --minisign "$(ev id --json | sed -E 's/.*"minisign":"([^"]*)".*/\1/')" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "K-$MARK"
+    prep ev seal --case "K-$MARK"
+    prep ev contact add Partner --age "$(age-keygen -y "$C/partner.key")" \
+        --minisign "$(ev id --json | sed -E 's/.*"minisign":"([^"]*)".*/\1/')"
     mkdir -p "$C/bundles"
 }
 share_before() {
@@ -436,20 +454,22 @@ import_setup() {
     small_files "$C/base" 30
     { echo "$MARK big"; head -c $((5 << 20)) /dev/urandom; } > "$C/base/video.mp4"
     text_file "$C/base/statement.txt" $((1 << 20))
-    ev add "$C/base" --case "K-$MARK" > /dev/null 2>&1 && ev seal --case "K-$MARK" > /dev/null 2>&1 &&
-        ev id --export -o "$C/a.contact" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/A" >&2; exit 3; }
+    prep ev add "$C/base" --case "K-$MARK"
+    prep ev seal --case "K-$MARK"
+    rm -f "$C/a.contact"
+    prep ev id --export -o "$C/a.contact"
     ev ls --json | sed -E 's/.*"sha256":"([0-9a-f]{64})".*/\1/' | sort > "$C/bundle.shas"
     VSHA=$(sha256sum < "$C/base/video.mp4" | cut -d' ' -f1)
     import_receiver
 }
 import_receiver() {
     new_vault "$C/v" "$C/pass"
-    ev id --export -o "$C/b.contact" > /dev/null 2>&1 &&
-        ev contact add A --file "$C/a.contact" > /dev/null 2>&1 &&
-        EVAULT_DIR=$C/A EVAULT_PASSPHRASE_FILE=$C/passA ev contact add B --file "$C/b.contact" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
     rm -f "$C/b.contact"
+    prep ev id --export -o "$C/b.contact"
+    prep ev contact add A --file "$C/a.contact"
+    # the sender forgets the receiver it had before (a new vault, a new key)
+    EVAULT_DIR=$C/A EVAULT_PASSPHRASE_FILE=$C/passA ev contact rm B > /dev/null 2>&1
+    prep env EVAULT_DIR="$C/A" EVAULT_PASSPHRASE_FILE="$C/passA" "$EVAULT" contact add B --file "$C/b.contact"
 }
 import_before() {
     [ "$(nrec)" -gt 1500 ] && import_receiver
@@ -499,11 +519,11 @@ keys_setup() {
     new_vault "$C/v" "$C/p0"
     small_files "$C/base" 200
     { echo "$MARK big"; head -c $((3 << 20)) /dev/urandom; } > "$C/base/video.mp4"
-    age-keygen -o "$C/m.key" 2> /dev/null
-    ev add "$C/base" --case "K-$MARK" > /dev/null 2>&1 && ev seal --case "K-$MARK" > /dev/null 2>&1 &&
-        ev key member add m --age "$(age-keygen -y "$C/m.key")" > /dev/null 2>&1 &&
-        ev key shares --threshold 2 --shares 3 > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    rm -f "$C/m.key"; age-keygen -o "$C/m.key" 2> /dev/null
+    prep ev add "$C/base" --case "K-$MARK"
+    prep ev seal --case "K-$MARK"
+    prep ev key member add m --age "$(age-keygen -y "$C/m.key")"
+    prep ev key shares --threshold 2 --shares 3
 }
 keys_before() {
     OLD=$C/pold
@@ -616,8 +636,7 @@ destroy_setup() {
     printf 'pass destroy\n' > "$C/pass"
     new_vault "$C/v" "$C/pass"
     small_files "$C/base" 20
-    ev add "$C/base" --case "base-$MARK" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "base-$MARK"
 }
 destroy_before() {
     rm -rf "$C/in"; mkdir -p "$C/in"
