@@ -17,8 +17,9 @@
 # age-keygen and sqlite3.
 #
 # Each command's normal duration D is measured first (median of three
-# runs that are not killed); each kill then lands at a uniformly random
-# moment in [0, 1.2 D]: early (< 0.4 D), mid (< 0.8 D) or late.  Each round
+# runs that are not killed, then of the last five, one more every 20
+# rounds); each kill then lands at a uniformly random moment in
+# [0, 1.2 D]: early (< 0.4 D), mid (< 0.8 D) or late.  Each round
 # ends as "none" (nothing committed), "part" (add: some records),
 # "all" (killed after its commit) or "done" (it finished first).
 set -u
@@ -691,6 +692,16 @@ round() {
     "${CMD%%-*}_after"
 }
 
+# measure NAME N: a round that is not killed (round measureNAME, ROUNDN
+# N); its duration joins durs, and D becomes the median of the last five
+measure() {
+    ROUND=measure$1 ROUNDN=$2 MEASURE=1
+    round 0
+    durs+=("$DUR")
+    [ "${#durs[@]}" -gt 5 ] && durs=("${durs[@]:1}")
+    D=$(printf '%s\n' "${durs[@]}" | sort -n | sed -n "$(( (${#durs[@]} + 1) / 2 ))p")
+}
+
 total_t0=$(now_us)
 echo "campaign: seed $SEED, $ROUNDS rounds per command, evault $EVAULT"
 for CMD in "${CMDS[@]}"; do
@@ -703,17 +714,22 @@ for CMD in "${CMDS[@]}"; do
     t0=$(now_us)
     fails0=$FAILS LOSTKEY=0 PARTIAL=0 SWEPT=0 UNUSED=0 RAWOPEN=0 NOBUNDLE=0
     "${CMD%%-*}_setup"
-    # the normal duration: the median of three runs that are not killed
+    # the normal duration D: the median of the last five runs that were not
+    # killed, three first and one every 20 rounds, as the vault grows and
+    # the machine's load changes
     durs=()
     for m in 1 2 3; do
-        ROUND=measure$m ROUNDN=$m MEASURE=1
-        round 0
-        durs+=("$DUR")
+        measure "$m" "$m"
     done
-    D=$(printf '%s\n' "${durs[@]}" | sort -n | sed -n 2p)
+    DMIN=$D DMAX=$D
     declare -A tab=()
     for b in early mid late; do for o in none part all done; do tab[$b.$o]=0; done; done
     for r in $(seq 1 "$ROUNDS"); do
+        if [ $((r % 20)) -eq 0 ]; then
+            measure "-$r" $((r / 20))
+            [ "$D" -lt "$DMIN" ] && DMIN=$D
+            [ "$D" -gt "$DMAX" ] && DMAX=$D
+        fi
         ROUND=$r ROUNDN=$r MEASURE=0
         us=$((1 + $(rnd $((D * 12 / 10)))))
         round "$us"
@@ -733,8 +749,9 @@ for CMD in "${CMDS[@]}"; do
         line+="$b $n${l:+ (${l%, })}, "
     done
     line=${line%, }
-    printf 'campaign: %-10s %4d rounds, D = %d ms, %s; %d failure(s) [%ds]' \
-        "$CMD" "$ROUNDS" $((D / 1000)) "${line# }" $((FAILS - fails0)) $(( ($(now_us) - t0) / 1000000 ))
+    dr=$((DMIN / 1000)); [ $((DMAX / 1000)) -gt "$dr" ] && dr="$dr-$((DMAX / 1000))"
+    printf 'campaign: %-10s %4d rounds, D = %s ms, %s; %d failure(s) [%ds]' \
+        "$CMD" "$ROUNDS" "$dr" "${line# }" $((FAILS - fails0)) $(( ($(now_us) - t0) / 1000000 ))
     [ "$SWEPT" -gt 0 ] && printf '; tmp/ swept %d time(s)' "$SWEPT"
     [ "$PARTIAL" -gt 0 ] && printf '; %d partial bundle temp file(s) left beside -o' "$PARTIAL"
     [ "$NOBUNDLE" -gt 0 ] && printf '; %d share(s) logged, killed before the bundle took its name' "$NOBUNDLE"
