@@ -18,7 +18,8 @@
 #
 # Each command's normal duration D is measured first (median of three
 # runs that are not killed, then of the last five, one more every 20
-# rounds); each kill then lands at a uniformly random moment in
+# rounds; seal and share alternate two kinds of run, each with its own
+# D); each kill then lands at a uniformly random moment in
 # [0, 1.2 D]: early (< 0.4 D), mid (< 0.8 D) or late.  Each round
 # ends as "none" (nothing committed), "part" (add: some records),
 # "all" (killed after its commit) or "done" (it finished first).
@@ -692,14 +693,28 @@ round() {
     "${CMD%%-*}_after"
 }
 
+# variant: which kind of run round ROUNDN is (seal and share alternate
+# between two that take different times); each has its own D
+variant() {
+    case $CMD in
+    seal | share) echo $((ROUNDN % 2)) ;;
+    *) echo 0 ;;
+    esac
+}
 # measure NAME N: a round that is not killed (round measureNAME, ROUNDN
-# N); its duration joins durs, and D becomes the median of the last five
+# N); its duration joins those of its variant, whose D becomes the median
+# of the last five
 measure() {
+    local v d
     ROUND=measure$1 ROUNDN=$2 MEASURE=1
     round 0
-    durs+=("$DUR")
-    [ "${#durs[@]}" -gt 5 ] && durs=("${durs[@]:1}")
-    D=$(printf '%s\n' "${durs[@]}" | sort -n | sed -n "$(( (${#durs[@]} + 1) / 2 ))p")
+    v=$(variant)
+    read -ra d <<< "${DURS[$v]:-} $DUR"
+    [ "${#d[@]}" -gt 5 ] && d=("${d[@]:1}")
+    DURS[$v]=${d[*]}
+    DV[$v]=$(printf '%s\n' "${d[@]}" | sort -n | sed -n "$(( (${#d[@]} + 1) / 2 ))p")
+    [ "${DV[$v]}" -lt "$DMIN" ] && DMIN=${DV[$v]}
+    [ "${DV[$v]}" -gt "$DMAX" ] && DMAX=${DV[$v]}
 }
 
 total_t0=$(now_us)
@@ -717,20 +732,18 @@ for CMD in "${CMDS[@]}"; do
     # the normal duration D: the median of the last five runs that were not
     # killed, three first and one every 20 rounds, as the vault grows and
     # the machine's load changes
-    durs=()
-    for m in 1 2 3; do
+    declare -A DURS=() DV=()
+    DMIN=999999999 DMAX=0
+    for m in 1 2 3 4 5 6; do
+        [ "$m" -gt 3 ] && case $CMD in seal | share) ;; *) break ;; esac
         measure "$m" "$m"
     done
-    DMIN=$D DMAX=$D
     declare -A tab=()
     for b in early mid late; do for o in none part all done; do tab[$b.$o]=0; done; done
     for r in $(seq 1 "$ROUNDS"); do
-        if [ $((r % 20)) -eq 0 ]; then
-            measure "-$r" $((r / 20))
-            [ "$D" -lt "$DMIN" ] && DMIN=$D
-            [ "$D" -gt "$DMAX" ] && DMAX=$D
-        fi
+        [ $((r % 20)) -eq 0 ] && measure "-$r" $((r / 20))
         ROUND=$r ROUNDN=$r MEASURE=0
+        D=${DV[$(variant)]}
         us=$((1 + $(rnd $((D * 12 / 10)))))
         round "$us"
         if [ "$us" -lt $((D * 4 / 10)) ]; then b=early
@@ -758,7 +771,7 @@ for CMD in "${CMDS[@]}"; do
     [ "$RAWOPEN" -gt 0 ] && printf '; %d kill(s) after the commit left vault.db opening with the old passphrase without its WAL' "$RAWOPEN"
     [ "$LOSTKEY" -gt 0 ] && printf '; %d rotation(s) committed before their new recovery key was shown' "$LOSTKEY"
     echo
-    unset tab
+    unset tab DURS DV
 done
 echo "campaign: $FAILS failure(s) in $(( ($(now_us) - total_t0) / 1000000 )) s (seed $SEED)"
 [ "$FAILS" -eq 0 ]
