@@ -234,7 +234,8 @@ static char recovery[EV_RECOVERY_KEY_CHARS + 1];
 static char bundle[PATH_MAX]; /* share's output */
 
 /* The vault every run starts from, made once: record 1 a short testimony
- * (kept inline in the catalog), record 2 in a blob file. */
+ * (kept inline in the catalog), record 2 in a blob file, record 3 sealed
+ * for share, and a contact to share with. */
 #define BIG (1100 * 1024)
 static char tmpl[PATH_MAX];
 

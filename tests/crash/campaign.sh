@@ -17,8 +17,10 @@
 # age-keygen and sqlite3.
 #
 # Each command's normal duration D is measured first (median of three
-# runs that are not killed); each kill then lands at a uniformly random
-# moment in [0, 1.2 D]: early (< 0.4 D), mid (< 0.8 D) or late.  Each round
+# runs that are not killed, then of the last five, one more every 20
+# rounds; seal and share alternate two kinds of run, each with its own
+# D); each kill then lands at a uniformly random moment in
+# [0, 1.2 D]: early (< 0.4 D), mid (< 0.8 D) or late.  Each round
 # ends as "none" (nothing committed), "part" (add: some records),
 # "all" (killed after its commit) or "done" (it finished first).
 set -u
@@ -59,7 +61,16 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/evault-campaign.XXXXXX")
 # and removing thousands of them on a busy disk takes seconds a round)
 S=$(mktemp -d /dev/shm/evault-campaign-src.XXXXXX 2> /dev/null) || S=$W/src
 FAILS=0
-trap 'rm -rf "$S"; [ "$KEEP" -eq 1 ] || [ "$FAILS" -gt 0 ] && echo "campaign: work folder kept: $W" >&2 || rm -rf "$W"' EXIT
+finish() {
+    local rc=$?
+    rm -rf "$S"
+    if [ "$KEEP" -eq 1 ] || [ "$FAILS" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        echo "campaign: work folder kept: $W" >&2
+    else
+        rm -rf "$W"
+    fi
+}
+trap finish EXIT
 COST=(--argon2-passes 1 --argon2-memory 8)
 MARK=evcampaign$SEED  # in every source file and field: never on disk in the vault
 
@@ -78,6 +89,13 @@ fail() {
         cp "$C/out" "$C/err" "$W/failed-$CMD-$ROUND/" 2> /dev/null
         echo "  (the vault and the command's output are kept in $W/failed-$CMD-$ROUND)" >&2
     fi
+}
+# prep CMD...: a step of a command's set-up; on failure the campaign stops
+# (exit 3) and says what went wrong
+prep() {
+    "$@" > "$C/prep.log" 2>&1 && return
+    echo "campaign: $CMD: cannot prepare the vault: $*: $(head -3 "$C/prep.log")" >&2
+    exit 3
 }
 new_vault() {   # new_vault DIR PASSFILE: a vault with cheap Argon2
     rm -rf "$1"
@@ -251,8 +269,8 @@ add_setup() {
     printf 'pass %s\n' "$CMD" > "$C/pass"
     new_vault "$C/v" "$C/pass"
     small_files "$C/base" 10
-    ev add "$C/base" --case "base-$MARK" > /dev/null 2>&1 && ev seal --case "base-$MARK" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "base-$MARK"
+    prep ev seal --case "base-$MARK"
     add_sources
 }
 add_before() {
@@ -312,9 +330,10 @@ seal_setup() {
     printf 'pass seal\n' > "$C/pass"
     new_vault "$C/v" "$C/pass"
     small_files "$C/base" 10
-    ev add "$C/base" --case "base-$MARK" > /dev/null 2>&1 && ev seal --case "base-$MARK" > /dev/null 2>&1 &&
-        ev key export-public > "$C/vault.pub" ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "base-$MARK"
+    prep ev seal --case "base-$MARK"
+    rm -f "$C/vault.pub"
+    prep ev key export-public -o "$C/vault.pub"
 }
 seal_before() {
     [ "$(nrec)" -gt 3000 ] && seal_setup
@@ -362,13 +381,14 @@ seal_after() {
 share_setup() {
     printf 'pass share\n' > "$C/pass"
     new_vault "$C/v" "$C/pass"
-    age-keygen -o "$C/partner.key" 2> /dev/null
+    rm -f "$C/partner.key"; age-keygen -o "$C/partner.key" 2> /dev/null
     small_files "$C/base" 40
     { echo "$MARK big"; head -c $((6 << 20)) /dev/urandom; } > "$C/base/video.mp4"
     text_file "$C/base/statement.txt" $((1 << 20))
-    ev add "$C/base" --case "K-$MARK" > /dev/null 2>&1 && ev seal --case "K-$MARK" > /dev/null 2>&1 &&
-        ev contact add Partner --age "$(age-keygen -y "$C/partner.key")" --minisign "$(ev id --json | sed -E 's/.*"minisign":"([^"]*)".*/\1/')" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "K-$MARK"
+    prep ev seal --case "K-$MARK"
+    prep ev contact add Partner --age "$(age-keygen -y "$C/partner.key")" \
+        --minisign "$(ev id --json | sed -E 's/.*"minisign":"([^"]*)".*/\1/')"
     mkdir -p "$C/bundles"
 }
 share_before() {
@@ -436,20 +456,22 @@ import_setup() {
     small_files "$C/base" 30
     { echo "$MARK big"; head -c $((5 << 20)) /dev/urandom; } > "$C/base/video.mp4"
     text_file "$C/base/statement.txt" $((1 << 20))
-    ev add "$C/base" --case "K-$MARK" > /dev/null 2>&1 && ev seal --case "K-$MARK" > /dev/null 2>&1 &&
-        ev id --export -o "$C/a.contact" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/A" >&2; exit 3; }
+    prep ev add "$C/base" --case "K-$MARK"
+    prep ev seal --case "K-$MARK"
+    rm -f "$C/a.contact"
+    prep ev id --export -o "$C/a.contact"
     ev ls --json | sed -E 's/.*"sha256":"([0-9a-f]{64})".*/\1/' | sort > "$C/bundle.shas"
     VSHA=$(sha256sum < "$C/base/video.mp4" | cut -d' ' -f1)
     import_receiver
 }
 import_receiver() {
     new_vault "$C/v" "$C/pass"
-    ev id --export -o "$C/b.contact" > /dev/null 2>&1 &&
-        ev contact add A --file "$C/a.contact" > /dev/null 2>&1 &&
-        EVAULT_DIR=$C/A EVAULT_PASSPHRASE_FILE=$C/passA ev contact add B --file "$C/b.contact" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
     rm -f "$C/b.contact"
+    prep ev id --export -o "$C/b.contact"
+    prep ev contact add A --file "$C/a.contact"
+    # the sender forgets the receiver it had before (a new vault, a new key)
+    EVAULT_DIR=$C/A EVAULT_PASSPHRASE_FILE=$C/passA ev contact rm B > /dev/null 2>&1
+    prep env EVAULT_DIR="$C/A" EVAULT_PASSPHRASE_FILE="$C/passA" "$EVAULT" contact add B --file "$C/b.contact"
 }
 import_before() {
     [ "$(nrec)" -gt 1500 ] && import_receiver
@@ -499,11 +521,11 @@ keys_setup() {
     new_vault "$C/v" "$C/p0"
     small_files "$C/base" 200
     { echo "$MARK big"; head -c $((3 << 20)) /dev/urandom; } > "$C/base/video.mp4"
-    age-keygen -o "$C/m.key" 2> /dev/null
-    ev add "$C/base" --case "K-$MARK" > /dev/null 2>&1 && ev seal --case "K-$MARK" > /dev/null 2>&1 &&
-        ev key member add m --age "$(age-keygen -y "$C/m.key")" > /dev/null 2>&1 &&
-        ev key shares --threshold 2 --shares 3 > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    rm -f "$C/m.key"; age-keygen -o "$C/m.key" 2> /dev/null
+    prep ev add "$C/base" --case "K-$MARK"
+    prep ev seal --case "K-$MARK"
+    prep ev key member add m --age "$(age-keygen -y "$C/m.key")"
+    prep ev key shares --threshold 2 --shares 3
 }
 keys_before() {
     OLD=$C/pold
@@ -616,8 +638,7 @@ destroy_setup() {
     printf 'pass destroy\n' > "$C/pass"
     new_vault "$C/v" "$C/pass"
     small_files "$C/base" 20
-    ev add "$C/base" --case "base-$MARK" > /dev/null 2>&1 ||
-        { echo "campaign: cannot prepare $C/v" >&2; exit 3; }
+    prep ev add "$C/base" --case "base-$MARK"
 }
 destroy_before() {
     rm -rf "$C/in"; mkdir -p "$C/in"
@@ -672,6 +693,30 @@ round() {
     "${CMD%%-*}_after"
 }
 
+# variant: which kind of run round ROUNDN is (seal and share alternate
+# between two that take different times); each has its own D
+variant() {
+    case $CMD in
+    seal | share) echo $((ROUNDN % 2)) ;;
+    *) echo 0 ;;
+    esac
+}
+# measure NAME N: a round that is not killed (round measureNAME, ROUNDN
+# N); its duration joins those of its variant, whose D becomes the median
+# of the last five
+measure() {
+    local v d
+    ROUND=measure$1 ROUNDN=$2 MEASURE=1
+    round 0
+    v=$(variant)
+    read -ra d <<< "${DURS[$v]:-} $DUR"
+    [ "${#d[@]}" -gt 5 ] && d=("${d[@]:1}")
+    DURS[$v]=${d[*]}
+    DV[$v]=$(printf '%s\n' "${d[@]}" | sort -n | sed -n "$(( (${#d[@]} + 1) / 2 ))p")
+    [ "${DV[$v]}" -lt "$DMIN" ] && DMIN=${DV[$v]}
+    [ "${DV[$v]}" -gt "$DMAX" ] && DMAX=${DV[$v]}
+}
+
 total_t0=$(now_us)
 echo "campaign: seed $SEED, $ROUNDS rounds per command, evault $EVAULT"
 for CMD in "${CMDS[@]}"; do
@@ -684,18 +729,21 @@ for CMD in "${CMDS[@]}"; do
     t0=$(now_us)
     fails0=$FAILS LOSTKEY=0 PARTIAL=0 SWEPT=0 UNUSED=0 RAWOPEN=0 NOBUNDLE=0
     "${CMD%%-*}_setup"
-    # the normal duration: the median of three runs that are not killed
-    durs=()
-    for m in 1 2 3; do
-        ROUND=measure$m ROUNDN=$m MEASURE=1
-        round 0
-        durs+=("$DUR")
+    # the normal duration D: the median of the last five runs that were not
+    # killed, three first and one every 20 rounds, as the vault grows and
+    # the machine's load changes
+    declare -A DURS=() DV=()
+    DMIN=999999999 DMAX=0
+    for m in 1 2 3 4 5 6; do
+        [ "$m" -gt 3 ] && case $CMD in seal | share) ;; *) break ;; esac
+        measure "$m" "$m"
     done
-    D=$(printf '%s\n' "${durs[@]}" | sort -n | sed -n 2p)
     declare -A tab=()
     for b in early mid late; do for o in none part all done; do tab[$b.$o]=0; done; done
     for r in $(seq 1 "$ROUNDS"); do
+        [ $((r % 20)) -eq 0 ] && measure "-$r" $((r / 20))
         ROUND=$r ROUNDN=$r MEASURE=0
+        D=${DV[$(variant)]}
         us=$((1 + $(rnd $((D * 12 / 10)))))
         round "$us"
         if [ "$us" -lt $((D * 4 / 10)) ]; then b=early
@@ -714,15 +762,16 @@ for CMD in "${CMDS[@]}"; do
         line+="$b $n${l:+ (${l%, })}, "
     done
     line=${line%, }
-    printf 'campaign: %-10s %4d rounds, D = %d ms, %s; %d failure(s) [%ds]' \
-        "$CMD" "$ROUNDS" $((D / 1000)) "${line# }" $((FAILS - fails0)) $(( ($(now_us) - t0) / 1000000 ))
+    dr=$((DMIN / 1000)); [ $((DMAX / 1000)) -gt "$dr" ] && dr="$dr-$((DMAX / 1000))"
+    printf 'campaign: %-10s %4d rounds, D = %s ms, %s; %d failure(s) [%ds]' \
+        "$CMD" "$ROUNDS" "$dr" "${line# }" $((FAILS - fails0)) $(( ($(now_us) - t0) / 1000000 ))
     [ "$SWEPT" -gt 0 ] && printf '; tmp/ swept %d time(s)' "$SWEPT"
     [ "$PARTIAL" -gt 0 ] && printf '; %d partial bundle temp file(s) left beside -o' "$PARTIAL"
     [ "$NOBUNDLE" -gt 0 ] && printf '; %d share(s) logged, killed before the bundle took its name' "$NOBUNDLE"
     [ "$RAWOPEN" -gt 0 ] && printf '; %d kill(s) after the commit left vault.db opening with the old passphrase without its WAL' "$RAWOPEN"
     [ "$LOSTKEY" -gt 0 ] && printf '; %d rotation(s) committed before their new recovery key was shown' "$LOSTKEY"
     echo
-    unset tab
+    unset tab DURS DV
 done
 echo "campaign: $FAILS failure(s) in $(( ($(now_us) - total_t0) / 1000000 )) s (seed $SEED)"
 [ "$FAILS" -eq 0 ]
