@@ -28,6 +28,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -35,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,6 +200,53 @@ static const char *const fields[] = {"name",     "kind",        "case",
                                      "source",   "note",        "captured_at",
                                      "location", "tags",        "added_by",
                                      NULL};
+
+/* A share writes its bundle as ".NAME.XXXXXXXXXXXX" (12 hex digits)
+ * beside NAME, holding an flock on it until the rename.  One killed on
+ * the way leaves that file behind: age ciphertext, nothing in the clear,
+ * but litter.  The next share to the same NAME removes every such file
+ * that no process holds locked.  A file still empty and less than a
+ * minute old is left alone: its writer may not have locked it yet. */
+static void
+sweep_partial(const char *dir, const char *base)
+{
+    size_t blen = strlen(base);
+    struct dirent *e;
+    DIR *d = opendir(dir);
+
+    if (d == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        char path[PATH_MAX];
+        struct stat st;
+        int fd, hex = 1;
+
+        if (strlen(n) != 1 + blen + 1 + 12 || n[0] != '.' ||
+            memcmp(n + 1, base, blen) != 0 || n[1 + blen] != '.') {
+            continue;
+        }
+        for (size_t i = 2 + blen; n[i] != '\0'; i++) {
+            hex &= (n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f');
+        }
+        if (!hex || snprintf(path, sizeof path, "%s/%s", dir, n) >=
+                        (int)sizeof path) {
+            continue;
+        }
+        fd = ev_os.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+        if (fd < 0) {
+            continue;
+        }
+        if (ev_os.fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_size > 0 || time(NULL) - st.st_mtime > 60) &&
+            ev_os.flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            ev_os.unlink(path);
+        }
+        ev_os.close(fd);
+    }
+    closedir(d);
+}
 
 int
 ev_share(ev_vault *v, const int64_t *ids, size_t nids,
@@ -423,12 +473,26 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         rc = ev_fail(v, EV_EEXIST, "'%s' already exists", out_path);
         goto cleanup;
     }
+    {
+        const char *slash = strrchr(out_path, '/');
+        if (slash == NULL) {
+            sweep_partial(".", out_path);
+        } else {
+            snprintf(dir, sizeof dir, "%.*s",
+                     slash == out_path ? 1 : (int)(slash - out_path),
+                     out_path);
+            sweep_partial(dir, slash + 1);
+        }
+    }
     o.fd = ev_os.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
     if (o.fd < 0) {
         rc = ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
                      "cannot create '%s': %s", tmp, strerror(errno));
         goto cleanup;
     }
+    /* Held until the bundle has its name: tells sweep_partial that this
+     * file is being written. */
+    (void)ev_os.flock(o.fd, LOCK_EX | LOCK_NB);
     {
         int e = ev_age_writer_new(&o.age, (const uint8_t(*)[32])rcpt,
                                   opts->nto + 1, file_write, &o);

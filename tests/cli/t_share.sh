@@ -54,6 +54,24 @@ expect_rc 0 env -u EVAULT_DIR "$EVAULT" verify "$T/x/files/1/clip.mp4" \
 # Tampering with the extracted files is caught by the standard tools.
 printf 'X' >> "$T/x/SHA256SUMS"
 (cd "$T/x" && minisign -V -H -p minisign.pub -m SHA256SUMS > /dev/null 2>&1) && fail "minisign accepted an altered SHA256SUMS" || ok
+# A share killed while writing leaves ".NAME.<12 hex>" beside NAME; the next
+# share to NAME removes those no process holds locked (a share holds an
+# flock on its own until the rename), and nothing else.
+head -c 100 /dev/urandom > "$T/.b2.age.0123456789ab"
+head -c 100 /dev/urandom > "$T/.b2.age.00000000000f"
+head -c 100 /dev/urandom > "$T/.b2.age.notours"
+: > "$T/.b2.age.aaaaaaaaaaaa"
+(exec 9>> "$T/.b2.age.00000000000f" && flock 9 && exec sleep 30) &
+holder=$!
+sleep 0.3
+expect_rc 0 "$EVAULT" share --case K9 --to Partner -o "$T/b2.age"
+[ ! -e "$T/.b2.age.0123456789ab" ] && ok || fail "a stale partial bundle was not swept"
+[ -e "$T/.b2.age.00000000000f" ] && ok || fail "share removed a partial bundle another process holds"
+[ -e "$T/.b2.age.notours" ] && [ -e "$T/.b2.age.aaaaaaaaaaaa" ] && ok ||
+    fail "share removed a file that is not a stale partial bundle"
+[ "$(ls -A "$T" | grep -c '^\.b2\.age\.')" -eq 3 ] && ok || fail "share left its own temporary file: $(ls -A "$T")"
+age -d -i "$T/partner.key" "$T/b2.age" | tar t > /dev/null && ok || fail "bundle b2 does not open"
+kill "$holder" 2> /dev/null; wait "$holder" 2> /dev/null
 # Nobody else opens it; the share is in the custody log.
 age-keygen -o "$T/stranger.key" 2> /dev/null
 age -d -i "$T/stranger.key" "$T/b.age" > /dev/null 2>&1 && fail "a stranger opened the bundle" || ok
