@@ -38,8 +38,6 @@
 #define BATCH_INLINE_BYTES (32u << 20)
 #define BATCH_SECONDS 1.0
 #define MAX_FIELD 4096
-/* Whole files below this are hashed and sealed by the reading thread. */
-#define SMALL_INLINE ((size_t)64 << 10)
 
 /* ------------------------------------------------------------------ */
 /* Intake: the list of inputs                                          */
@@ -302,7 +300,8 @@ struct chunk_job {
     uint8_t *in;
     uint8_t *out;
     uint32_t entry;
-    int used; /* in has held plaintext: wiped at the end */
+    int whole; /* the whole file: hashed here too, and it finishes it */
+    int used;  /* in has held plaintext: wiped at the end */
 };
 
 struct intake {
@@ -313,7 +312,6 @@ struct intake {
     ev_pipe *pipe;      /* compress and seal, on every core */
     ev_pipe *hash_pipe; /* SHA-256, one thread, in order */
     ev_awriter *aw;     /* writes the blob file in progress */
-    ev_chunk_ctx *main_ctx; /* the reading thread's, for small files */
     struct chunk_job *jobs;
     struct chunk_job **free_jobs;
     size_t nfree, njobs;
@@ -351,6 +349,13 @@ seal_work(void *state, void *arg)
 {
     struct chunk_job *j = arg;
 
+    if (j->whole) {
+        /* nothing else of this file is in flight: no order to keep */
+        ev_sha256_update(j->file->sha, j->in, j->in_len);
+        if (j->file->hash_only) {
+            return;
+        }
+    }
     j->entry = ev_blob_seal_chunk(state, j->out, j->in, j->in_len,
                                   j->counter, j->file->dek);
 }
@@ -871,10 +876,7 @@ intake_init(struct intake *k, ev_vault *v, const ev_add_opts *opts,
     k->pipe = ev_pipe_new(workers, k->njobs, seal_work, worker_state_new,
                           worker_state_free);
     k->hash_pipe = ev_pipe_new(1, k->njobs, hash_work, NULL, NULL);
-    k->main_ctx = ev_chunk_ctx_new();
-    return k->pipe != NULL && k->hash_pipe != NULL && k->main_ctx != NULL
-               ? EV_OK
-               : EV_ENOMEM;
+    return k->pipe != NULL && k->hash_pipe != NULL ? EV_OK : EV_ENOMEM;
 }
 
 static void
@@ -883,7 +885,6 @@ intake_release(struct intake *k)
     ev_pipe_free(k->pipe);
     ev_pipe_free(k->hash_pipe);
     ev_awriter_free(k->aw);
-    ev_chunk_ctx_free(k->main_ctx);
     if (k->jobs != NULL) {
         for (size_t i = 0; i < k->njobs; i++) {
             /* only what held plaintext: wiping the others would touch
@@ -1015,7 +1016,9 @@ report_progress(struct intake *k, uint64_t n)
     }
 }
 
-/* Queues a piece of cur that was just read into j. */
+/* Queues a piece of cur that was just read into j.  A file read whole in
+ * one piece goes to a worker that hashes and seals it, and the job then
+ * finishes the file (no end marker): small files use every core. */
 static int
 submit_chunk(struct intake *k, struct file_job *cur, struct chunk_job *j,
              size_t got)
@@ -1033,16 +1036,15 @@ submit_chunk(struct intake *k, struct file_job *cur, struct chunk_job *j,
     j->marker = 0;
     j->in_len = got;
     j->counter = cur->nchunks++;
+    j->whole = j->counter == 0 && cur->eof;
     cur->content_len += (uint64_t)got;
-    if (j->counter == 0 && cur->eof && got < SMALL_INLINE) {
-        /* A whole small file: cheaper here than a hand-off to two
-         * threads (and nothing of this file is queued before it). */
-        ev_sha256_update(cur->sha, j->in, j->in_len);
-        if (!cur->hash_only) {
-            seal_work(k->main_ctx, j);
+    if (j->whole) {
+        rc = check_unchanged(k, cur);
+        if (rc != EV_OK) {
+            return rc;
         }
         ev_pipe_submit(k->hash_pipe, j, 0);
-        ev_pipe_submit(k->pipe, j, 0);
+        ev_pipe_submit(k->pipe, j, 1);
     } else {
         ev_pipe_submit(k->hash_pipe, j, 1);
         ev_pipe_submit(k->pipe, j, !cur->hash_only);
@@ -1062,14 +1064,15 @@ collect_one(struct intake *k, int failed)
     int rc = EV_OK;
 
     if (!failed) {
-        if (j->marker) {
-            rc = file_finish(k, f);
-        } else if (!f->hash_only) {
+        if (!j->marker && !f->hash_only) {
             f->entries[j->counter] = j->entry;
             rc = sink_write(k, f, j->out, ev_entry_len(j->entry));
         }
+        if (rc == EV_OK && (j->marker || j->whole)) {
+            rc = file_finish(k, f);
+        }
     }
-    if (j->marker) {
+    if (j->marker || j->whole) {
         file_job_free(k, f);
     }
     k->free_jobs[k->nfree++] = j;
@@ -1117,6 +1120,8 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
                 rc = submit_chunk(k, cur, j, (size_t)got);
                 if (rc != EV_OK) {
                     k->free_jobs[k->nfree++] = j;
+                } else if (j->whole) {
+                    cur = NULL; /* the job finishes it */
                 }
                 continue;
             }
