@@ -392,8 +392,10 @@ share_setup() {
     mkdir -p "$C/bundles"
 }
 share_before() {
-    rm -rf "$C/bundles"/* "$C/bundles"/.[!.]* "$C/x"
-    OUTB=$C/bundles/b-$ROUND.age
+    # one name every round: a partial bundle that a killed round left is
+    # swept by the next share to that name (share_after checks)
+    rm -rf "$C/bundles/b.age" "$C/x"
+    OUTB=$C/bundles/b.age
     : > "$C/ids"
     if [ $((ROUNDN % 2)) -eq 0 ]; then
         # share --seal: unsealed records sealed first, all or none
@@ -443,7 +445,9 @@ share_after() {
         [ -s "$C/ids" ] && [ "$nsealed" -gt 0 ] && OUT=part
     fi
     [ "$RC" -eq 0 ] && [ "$OUT" != all ] && fail "share finished but wrote no bundle"
+    # at most the one this round left: an earlier round's is swept
     n=$(find "$C/bundles" -name '.*' -type f | wc -l)
+    [ "$n" -le 1 ] || fail "$n partial bundles beside -o: earlier ones were not swept"
     PARTIAL=$((PARTIAL + n))
 }
 
@@ -766,7 +770,7 @@ for CMD in "${CMDS[@]}"; do
     printf 'campaign: %-10s %4d rounds, D = %s ms, %s; %d failure(s) [%ds]' \
         "$CMD" "$ROUNDS" "$dr" "${line# }" $((FAILS - fails0)) $(( ($(now_us) - t0) / 1000000 ))
     [ "$SWEPT" -gt 0 ] && printf '; tmp/ swept %d time(s)' "$SWEPT"
-    [ "$PARTIAL" -gt 0 ] && printf '; %d partial bundle temp file(s) left beside -o' "$PARTIAL"
+    [ "$PARTIAL" -gt 0 ] && printf '; %d round(s) ended with a partial bundle beside -o (swept by the next share)' "$PARTIAL"
     [ "$NOBUNDLE" -gt 0 ] && printf '; %d share(s) logged, killed before the bundle took its name' "$NOBUNDLE"
     [ "$RAWOPEN" -gt 0 ] && printf '; %d kill(s) after the commit left vault.db opening with the old passphrase without its WAL' "$RAWOPEN"
     [ "$LOSTKEY" -gt 0 ] && printf '; %d rotation(s) committed before their new recovery key was shown' "$LOSTKEY"
