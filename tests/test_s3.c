@@ -291,6 +291,11 @@ test_list_hostile(void)
         "<ListBucketResult><IsTruncated>true</IsTruncated>"
         "<NextContinuationToken></NextContinuationToken>"
         "</ListBucketResult>",
+        /* an empty key (found by fuzz_s3): <Key/> and <Key></Key> */
+        "<ListBucketResult><Contents><Key/>p/x</Key><Size>1</Size>"
+        "</Contents></ListBucketResult>",
+        "<ListBucketResult><Contents><Key></Key><Size>1</Size>"
+        "</Contents></ListBucketResult>",
     };
     char token[EV_S3_TOKEN_MAX + 1], *big;
     struct seen s;

@@ -210,6 +210,28 @@ ev_contact_rekey(const struct ev_keys *from, const struct ev_keys *to,
                           out);
 }
 
+int
+ev_contact_decode(const char *js, size_t n, ev_contact *c)
+{
+    json_t *o = json_loadb(js, n, 0, NULL);
+
+    memset(c, 0, sizeof *c);
+    if (!json_is_object(o) || !json_is_string(json_object_get(o, "name")) ||
+        !json_is_string(json_object_get(o, "age")) ||
+        !json_is_string(json_object_get(o, "minisign"))) {
+        json_decref(o);
+        return EV_ECORRUPT;
+    }
+    snprintf(c->name, sizeof c->name, "%s",
+             json_string_value(json_object_get(o, "name")));
+    snprintf(c->age, sizeof c->age, "%s",
+             json_string_value(json_object_get(o, "age")));
+    snprintf(c->minisign, sizeof c->minisign, "%s",
+             json_string_value(json_object_get(o, "minisign")));
+    json_decref(o);
+    return contact_check(c) == EV_OK ? EV_OK : EV_EINVAL;
+}
+
 struct walk {
     ev_vault *v;
     int (*fn)(void *ctx, int64_t id, const ev_contact *c);
@@ -223,9 +245,8 @@ walk_one(void *arg, int64_t id, int64_t unused, const uint8_t *p, size_t n)
     struct walk *w = arg;
     uint8_t ad[25];
     char *js;
-    json_t *o;
     ev_contact c;
-    int stop;
+    int stop, rc;
 
     (void)unused;
     if (n < EV_WRAP_OVERHEAD || n > 8192) {
@@ -245,28 +266,11 @@ walk_one(void *arg, int64_t id, int64_t unused, const uint8_t *p, size_t n)
                         "contact %lld fails authentication", (long long)id);
         return 1;
     }
-    o = json_loadb(js, n - EV_WRAP_OVERHEAD, 0, NULL);
+    rc = ev_contact_decode(js, n - EV_WRAP_OVERHEAD, &c);
     free(js);
-    memset(&c, 0, sizeof c);
-    if (!json_is_object(o) ||
-        !json_is_string(json_object_get(o, "name")) ||
-        !json_is_string(json_object_get(o, "age")) ||
-        !json_is_string(json_object_get(o, "minisign"))) {
-        json_decref(o);
-        w->rc = ev_fail(w->v, EV_ECORRUPT, "contact %lld unreadable",
-                        (long long)id);
-        return 1;
-    }
-    snprintf(c.name, sizeof c.name, "%s",
-             json_string_value(json_object_get(o, "name")));
-    snprintf(c.age, sizeof c.age, "%s",
-             json_string_value(json_object_get(o, "age")));
-    snprintf(c.minisign, sizeof c.minisign, "%s",
-             json_string_value(json_object_get(o, "minisign")));
-    json_decref(o);
-    if (contact_check(&c) != EV_OK) {
-        w->rc = ev_fail(w->v, EV_ECORRUPT, "contact %lld has bad keys",
-                        (long long)id);
+    if (rc != EV_OK) {
+        w->rc = ev_fail(w->v, EV_ECORRUPT, "contact %lld %s", (long long)id,
+                        rc == EV_EINVAL ? "has bad keys" : "unreadable");
         return 1;
     }
     stop = w->fn(w->ctx, id, &c);

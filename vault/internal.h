@@ -141,4 +141,13 @@ int ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
                  struct ev_awriter *aw, uint8_t *sha256,
                  uint64_t *content_len);
 
+/* The catalog's encrypted JSON fields, read after decryption (js holds n
+ * bytes, no terminator needed).  EV_OK; EV_ECORRUPT when unreadable;
+ * EV_ENOMEM.  A contact row (contact.c): EV_EINVAL when its keys are not
+ * valid age and minisign keys.  An amendment (seal.c): *out is the
+ * amended fields of record, released with ev_record_release. */
+int ev_contact_decode(const char *js, size_t n, ev_contact *c);
+int ev_amendment_decode(const char *js, size_t n, int64_t record,
+                        ev_record *out);
+
 #endif

@@ -367,8 +367,7 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
     uint8_t ad[AD_MAX];
     char *js;
     size_t ad_len, n;
-    json_t *o;
-    json_error_t jerr;
+    int rc;
 
     memset(out, 0, sizeof *out);
     out->id = row->id;
@@ -392,12 +391,21 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
         return EV_OK;
     }
     js[n] = '\0';
-    o = json_loads(js, 0, &jerr);
+    rc = ev_slot_info_decode(js, out);
     free(js);
+    return rc == EV_ENOMEM ? ev_fail(v, EV_ENOMEM, "out of memory") : EV_OK;
+}
+
+int
+ev_slot_info_decode(const char *js, ev_slot_info *out)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(js, 0, &jerr);
+
     if (o == NULL) {
         return json_error_code(&jerr) == json_error_out_of_memory
-                   ? ev_fail(v, EV_ENOMEM, "out of memory")
-                   : EV_OK;
+                   ? EV_ENOMEM
+                   : EV_ECORRUPT;
     }
     {
         const char *s;
@@ -412,8 +420,11 @@ ev_keyslot_describe(ev_vault *v, const ev_slot_row *row, ev_slot_info *out)
         }
         out->added_at =
             (int64_t)json_integer_value(json_object_get(o, "added_at"));
-        out->threshold = (int)json_integer_value(json_object_get(o, "k"));
-        out->shares = (int)json_integer_value(json_object_get(o, "n"));
+        json_int_t k = json_integer_value(json_object_get(o, "k"));
+        json_int_t n = json_integer_value(json_object_get(o, "n"));
+        /* a trustee set has at most 255 shares (libgfshare) */
+        out->threshold = k >= 0 && k <= 255 ? (int)k : 0;
+        out->shares = n >= 0 && n <= 255 ? (int)n : 0;
     }
     json_decref(o);
     return EV_OK;

@@ -60,6 +60,10 @@ int ev_keyslot_unlock_trustee(ev_vault *v,
  * for lack of memory. */
 int ev_keyslot_describe(ev_vault *v, const ev_slot_row *row,
                         ev_slot_info *out);
+/* A slot description's JSON after decryption (NUL-terminated) into the
+ * label, added_by, recipient, added_at, threshold and shares of out:
+ * EV_OK, EV_ECORRUPT (not JSON) or EV_ENOMEM. */
+int ev_slot_info_decode(const char *js, ev_slot_info *out);
 /* A trustee slot's set id (params), for matching shares: 0 or -1. */
 int ev_keyslot_trustee_set(const ev_slot_row *row,
                            uint8_t set[EV_SHARE_SET_BYTES], int *k, int *n);

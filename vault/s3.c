@@ -831,9 +831,9 @@ ev_s3_parse_list(const char *xml, size_t len,
         uint64_t size;
         int stop;
         if (k == NULL || sz == NULL ||
-            xml_decode(key, sizeof key, k, ke) != 0 ||
+            xml_decode(key, sizeof key, k, ke) != 0 || key[0] == '\0' ||
             parse_u64(sz, se, &size) != 0) {
-            return EV_ECORRUPT;
+            return EV_ECORRUPT; /* S3 keys are 1 to 1024 bytes */
         }
         stop = fn(ctx, key, size);
         if (stop != 0) {

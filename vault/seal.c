@@ -368,9 +368,8 @@ amend_one(void *arg, int64_t id, int64_t record, const uint8_t *p, size_t n)
     struct amend_ctx *a = arg;
     uint8_t ad[35];
     char *js;
-    json_t *o, *tags;
     ev_record r;
-    int stop, oom = 0;
+    int stop, rc;
 
     if (n < EV_WRAP_OVERHEAD || n > (1 << 20)) {
         a->rc = ev_fail(a->v, EV_ECORRUPT, "amendment %lld damaged",
@@ -391,14 +390,31 @@ amend_one(void *arg, int64_t id, int64_t record, const uint8_t *p, size_t n)
                         (long long)id, (long long)record);
         return 1;
     }
-    o = json_loadb(js, n - EV_WRAP_OVERHEAD, 0, NULL);
+    rc = ev_amendment_decode(js, n - EV_WRAP_OVERHEAD, record, &r);
     ev_wipe(js, n - EV_WRAP_OVERHEAD);
     free(js);
+    if (rc != EV_OK) {
+        a->rc = rc == EV_ENOMEM
+                    ? ev_fail(a->v, EV_ENOMEM, "out of memory")
+                    : ev_fail(a->v, EV_ECORRUPT, "amendment %lld unreadable",
+                              (long long)id);
+        return 1;
+    }
+    stop = a->fn(a->ctx, &r);
+    ev_record_release(&r);
+    return stop != 0 ? EV_WALK_STOP : 0;
+}
+
+int
+ev_amendment_decode(const char *js, size_t n, int64_t record, ev_record *out)
+{
+    json_t *o = json_loadb(js, n, 0, NULL), *tags;
+    ev_record r;
+    int oom = 0;
+
     if (!json_is_object(o)) {
         json_decref(o);
-        a->rc = ev_fail(a->v, EV_ECORRUPT, "amendment %lld unreadable",
-                        (long long)id);
-        return 1;
+        return EV_ECORRUPT;
     }
     memset(&r, 0, sizeof r);
     r.id = record;
@@ -429,12 +445,10 @@ amend_one(void *arg, int64_t id, int64_t record, const uint8_t *p, size_t n)
     json_decref(o);
     if (oom) {
         ev_record_release(&r);
-        a->rc = ev_fail(a->v, EV_ENOMEM, "out of memory");
-        return 1;
+        return EV_ENOMEM;
     }
-    stop = a->fn(a->ctx, &r);
-    ev_record_release(&r);
-    return stop != 0 ? EV_WALK_STOP : 0;
+    *out = r;
+    return EV_OK;
 }
 
 int
