@@ -179,7 +179,9 @@ M=$T/m
 new_vault "$M" || finish
 "$EVAULT" store migrate --vault "$M" local > /dev/null 2>&1   # S3 -> local first
 mkdir -p "$T/min"
-for i in 1 2 3 4 5 6; do head -c $((3000000 + i)) /dev/urandom > "$T/min/f$i.bin"; done
+# 60 MB: a migration that takes seconds, so that stopping the gateway 0.2 s
+# after it connects always lands in the middle (6 x 3 MB once finished first)
+for i in 1 2 3 4 5 6; do head -c $((10000000 + i)) /dev/urandom > "$T/min/f$i.bin"; done
 echo tiny > "$T/min/tiny.txt"
 EVAULT_DIR=$M expect_rc 0 "$EVAULT" add "$T/min"
 EVAULT_DIR=$M expect_rc 0 "$EVAULT" store show
