@@ -63,7 +63,10 @@ head -c 100 /dev/urandom > "$T/.b2.age.notours"
 : > "$T/.b2.age.aaaaaaaaaaaa"
 (exec 9>> "$T/.b2.age.00000000000f" && flock 9 && exec sleep 30) &
 holder=$!
-sleep 0.3
+for _ in $(seq 200); do   # until the lock is held (at most 10 s)
+    flock -n "$T/.b2.age.00000000000f" true 2> /dev/null || break
+    sleep 0.05
+done
 expect_rc 0 "$EVAULT" share --case K9 --to Partner -o "$T/b2.age"
 [ ! -e "$T/.b2.age.0123456789ab" ] && ok || fail "a stale partial bundle was not swept"
 [ -e "$T/.b2.age.00000000000f" ] && ok || fail "share removed a partial bundle another process holds"
