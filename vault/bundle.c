@@ -474,15 +474,16 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         goto cleanup;
     }
     {
+        /* dir: the bundle's folder, synced after the rename below */
         const char *slash = strrchr(out_path, '/');
         if (slash == NULL) {
-            sweep_partial(".", out_path);
+            snprintf(dir, sizeof dir, ".");
         } else {
             snprintf(dir, sizeof dir, "%.*s",
                      slash == out_path ? 1 : (int)(slash - out_path),
                      out_path);
-            sweep_partial(dir, slash + 1);
         }
+        sweep_partial(dir, slash != NULL ? slash + 1 : out_path);
     }
     o.fd = ev_os.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
     if (o.fd < 0) {
@@ -625,16 +626,6 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     }
     /* The bundle's name is durable before share reports success; a
      * bundle whose name may not survive a crash is removed. */
-    {
-        const char *slash = strrchr(out_path, '/');
-        if (slash == NULL) {
-            snprintf(dir, sizeof dir, ".");
-        } else {
-            snprintf(dir, sizeof dir, "%.*s",
-                     slash == out_path ? 1 : (int)(slash - out_path),
-                     out_path);
-        }
-    }
     if (ev_os_fsync_dir(dir) != 0) {
         rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", dir,
                      strerror(errno));

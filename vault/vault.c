@@ -197,39 +197,56 @@ ev_vault_store_save(ev_vault *v, const ev_s3_config *cfg)
     return rc == EV_OK ? EV_OK : ev_fail_catalog(v, rc, "cannot write");
 }
 
-int
-ev_store_settings_rekey(ev_vault *v, const struct ev_keys *from,
-                        const struct ev_keys *to)
+/* Re-encrypts one value of the meta table under the new keys (what names
+ * it in messages, damaged says it failed authentication); an absent value (or an empty one, when empty_is_none)
+ * is left alone. */
+static int
+rekey_meta(ev_vault *v, const struct ev_keys *from, const struct ev_keys *to,
+           const char *key, const uint8_t *ad, size_t ad_len, size_t max,
+           int empty_is_none, const char *what, const char *damaged)
 {
-    uint8_t ad[15 + EV_VAULT_ID_BYTES], *w;
+    char msg[64];
     ev_bytes b = {0};
-    int rc = ev_catalog_meta_get(v->cat, "store", &b);
+    uint8_t *w;
+    int rc = ev_catalog_meta_get(v->cat, key, &b);
 
-    if (rc == EV_ENOENT || (rc == EV_OK && b.n == 0)) {
+    if (rc == EV_ENOENT || (rc == EV_OK && b.n == 0 && empty_is_none)) {
         ev_bytes_free(&b);
         return EV_OK;
     }
     if (rc != EV_OK) {
-        return ev_fail_catalog(v, rc, "cannot read the store settings");
+        snprintf(msg, sizeof msg, "cannot read %s", what);
+        return ev_fail_catalog(v, rc, msg);
     }
-    store_ad(v, ad);
-    w = malloc(b.n);
+    w = malloc(b.n > 0 ? b.n : 1);
     rc = w == NULL ? EV_ENOMEM
-         : b.n <= EV_WRAP_OVERHEAD || b.n > 1024 + EV_WRAP_OVERHEAD
+         : b.n <= EV_WRAP_OVERHEAD || b.n > max + EV_WRAP_OVERHEAD
              ? EV_ECORRUPT
-             : ev_rekey_value(from->meta, to->meta, ad, sizeof ad, b.p, b.n,
-                              w);
+             : ev_rekey_value(from->meta, to->meta, ad, ad_len, b.p, b.n, w);
     if (rc == EV_OK) {
-        rc = ev_catalog_meta_put(v->cat, "store", w, b.n);
+        rc = ev_catalog_meta_put(v->cat, key, w, b.n);
         if (rc != EV_OK) {
-            rc = ev_fail_catalog(v, rc, "cannot write the store settings");
+            snprintf(msg, sizeof msg, "cannot write %s", what);
+            rc = ev_fail_catalog(v, rc, msg);
         }
     } else if (rc == EV_ECORRUPT) {
-        rc = ev_fail(v, rc, "the store settings fail authentication");
+        rc = ev_fail(v, rc, "%s", damaged);
     }
     free(w);
     ev_bytes_free(&b);
     return rc;
+}
+
+int
+ev_store_settings_rekey(ev_vault *v, const struct ev_keys *from,
+                        const struct ev_keys *to)
+{
+    uint8_t ad[15 + EV_VAULT_ID_BYTES];
+
+    store_ad(v, ad);
+    return rekey_meta(v, from, to, "store", ad, sizeof ad, 1024, 1,
+                      "the store settings",
+                      "the store settings fail authentication");
 }
 
 int
@@ -417,35 +434,12 @@ int
 ev_operator_rekey(ev_vault *v, const struct ev_keys *from,
                   const struct ev_keys *to)
 {
-    ev_bytes b = {0};
-    uint8_t ad[18 + EV_VAULT_ID_BYTES], *w;
-    int rc = ev_catalog_meta_get(v->cat, "operator", &b);
+    uint8_t ad[18 + EV_VAULT_ID_BYTES];
 
-    if (rc == EV_ENOENT) {
-        return EV_OK;
-    }
-    if (rc != EV_OK) {
-        return ev_fail_catalog(v, rc, "cannot read the default operator");
-    }
     operator_ad(v, ad);
-    w = malloc(b.n > 0 ? b.n : 1);
-    rc = w == NULL ? EV_ENOMEM
-         : b.n <= EV_WRAP_OVERHEAD || b.n > 256 + EV_WRAP_OVERHEAD
-             ? EV_ECORRUPT
-             : ev_rekey_value(from->meta, to->meta, ad, sizeof ad, b.p, b.n,
-                              w);
-    if (rc == EV_OK) {
-        rc = ev_catalog_meta_put(v->cat, "operator", w, b.n);
-        if (rc != EV_OK) {
-            rc = ev_fail_catalog(v, rc, "cannot write the default operator");
-        }
-    } else if (rc == EV_ECORRUPT) {
-        rc = ev_fail(v, rc, "the default operator name fails "
-                            "authentication");
-    }
-    free(w);
-    ev_bytes_free(&b);
-    return rc;
+    return rekey_meta(v, from, to, "operator", ad, sizeof ad, 256, 0,
+                      "the default operator",
+                      "the default operator name fails authentication");
 }
 
 int
