@@ -66,7 +66,8 @@ cmd_check(int argc, char **argv)
     struct cli c = {.cmd = "check", .pass_fd = -1};
     struct check_out out = {&c, 0, 0};
     int flags = 0, opt, rc, ex;
-    uint64_t n = 0;
+    ev_check_counts n = {0, 0};
+    char destroyed[64] = "";
     ev_vault *v;
 
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -103,10 +104,15 @@ cmd_check(int argc, char **argv)
                   rc == EV_OK ? (flags & EV_CHECK_READ_DATA ? "intact, data read"
                                                             : "intact")
                               : "damage found");
+    if (n.destroyed > 0) {
+        snprintf(destroyed, sizeof destroyed, " (and %llu destroyed)",
+                 (unsigned long long)n.destroyed);
+    }
     if (c.json) {
-        json_t *j = json_pack("{s:s,s:I,s:I,s:b}", "result",
+        json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:b}", "result",
                               rc == EV_OK ? "ok" : "damaged", "records",
-                              (json_int_t)n, "damaged",
+                              (json_int_t)n.records, "destroyed",
+                              (json_int_t)n.destroyed, "damaged",
                               (json_int_t)out.damaged, "read_data",
                               (flags & EV_CHECK_READ_DATA) != 0);
         char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -114,14 +120,15 @@ cmd_check(int argc, char **argv)
         free(s);
         json_decref(j);
     } else if (rc == EV_OK) {
-        printf("ok: %llu record(s) checked%s, no damage found\n",
-               (unsigned long long)n,
+        printf("ok: %llu record(s) checked%s%s, no damage found\n",
+               (unsigned long long)n.records, destroyed,
                flags & EV_CHECK_READ_DATA ? " and every stored file read"
                                           : "");
     } else {
         fprintf(stderr, "evault: error: the vault is damaged: %llu problem(s) "
-                        "found in %llu record(s) checked\n",
-                (unsigned long long)out.damaged, (unsigned long long)n);
+                        "found in %llu record(s) checked%s\n",
+                (unsigned long long)out.damaged,
+                (unsigned long long)n.records, destroyed);
     }
     ev_vault_free(v);
     return rc == EV_OK ? EXIT_OK : EXIT_INTEGRITY;

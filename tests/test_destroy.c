@@ -146,6 +146,7 @@ struct probs {
     int damage, notes;
     int64_t rec[32];
     int nrec;
+    ev_check_counts counts;
 };
 
 static void
@@ -171,7 +172,7 @@ static int
 check_probs(ev_vault *v, struct probs *ps)
 {
     memset(ps, 0, sizeof *ps);
-    return ev_check(v, EV_CHECK_READ_DATA, on_problem, ps, NULL);
+    return ev_check(v, EV_CHECK_READ_DATA, on_problem, ps, &ps->counts);
 }
 
 static int
@@ -224,6 +225,16 @@ listed(ev_vault *v, int64_t id)
         }
     }
     return 0;
+}
+
+static uint64_t
+count_listed(ev_vault *v)
+{
+    struct t_recs rs;
+
+    memset(&rs, 0, sizeof rs);
+    ev_record_list(v, NULL, t_collect, &rs);
+    return rs.n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -352,6 +363,9 @@ test_destroy(void)
     CHECK(strcmp(e.note, "the source withdrew") == 0);
     CHECK_EQ(check_probs(v, &ps), EV_OK);
     CHECK_EQ(ps.damage, 0);
+    /* The tombstone is checked, but not counted as a record. */
+    CHECK_EQ(ps.counts.destroyed, 1);
+    CHECK_EQ(ps.counts.records, count_listed(v));
 
     /* Shared content: the blob stays for the other record. */
     klen = catalog_bytes(vdir, KEY_SQL, b, key, sizeof key);
@@ -371,6 +385,8 @@ test_destroy(void)
     CHECK_EQ(d.had_blob, 0);
     CHECK_EQ(check_probs(v, &ps), EV_OK);
     CHECK_EQ(ps.damage, 0);
+    CHECK_EQ(ps.counts.destroyed, 4);
+    CHECK_EQ(ps.counts.records, count_listed(v));
     CHECK_EQ(ps.notes, 0); /* no blob file left behind */
 
     /* A reader holding an older snapshot keeps the WAL: the destroy

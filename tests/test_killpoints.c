@@ -391,8 +391,7 @@ opens_(const char *dir, const char *pass, int check)
         rc = ev_vault_unlock_passphrase(v, pass, strlen(pass));
     }
     if (rc == EV_OK && check) {
-        uint64_t nrec = 0;
-        rc = ev_check(v, EV_CHECK_READ_DATA, NULL, NULL, &nrec);
+        rc = ev_check(v, EV_CHECK_READ_DATA, NULL, NULL, NULL);
         CHECK_EQ(rc, EV_OK);
     }
     ev_vault_free(v);

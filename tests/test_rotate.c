@@ -298,7 +298,12 @@ static int
 check_clean(ev_vault *v, int flags, uint64_t *n)
 {
     struct probs ps = {0};
-    int rc = ev_check(v, flags, on_problem, &ps, n);
+    ev_check_counts k;
+    int rc = ev_check(v, flags, on_problem, &ps, &k);
+
+    if (n != NULL) {
+        *n = k.records;
+    }
 
     if (rc != EV_OK) {
         fprintf(stderr, "check: %s: %s\n", ev_strerror(rc),

@@ -40,7 +40,8 @@ struct check {
     ev_problem_fn cb;
     void *ctx;
     int damaged;
-    uint64_t nrecords;
+    uint64_t nrecords;   /* catalog rows, tombstones included */
+    uint64_t ntombstones;
     struct blind_row *blind;
     size_t nblind, capblind;
     /* blob ids referenced by records, sorted after the walk */
@@ -699,6 +700,7 @@ check_record(void *arg, const ev_record_row *row)
         problem(c, row->id, EV_ECORRUPT, "unknown state %d", row->state);
     }
     if (row->state == EV_STATE_DESTROYED) {
+        c->ntombstones++;
         check_tombstone(c, row);
         return c->oom;
     }
@@ -819,7 +821,7 @@ note_orphans(struct check *c)
 
 int
 ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
-         uint64_t *nrecords)
+         ev_check_counts *counts)
 {
     struct check c;
     int rc;
@@ -933,8 +935,9 @@ ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
     free(c.destroyed);
     free(c.destroyed_seen);
     ev_custody_log_free(&c.log);
-    if (nrecords != NULL) {
-        *nrecords = c.nrecords;
+    if (counts != NULL) {
+        counts->records = c.nrecords - c.ntombstones;
+        counts->destroyed = c.ntombstones;
     }
     if (c.oom) {
         return ev_fail(v, EV_ENOMEM, "out of memory during the check");

@@ -585,11 +585,20 @@ typedef struct ev_problem {
 } ev_problem;
 typedef void (*ev_problem_fn)(void *ctx, const ev_problem *p);
 
+/* What ev_check went through.  A destroyed record keeps only a tombstone
+ * (its id and state); it is checked against the custody log but is not
+ * evidence, so it is counted apart. */
+typedef struct ev_check_counts {
+    uint64_t records;   /* records checked, destroyed ones not included */
+    uint64_t destroyed; /* tombstones of destroyed records checked */
+} ev_check_counts;
+
 /* Checks the catalog (and with EV_CHECK_READ_DATA every blob).  Returns
  * EV_OK when all is intact, EV_ECORRUPT when anything is damaged; each
- * problem is passed to cb.  *nrecords receives how many were checked. */
+ * problem is passed to cb.  *counts (when not NULL) receives how many
+ * records were checked. */
 EV_API int ev_check(ev_vault *v, int flags, ev_problem_fn cb, void *ctx,
-                    uint64_t *nrecords);
+                    ev_check_counts *counts);
 
 /* ===================================================================
  * Object storage

@@ -198,8 +198,12 @@ grep -q '"action":"destroy","operator":"Lawyer A","records":"'"$A"'",.*"note":"t
     ok || fail "log --record: no destroy entry with the reason: $(cat "$T/out")"
 [ "$(grep -c '"action":"destroy"' "$T/out")" -eq 1 ] && ok || fail "more than one destroy entry for record $A"
 expect_rc 0 "$EVAULT" check --read-data
-grep -q "^ok: " "$T/out" && ok || fail "check after destroy: $(cat "$T/out")"
+grep -q "^ok: 152 record(s) checked (and 5 destroyed) and every stored file read" "$T/out" && ok ||
+    fail "check after destroy (152 records, 5 destroyed): $(cat "$T/out")"
 grep -q "no record uses" "$T/out" && fail "check notes leftovers: $(cat "$T/out")" || ok
+expect_rc 0 "$EVAULT" check --json
+grep -q '"result":"ok","records":152,"destroyed":5,"damaged":0' "$T/out" && ok ||
+    fail "check --json after destroy: $(cat "$T/out")"
 # The tombstones: ids kept, nothing else.
 [ "$(sql "SELECT count(*) FROM records WHERE state = 3 AND blob IS NULL AND padded_size = 0 AND length(meta) = 0")" -eq 5 ] &&
     ok || fail "tombstones: $(sql "SELECT id, state, length(meta) FROM records WHERE state = 3")"
