@@ -13,7 +13,7 @@ static const char get_usage[] =
     "usage: evault get [-o FILE] [--force] ID\n";
 static const char cat_usage[] = "usage: evault cat ID\n";
 
-static const char help[] =
+static const char get_help[] =
     "\n"
     "Writes the exact original bytes of record ID, to FILE (created only once\n"
     "every byte was authenticated; an existing file is kept unless --force)\n"
@@ -23,6 +23,18 @@ static const char help[] =
     "Options:\n"
     "  -o, --output FILE          write to FILE\n"
     "      --force                replace FILE if it exists\n"
+    CLI_COMMON_HELP;
+
+static const char cat_help[] =
+    "\n"
+    "Writes the exact original bytes of record ID to standard output, each\n"
+    "piece authenticated before it is written; on damage it stops with exit\n"
+    "code 1 and the output is incomplete.  Evidence is not written to a\n"
+    "terminal unless it is a text testimony.  To write a file, use\n"
+    "'evault get ID -o FILE': it creates the file only once every byte is\n"
+    "authenticated.\n"
+    "\n"
+    "Options:\n"
     CLI_COMMON_HELP;
 
 static int
@@ -56,7 +68,7 @@ run(int argc, char **argv, int is_cat)
                               NULL)) != -1) {
         switch (opt) {
         case 'h':
-            printf("%s%s", usage, help);
+            printf("%s%s", usage, is_cat ? cat_help : get_help);
             return EXIT_OK;
         case 'o':
             if (is_cat) {

@@ -15,8 +15,9 @@ static const char usage[] =
 
 static const char help[] =
     "\n"
-    "Creates a new vault in DIR (a new or empty directory).  Asks for a\n"
-    "passphrase twice, then prints a recovery key ONCE: write it on paper and\n"
+    "Creates a new vault in DIR (a new or empty directory; missing folders\n"
+    "above it are created, for you only).  Asks for a passphrase twice,\n"
+    "then prints a recovery key ONCE: write it on paper and\n"
     "keep it somewhere safe, away from this computer.  It opens the vault if\n"
     "the passphrase is lost.\n"
     "\n"

@@ -8,8 +8,9 @@
 #include <getopt.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: evault ls [--case C] [--source S] [--tag T] [--sha256 HEX] "
+/* "%s": ls, or search, as the command was called */
+static const char usage_fmt[] =
+    "usage: evault %s [--case C] [--source S] [--tag T] [--sha256 HEX] "
     "[--json]\n";
 
 static const char help[] =
@@ -65,13 +66,16 @@ cmd_ls(int argc, char **argv)
         {"sha256", required_argument, NULL, 'S'},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
-    struct cli c = {.cmd = "ls", .pass_fd = -1};
+    const char *name = strcmp(argv[0], "search") == 0 ? "search" : "ls";
+    struct cli c = {.cmd = name, .pass_fd = -1};
+    char usage[sizeof usage_fmt + 8];
     ev_filter f = {NULL, NULL, NULL, NULL};
     uint8_t sha[EV_SHA256_BYTES];
     struct ls_out out = {&c, 0};
     ev_vault *v;
     int opt, rc, ex;
 
+    snprintf(usage, sizeof usage, usage_fmt, name);
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'h':

@@ -33,7 +33,6 @@ static const char help[] =
     "                             it against the request\n"
     "      --tsa-ca FILE          the authority's CA certificate(s), PEM: also\n"
     "                             check the reply's signature\n"
-    "      --operator NAME        who is sealing (default: $EVAULT_OPERATOR)\n"
     CLI_COMMON_HELP;
 
 int cli_slurp(struct cli *c, const char *path, size_t max, char **out,

@@ -61,7 +61,8 @@ static const char exit_codes[] =
     "the terminal; never from the command line.  A team member opens the\n"
     "vault with an age identity instead: --identity FILE or\n"
     "$EVAULT_IDENTITY_FILE.  --operator NAME or $EVAULT_OPERATOR names who\n"
-    "acts, for the custody log.\n"
+    "acts, for the custody log.  These options may also come before the\n"
+    "command: 'evault --vault DIR ls'.\n"
     "\n"
     "Exit codes:\n"
     "  0  success\n"
@@ -96,6 +97,46 @@ harden(void)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* The options every command takes may also come before the command
+ * ('evault --vault DIR ls'): they are moved after it, where the command's
+ * own parser finds them. */
+static void
+hoist_common_options(int argc, char **argv)
+{
+    static const char *const with_value[] = {
+        "--vault", "--passphrase-file", "--passphrase-fd", "--identity",
+        "--operator"};
+    int i = 1;
+
+    while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+        int takes = -1;
+        if (strcmp(argv[i], "--json") == 0) {
+            takes = 0;
+        }
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
+            size_t n = strlen(with_value[k]);
+            if (strncmp(argv[i], with_value[k], n) == 0) {
+                if (argv[i][n] == '=') {
+                    takes = 0;
+                } else if (argv[i][n] == '\0') {
+                    takes = 1;
+                }
+            }
+        }
+        if (takes < 0 || i + takes >= argc) {
+            break; /* not one of them, or no command after it */
+        }
+        i += 1 + takes;
+    }
+    if (i > 1 && i < argc) {
+        /* argv[1..i-1] are the options, argv[i] the command: rotate the
+         * command to the front */
+        char *cmd = argv[i];
+        memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+        argv[1] = cmd;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -105,6 +146,7 @@ main(int argc, char **argv)
         print_overview(stderr);
         return EXIT_USAGE;
     }
+    hoist_common_options(argc, argv);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         if (argc > 2 && strcmp(argv[1], "help") == 0) {
@@ -114,6 +156,11 @@ main(int argc, char **argv)
                     return commands[i].run(2, hargv);
                 }
             }
+            fprintf(stderr, "evault: error: '%s' is not an evault command\n",
+                    argv[2]);
+            fprintf(stderr, "hint: run 'evault --help' for the list of "
+                            "commands\n");
+            return EXIT_USAGE;
         }
         print_overview(stdout);
         return EXIT_OK;

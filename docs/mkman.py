@@ -32,7 +32,18 @@ ENV = {
                                    "~/.aws/credentials), in the section "
                                    "named by AWS_PROFILE (default: "
                                    "default).",
+    "AWS_SECRET_ACCESS_KEY": "The secret half of AWS_ACCESS_KEY_ID.",
+    "AWS_SESSION_TOKEN": "A temporary session's token, with "
+                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+    "AWS_PROFILE": "The section of the credentials file to use (default: "
+                   "default).",
 }
+
+
+def env_names(text):
+    """Environment variables a help text names: $NAME, or AWS_ words."""
+    return set(re.findall(r"\$([A-Z][A-Z0-9_]+)", text)) | \
+        set(re.findall(r"\b(AWS_[A-Z_]+[A-Z])\b", text))
 
 
 def run(binary, *args):
@@ -59,7 +70,8 @@ def block(text):
 def main():
     binary = sys.argv[1]
     top = run(binary, "--help")
-    version = run(binary, "--version").strip().split()[-1]
+    # "evault 0.1.0 (vault format 1)": the version is the second word
+    version = run(binary, "--version").split()[1]
     commands = []
     in_cmds = False
     for line in top.split("\n"):
@@ -95,12 +107,12 @@ def main():
     envs = set()
     for name, summary in commands:
         text = run(binary, "help", name)
-        envs.update(re.findall(r"\$([A-Z][A-Z0-9_]+)", text))
+        envs.update(env_names(text))
         out.append(".SS %s" % esc(name))
         out.append(esc(summary))
         out.append(".PP")
         out += block(text)
-    envs.update(re.findall(r"\$([A-Z][A-Z0-9_]+)", top))
+    envs.update(env_names(top))
     out.append(".SH ENVIRONMENT")
     for name in sorted(envs):
         out.append(".TP")

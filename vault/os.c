@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -128,6 +130,53 @@ ev_os_mkdir_if_missing(const char *path, mode_t mode)
         return 0;
     }
     return -1;
+}
+
+/* fsyncs the directory holding path's last component. */
+static void
+sync_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+
+    if (slash == NULL) {
+        ev_os_fsync_dir(".");
+    } else if (slash == path) {
+        ev_os_fsync_dir("/");
+    } else {
+        *slash = '\0';
+        ev_os_fsync_dir(path);
+        *slash = '/';
+    }
+}
+
+int
+ev_os_mkdirs(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof buf) {
+        errno = n == 0 ? ENOENT : ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && buf[i] != '/') {
+            continue;
+        }
+        if (i < n) {
+            buf[i] = '\0';
+        }
+        if (ev_os.mkdir(buf, mode) == 0) {
+            sync_parent(buf); /* the new entry survives a power cut */
+        } else if (errno != EEXIST) {
+            return -1;
+        }
+        if (i < n) {
+            buf[i] = '/';
+        }
+    }
+    return 0;
 }
 
 int

@@ -45,6 +45,9 @@ int ev_os_fsync_dir(const char *dir);
 int ev_os_create_excl(const char *path);
 /* Turns O_DIRECT off on fd (for a last, unaligned write). */
 int ev_os_clear_direct(int fd);
+/* mkdir -p: path and every missing folder above it, each new one with
+ * mode and synced into its parent.  0, or -1 with errno. */
+int ev_os_mkdirs(const char *path, mode_t mode);
 /* mkdir -p for one or two levels below an existing directory. */
 int ev_os_mkdir_if_missing(const char *path, mode_t mode);
 

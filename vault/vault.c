@@ -471,7 +471,7 @@ ev_vault_create(ev_vault *v, const char *dir, const ev_create_opts *opts,
             return rc;
         }
     }
-    if (ev_os.mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (ev_os_mkdirs(dir, 0700) != 0) {
         return ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
                        "cannot create '%s': %s", dir, strerror(errno));
     }

@@ -36,6 +36,17 @@ expect_rc 4 "$EVAULT" get --passphrase-file "$T/wrong" 1 -o "$T/never"
 expect_rc 4 "$EVAULT" ls --passphrase-fd 3 3< "$T/wrong"
 expect_rc 0 "$EVAULT" ls --passphrase-fd 3 3< "$T/pass"
 
+# --- the common options may come before the command ----------------------
+env -u EVAULT_DIR -u EVAULT_PASSPHRASE_FILE "$EVAULT" --vault "$V" --passphrase-file "$T/pass" ls --json > "$T/out" 2> "$T/err" &&
+    cmp -s "$T/out" "$T/records.before" && ok || fail "'evault --vault V --passphrase-file F ls': $(cat "$T/err")"
+env -u EVAULT_DIR "$EVAULT" --vault="$V" --json ls > "$T/out" 2> "$T/err" &&
+    cmp -s "$T/out" "$T/records.before" && ok || fail "'evault --vault=V --json ls': $(cat "$T/err")"
+expect_rc 3 "$EVAULT" --vault "$T/does-not-exist" ls
+has_err "$T/does-not-exist"
+expect_rc 2 "$EVAULT" --vault "$V"   # options, but no command
+expect_rc 2 "$EVAULT" --vault "$V" frobnicate
+has_err "'frobnicate' is not an evault command"
+
 # --- not a vault ----------------------------------------------------------
 mkdir "$T/plain dir"
 expect_rc 3 "$EVAULT" ls --vault "$T/plain dir"
@@ -96,6 +107,15 @@ grep -q '^hint: ' "$T/err" && ok || fail "init without terminal: no hint"
 expect_rc 0 "$EVAULT" ls --json
 cmp -s "$T/out" "$T/records.before" && ok ||
     fail "records changed after the failed adds"
+
+# --- init creates missing folders above the vault, for its owner only ----
+expect_rc 0 "$EVAULT" init "$T/new/cases/vault" --argon2-passes 1 --argon2-memory 8
+[ -f "$T/new/cases/vault/vault.db" ] && ok || fail "init did not create the nested vault"
+[ "$(stat -c %a "$T/new")" = 700 ] && [ "$(stat -c %a "$T/new/cases")" = 700 ] && ok ||
+    fail "folders init created are not 0700: $(stat -c '%n %a' "$T/new" "$T/new/cases")"
+printf 'x\n' > "$T/afile"
+expect_rc 3 "$EVAULT" init "$T/afile/vault" --argon2-passes 1 --argon2-memory 8
+has_err "cannot create '$T/afile/vault'"
 
 # --- init into a non-empty directory --------------------------------------
 mkdir -p "$T/busy/sub"

@@ -30,7 +30,7 @@ grep -q '^usage: evault' "$T/err" && ok || fail "bare evault: no usage on stderr
 # Usage line of a command: "usage: evault CMD" (search is ls's alias).
 usage_re() {
     case $1 in
-    search) echo '^usage: evault (search|ls)( |$)' ;;
+    search) echo '^usage: evault search( |$)' ;;
     *) echo "^usage: evault $1( |\$)" ;;
     esac
 }
@@ -63,6 +63,22 @@ grep -q '^hint: ' "$T/err" && ok || fail "unknown command: no hint"
 [ ! -s "$T/out" ] && ok || fail "unknown command wrote to stdout"
 expect_rc 2 "$EVAULT" --frobnicate
 expect_rc 2 "$EVAULT" SHOW
+# help for a command that does not exist is an error, not the overview
+expect_rc 2 "$EVAULT" help frobnicate
+grep -q "^evault: error: .*'frobnicate' is not an evault command" "$T/err" && ok ||
+    fail "help of an unknown command: $(cat "$T/err")"
+[ ! -s "$T/out" ] && ok || fail "help of an unknown command wrote to stdout"
+
+# Each option listed once; cat lists no option it refuses.
+for c in $CMDS; do
+    "$EVAULT" "$c" --help | sed -n '/^Options:/,$p' |
+        grep -Eo '^  (-[a-z], )? *--[a-z0-9-]+' | sed 's/^ *//' |
+        sort | uniq -d > "$T/dups"
+    [ ! -s "$T/dups" ] && ok || fail "'$c --help' lists an option twice: $(cat "$T/dups")"
+done
+expect_rc 0 "$EVAULT" cat --help
+grep -Eq -- '--output|--force' "$T/out" && fail "cat --help lists get's options: $(cat "$T/out")" || ok
+grep -q "evault get ID -o FILE" "$T/out" && ok || fail "cat --help does not point to get -o"
 
 # Missing or malformed arguments: exit 2 before any vault is looked for
 # (EVAULT_DIR points nowhere, so reaching the vault would exit 3).

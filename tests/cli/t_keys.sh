@@ -79,6 +79,9 @@ expect_rc 2 "$E" key member add carol --age age1notarecipient
 expect_rc 2 "$E" key member add carol
 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key" > "$T/out" 2>&1 \
     && grep -q "f1" "$T/out" && ok || fail "member identity opens"
+# as the docs and key member add show it: the option before the command
+env -u EVAULT_PASSPHRASE_FILE "$EVAULT" --identity "$T/alice.key" ls > "$T/out" 2>&1 \
+    && grep -q "f1" "$T/out" && ok || fail "'evault --identity FILE ls': $(cat "$T/out")"
 EVAULT_PASSPHRASE_FILE= EVAULT_IDENTITY_FILE=$T/alice.key expect_rc 0 "$E" show 1
 EVAULT_PASSPHRASE_FILE= expect_rc 4 "$E" ls --identity "$T/bob.key"
 printf 'not a key\n' > "$T/junk.key"
