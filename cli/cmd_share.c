@@ -30,12 +30,35 @@ static const char share_help[] =
     "\n"
     "Options:\n"
     "      --to NAME              a contact (repeat for more)\n"
-    "      --case C               every record of case C\n"
+    "      --case C               every record of case C (those holding\n"
+    "                             only a hash are left out: no file)\n"
     "      --redact FIELDS        leave these metadata fields out of the\n"
     "                             manifest: name, kind, case, source, note,\n"
     "                             captured_at, location, tags, added_by\n"
     "      --seal                 seal unsealed records first\n"
     "  -o, --output FILE          the bundle (must not exist)\n" CLI_COMMON_HELP;
+
+/* The records of a case that can go into a bundle: a record that holds
+ * only a hash has no file to send, so it is left out, and said so. */
+struct case_pick {
+    struct cli_ids *ids;
+    size_t hash_only;
+};
+
+static int
+pick_shareable(void *ctx, const ev_record *r)
+{
+    struct case_pick *p = ctx;
+
+    if (r->hash_only) {
+        fprintf(stderr, "note: record %lld holds only a hash (SHA-256 and "
+                        "size): not in the bundle\n",
+                (long long)r->id);
+        p->hash_only++;
+        return 0;
+    }
+    return cli_ids_add(p->ids, r);
+}
 
 int
 cmd_share(int argc, char **argv)
@@ -120,10 +143,17 @@ cmd_share(int argc, char **argv)
     rc = EV_OK;
     if (case_name != NULL) {
         ev_filter f = {case_name, NULL, NULL, NULL};
-        rc = ev_record_list(v, &f, cli_ids_add, &ids);
+        struct case_pick pick = {&ids, 0};
+        rc = ev_record_list(v, &f, pick_shareable, &pick);
         if (rc == EV_OK && ids.n == 0) {
             ev_vault_free(v);
             free(redact_buf);
+            if (pick.hash_only > 0) {
+                return cli_error(&c, EV_ENOENT,
+                                 "nothing to share in case '%s': its %zu "
+                                 "record(s) hold only a hash",
+                                 case_name, pick.hash_only);
+            }
             return cli_error(&c, EV_ENOENT, "no records in case '%s'",
                              case_name);
         }

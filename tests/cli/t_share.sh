@@ -37,12 +37,27 @@ mkdir -p "$T/in"
 echo "testimony of a witness" > "$T/in/w.txt"
 head -c 1500000 /dev/urandom > "$T/in/clip.mp4"
 expect_rc 0 "$EVAULT" add "$T/in" --case K9 --source "Distinctive-Source-42" --location "Secret-Place"
+# a record holding only a hash (record 3): --case leaves it out, and says so
+head -c 3000 /dev/urandom > "$T/kept-elsewhere.mov"
+expect_rc 0 "$EVAULT" add --hash-only "$T/kept-elsewhere.mov" --case K9
 expect_rc 3 "$EVAULT" share --case K9 --to Partner -o "$T/b0.age"
 grep -q "not sealed" "$T/err" && ok || fail "unsealed share: $(cat "$T/err")"
 [ ! -e "$T/b0.age" ] && ok || fail "a refused share left a file"
 expect_rc 0 "$EVAULT" share --case K9 --to Partner --redact source,location --seal -o "$T/b.age"
+grep -q "^note: record 3 holds only a hash (SHA-256 and size): not in the bundle" "$T/err" && ok ||
+    fail "share --case did not say it left the hash-only record out: $(cat "$T/err")"
+grep -q ": 2 record(s) for 1 contact(s)" "$T/err" && ok || fail "share --case count: $(cat "$T/err")"
 mkdir "$T/x"
 (cd "$T/x" && age -d -i "$T/partner.key" "$T/b.age" | tar x) && ok || fail "age -d | tar x"
+[ ! -e "$T/x/files/3" ] && ok || fail "the hash-only record is in the bundle"
+# named by id, it is refused; a case of nothing but hashes has nothing to share
+expect_rc 2 "$EVAULT" share 3 --to Partner --seal -o "$T/b3.age"
+grep -q "record 3 holds only a hash" "$T/err" && ok || fail "share of a hash-only id: $(cat "$T/err")"
+expect_rc 0 "$EVAULT" add --hash-only "$T/kept-elsewhere.mov" --case ONLYHASH
+expect_rc 3 "$EVAULT" share --case ONLYHASH --to Partner -o "$T/b4.age"
+grep -q "nothing to share in case 'ONLYHASH': its 1 record(s) hold only a hash" "$T/err" && ok ||
+    fail "share of a case of hashes: $(cat "$T/err")"
+[ ! -e "$T/b3.age" ] && [ ! -e "$T/b4.age" ] && ok || fail "a refused share wrote a bundle"
 (cd "$T/x" && minisign -V -H -p minisign.pub -m SHA256SUMS > /dev/null) && ok || fail "minisign SHA256SUMS"
 (cd "$T/x" && minisign -V -H -p minisign.pub -m MANIFEST.json > /dev/null) && ok || fail "minisign MANIFEST"
 (cd "$T/x" && sha256sum -c --quiet SHA256SUMS) && ok || fail "sha256sum -c"
