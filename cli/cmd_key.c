@@ -38,7 +38,7 @@ static const char help[] =
     "                (nothing would ever open it again) unless --force\n"
     "  recovery      print a new recovery key; the old one stops working\n"
     "  member add    let a team member open the vault with their own age\n"
-    "                identity (evault --identity FILE ...), no shared\n"
+    "                identity (evault ls --identity FILE), no shared\n"
     "                passphrase; NAME labels them; --age takes their\n"
     "                recipient (age-keygen -y FILE prints it)\n"
     "  member rm     cut a member off\n"
@@ -338,7 +338,8 @@ key_member(struct key_args *a, ev_vault *v)
         rc = ev_key_member_add(v, name, a->age);
         if (rc == EV_OK) {
             fprintf(stderr, "Member '%s' added: they open the vault with "
-                            "evault --identity THEIR-KEY-FILE.\n", name);
+                            "'evault COMMAND --identity THEIR-KEY-FILE'.\n",
+                    name);
         }
     } else {
         rc = ev_key_member_remove(v, name);

@@ -32,7 +32,7 @@ say "evault ls --case K-17"
 "$E" ls --case K-17
 say "evault show 2"
 "$E" show 2
-say "evault get 2 -o checkpoint.mp4 && cmp"
+say "evault get 2 -o checkpoint.out.mp4 && cmp checkpoint.out.mp4 evidence/checkpoint.mp4"
 "$E" get 2 -o "$D/checkpoint.out.mp4"
 cmp "$D/checkpoint.out.mp4" "$D/evidence/checkpoint.mp4" && echo "identical to the original"
 say "evault check --read-data"
