@@ -54,7 +54,9 @@ struct cli {
     "                             else ask on the terminal)\n"               \
     "      --passphrase-fd N      read the passphrase from file descriptor N\n" \
     "      --identity FILE        open with a member's age identity file\n" \
-    "                             instead (default: $EVAULT_IDENTITY_FILE)\n" \
+    "                             instead (default: $EVAULT_IDENTITY_FILE);\n" \
+    "                             one protected with 'age -p' needs its\n" \
+    "                             passphrase, given as above\n"               \
     "      --operator NAME        who acts, for the custody log (default:\n" \
     "                             $EVAULT_OPERATOR, else the name set at init)\n" \
     "  -h, --help                 show this help\n"
@@ -80,6 +82,11 @@ void cli_put_name(FILE *f, const char *s);
 
 /* Reads the passphrase (file, fd, environment or terminal) into guarded
  * memory.  confirm: ask twice on a terminal.  Returns an exit code. */
+/* Reads an age identity file into guarded memory (*out, release with
+ * ev_secret_free).  One protected with a passphrase (age -p) is decrypted,
+ * the passphrase asked as cli_passphrase does.  Exit code. */
+int cli_read_identity(struct cli *c, const char *path, char **out,
+                      size_t *len);
 int cli_passphrase(struct cli *c, const char *prompt, int confirm,
                    char **pass, size_t *len);
 

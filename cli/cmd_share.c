@@ -191,7 +191,9 @@ static const char open_help[] =
     "released chunk by chunk as each is authenticated.\n"
     "\n"
     "Options:\n"
-    "  -i, --identity FILE        an age identity file\n"
+    "  -i, --identity FILE        an age identity file (one protected with\n"
+    "                             'age -p' asks for its passphrase, or reads\n"
+    "                             $EVAULT_PASSPHRASE_FILE)\n"
     "      --passphrase-file F    the file's passphrase (first line of F)\n"
     "  -o, --output FILE          write here (must not exist)\n"
     "      --vault DIR            the vault whose identity to use\n"
@@ -248,7 +250,7 @@ cmd_open(int argc, char **argv)
     }
     memset(&src, 0, sizeof src);
     if (ident != NULL) {
-        ex = cli_slurp(&c, ident, 65536, &idtext, &idlen);
+        ex = cli_read_identity(&c, ident, &idtext, &idlen);
         src.identity = idtext;
         src.identity_len = idlen;
     } else if (passfile != NULL) {
@@ -306,7 +308,7 @@ cmd_open(int argc, char **argv)
         }
     }
 cleanup:
-    free(idtext);
+    ev_secret_free(idtext);
     if (pass != NULL) {
         ev_secret_free(pass);
     }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,15 +413,17 @@ cli_open_locked(struct cli *c, ev_vault **out)
 
 #define IDENTITY_MAX 65536
 
-/* Unlocks with the age identity file named by --identity or
- * $EVAULT_IDENTITY_FILE.  Exit code. */
-static int
-unlock_identity(struct cli *c, ev_vault *v, const char *path)
+int
+cli_read_identity(struct cli *c, const char *path, char **out, size_t *len)
 {
-    char *text = ev_secret_alloc(IDENTITY_MAX);
+    char *text = ev_secret_alloc(IDENTITY_MAX), *plain = NULL, *pass = NULL;
+    char prompt[PATH_MAX + 64];
+    size_t plen = 0, plain_len = 0;
     long n = 0;
-    int fd, rc;
+    int fd, rc, age_err, ex;
 
+    *out = NULL;
+    *len = 0;
     if (text == NULL) {
         return cli_error(c, EV_ENOMEM, "cannot lock memory for a key");
     }
@@ -452,7 +455,50 @@ unlock_identity(struct cli *c, ev_vault *v, const char *path)
                          path, n == -2 ? "larger than 64 KiB"
                                        : strerror(errno));
     }
-    rc = ev_vault_unlock_identity(v, text, (size_t)n);
+    if (!ev_age_is_encrypted(text, (size_t)n)) {
+        *out = text;
+        *len = (size_t)n;
+        return EXIT_OK;
+    }
+    /* Protected with a passphrase (age -p): decrypted in guarded memory. */
+    snprintf(prompt, sizeof prompt, "Passphrase of identity file '%s': ",
+             path);
+    ex = cli_passphrase(c, prompt, 0, &pass, &plen);
+    if (ex != EXIT_OK) {
+        ev_secret_free(text);
+        return ex;
+    }
+    rc = ev_age_identity_decrypt(text, (size_t)n, pass, plen, &plain,
+                                 &plain_len, &age_err);
+    ev_secret_free(pass);
+    ev_secret_free(text);
+    if (rc == EV_EKEY) {
+        return cli_error(c, rc, "wrong passphrase for identity file '%s'",
+                         path);
+    }
+    if (rc != EV_OK) {
+        return cli_error(c, rc, "cannot decrypt identity file '%s': %s", path,
+                         rc == EV_EINVAL ? "larger than 64 KiB"
+                                         : ev_age_error_text(age_err));
+    }
+    *out = plain;
+    *len = plain_len;
+    return EXIT_OK;
+}
+
+/* Unlocks with the age identity file named by --identity or
+ * $EVAULT_IDENTITY_FILE.  Exit code. */
+static int
+unlock_identity(struct cli *c, ev_vault *v, const char *path)
+{
+    char *text;
+    size_t n;
+    int rc, ex = cli_read_identity(c, path, &text, &n);
+
+    if (ex != EXIT_OK) {
+        return ex;
+    }
+    rc = ev_vault_unlock_identity(v, text, n);
     ev_secret_free(text);
     if (rc != EV_OK) {
         if (rc == EV_EINVAL) {

@@ -476,6 +476,98 @@ fd_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
     return 0;
 }
 
+/* An identity file held in memory, read as an age file. */
+struct mem_src {
+    const uint8_t *p;
+    size_t n, off;
+};
+
+static int
+mem_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+    struct mem_src *m = ctx;
+    size_t n = m->n - m->off < cap ? m->n - m->off : cap;
+
+    memcpy(p, m->p + m->off, n);
+    m->off += n;
+    *got = n;
+    return 0;
+}
+
+int
+ev_age_is_encrypted(const char *text, size_t len)
+{
+    static const char bin[] = "age-encryption.org/v1\n";
+    static const char armor[] = "-----BEGIN AGE ENCRYPTED FILE-----";
+    size_t skip = 0;
+
+    if (len >= sizeof bin - 1 && memcmp(text, bin, sizeof bin - 1) == 0) {
+        return 1;
+    }
+    while (skip < len && (text[skip] == ' ' || text[skip] == '\t' ||
+                          text[skip] == '\r' || text[skip] == '\n')) {
+        skip++; /* armored files may start with whitespace */
+    }
+    return len - skip >= sizeof armor - 1 &&
+           memcmp(text + skip, armor, sizeof armor - 1) == 0;
+}
+
+#define IDENTITY_TEXT_MAX 65536
+
+int
+ev_age_identity_decrypt(const char *text, size_t len, const char *pass,
+                        size_t pass_len, char **out, size_t *out_len,
+                        int *age_err)
+{
+    struct mem_src m = {(const uint8_t *)text, len, 0};
+    ev_age_identity *id = ev_secure_alloc(sizeof *id);
+    ev_age_reader *r = NULL;
+    char *buf = ev_secure_alloc(IDENTITY_TEXT_MAX);
+    size_t n = 0;
+    int rc = EV_OK, e;
+
+    *out = NULL;
+    *out_len = 0;
+    *age_err = EV_AGE_OK;
+    if (id == NULL || buf == NULL) {
+        ev_secure_free(id);
+        ev_secure_free(buf);
+        return EV_ENOMEM;
+    }
+    memset(id, 0, sizeof *id);
+    id->kind = EV_AGE_ID_SCRYPT;
+    id->passphrase = pass;
+    id->passphrase_len = pass_len;
+    e = ev_age_reader_new(&r, id, 1, mem_read, &m);
+    while (e == EV_AGE_OK) {
+        size_t got = 0;
+        if (n == IDENTITY_TEXT_MAX) {
+            rc = EV_EINVAL; /* not an identity file: far too long */
+            break;
+        }
+        e = ev_age_read(r, (uint8_t *)buf + n, IDENTITY_TEXT_MAX - n, &got);
+        if (e == EV_AGE_OK && got == 0) {
+            break;
+        }
+        n += got;
+    }
+    if (e != EV_AGE_OK) {
+        *age_err = e;
+        rc = e == EV_AGE_NO_IDENTITY ? EV_EKEY
+             : e == EV_AGE_NOMEM     ? EV_ENOMEM
+                                     : EV_ECORRUPT;
+    }
+    ev_age_reader_free(r);
+    ev_secure_free(id);
+    if (rc != EV_OK) {
+        ev_secure_free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = n;
+    return EV_OK;
+}
+
 const char *
 ev_age_error_text(int age_err)
 {

@@ -86,6 +86,30 @@ EVAULT_PASSPHRASE_FILE= EVAULT_IDENTITY_FILE=$T/alice.key expect_rc 0 "$E" show 
 EVAULT_PASSPHRASE_FILE= expect_rc 4 "$E" ls --identity "$T/bob.key"
 printf 'not a key\n' > "$T/junk.key"
 EVAULT_PASSPHRASE_FILE= expect_rc 2 "$E" ls --identity "$T/junk.key"
+# An identity file protected with a passphrase (age -p, as age's own docs
+# suggest for keys at rest) opens the vault once its passphrase is given.
+printf 'alice keeps this secret\n' > "$T/alice.pass"
+printf 'not it\n' > "$T/alice.wrong"
+python3 "$(dirname "$0")/age_tty.py" "$T/alice.pass" age -p -o "$T/alice.key.age" "$T/alice.key" 2> /dev/null
+head -c 22 "$T/alice.key.age" | grep -q "age-encryption.org/v1" && ok || fail "age -p wrote no age file"
+expect_rc 0 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key.age" --passphrase-file "$T/alice.pass"
+grep -q "f1" "$T/out" && ok || fail "a passphrase-protected identity does not open: $(cat "$T/err")"
+EVAULT_PASSPHRASE_FILE=$T/alice.pass EVAULT_IDENTITY_FILE=$T/alice.key.age expect_rc 0 "$E" show 1
+expect_rc 4 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key.age" --passphrase-file "$T/alice.wrong"
+grep -q "wrong passphrase for identity file '$T/alice.key.age'" "$T/err" && ok || fail "wrong identity passphrase: $(cat "$T/err")"
+expect_rc 2 env -u EVAULT_PASSPHRASE_FILE setsid -w "$EVAULT" ls --identity "$T/alice.key.age"
+grep -q "no terminal" "$T/err" && ok || fail "protected identity without a passphrase: $(cat "$T/err")"
+# damaged: a header byte changed
+python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[40]^=1; open(sys.argv[2],"wb").write(b)' "$T/alice.key.age" "$T/alice.bad.age"
+expect_rc 4 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.bad.age" --passphrase-file "$T/alice.pass"
+# armored (age -a -p) works too
+python3 "$(dirname "$0")/age_tty.py" "$T/alice.pass" age -a -p -o "$T/alice.key.asc" "$T/alice.key" 2> /dev/null
+expect_rc 0 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key.asc" --passphrase-file "$T/alice.pass"
+# and open -i takes it, for a file a partner encrypted to alice
+printf 'for alice only\n' > "$T/for-alice.txt"
+age -r "$ALICE" -o "$T/for-alice.age" "$T/for-alice.txt"
+EVAULT_PASSPHRASE_FILE=$T/alice.pass expect_rc 0 "$E" open "$T/for-alice.age" -i "$T/alice.key.age" -o "$T/for-alice.out"
+cmp -s "$T/for-alice.out" "$T/for-alice.txt" && ok || fail "open -i with a protected identity"
 expect_rc 0 "$E" log
 grep -q "member-add" "$T/out" && ok || fail "member-add not logged"
 ASLOT=$("$E" key ls --json | python3 -c 'import json,sys; print([r["slot"] for r in map(json.loads, sys.stdin) if r["kind"]=="member"][0])')
