@@ -13,9 +13,12 @@ static const char usage[] = "usage: evault log [--record ID] [--json]\n";
 
 static const char help[] =
     "\n"
-    "Prints the custody log: every action on the vault, in order, with its\n"
-    "time, who did it and which records it touched.  With --record, only the\n"
-    "entries that name that record (its chain of custody).\n"
+    "Prints the custody log: every change to the vault and every access to\n"
+    "a record's content or details (add, seal, amend, destroy, show, get,\n"
+    "cat, proof, share, import, key changes...), in order, with its time,\n"
+    "who did it and which records it touched.  Listing and searching are not\n"
+    "logged.  With --record, only the entries that name that record (its\n"
+    "chain of custody).\n"
     "\n"
     "Options:\n"
     "      --record ID            the chain of custody of one record\n"

@@ -113,24 +113,30 @@ cmd_proof(int argc, char **argv)
             cli_hint("seal it first: evault seal %lld", (long long)id);
         }
     } else {
-        ex = cli_write_new_file(&c, out, text, len);
-        if (ex == EXIT_OK && tsr_out != NULL) {
+        uint8_t *der = NULL;
+        size_t dl = 0;
+        /* The timestamp first: when there is none, write nothing. */
+        if (tsr_out != NULL) {
             const char *cp = strstr(text, "\n\n");
-            uint8_t *der = NULL;
-            size_t dl = 0;
             rc = cp != NULL ? ev_timestamp_reply(v, cp + 2, &der, &dl)
                             : EV_ENOENT;
-            if (rc == EV_OK) {
-                ex = cli_write_new_file(&c, tsr_out, (const char *)der, dl);
-            } else {
+            if (rc == EV_ENOENT) {
                 ex = cli_error(&c, EV_ENOENT,
                                "no timestamp was attached to this proof's "
-                               "checkpoint");
+                               "checkpoint; nothing was written");
                 cli_hint("evault seal --tsq FILE, send it to a timestamp "
                          "authority, then evault seal --attach-tsr REPLY");
+            } else if (rc != EV_OK) {
+                ex = cli_fail(&c, v, rc);
             }
-            free(der);
         }
+        if (ex == EXIT_OK) {
+            ex = cli_write_new_file(&c, out, text, len);
+        }
+        if (ex == EXIT_OK && tsr_out != NULL) {
+            ex = cli_write_new_file(&c, tsr_out, (const char *)der, dl);
+        }
+        free(der);
         if (ex == EXIT_OK && (rc = ev_log_action(v, "proof", &id, 1, NULL)) !=
                                  EV_OK) {
             ex = cli_fail(&c, v, rc);

@@ -59,6 +59,11 @@ new_vault "$V"
 export EVAULT_DIR=$V
 echo "statement" > "$T/a.txt"
 expect_rc 0 "$EVAULT" add "$T/a.txt"
+# --tsr-out before any timestamp: refused, and no proof file half-delivered
+expect_rc 0 "$EVAULT" seal 1
+expect_rc 3 "$EVAULT" proof 1 -o "$T/early.tlog-proof" --tsr-out "$T/early.tsr"
+grep -q "no timestamp was attached.*nothing was written" "$T/err" && ok || fail "proof --tsr-out, no timestamp: $(cat "$T/err")"
+[ ! -e "$T/early.tlog-proof" ] && [ ! -e "$T/early.tsr" ] && ok || fail "proof --tsr-out without a timestamp wrote a file"
 expect_rc 0 "$EVAULT" seal 1 --tsq "$T/req.tsq"
 openssl ts -query -in "$T/req.tsq" -text 2> /dev/null | grep -q "SHA256\|sha256" && ok ||
     fail "the request is not one openssl reads"
