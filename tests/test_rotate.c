@@ -17,6 +17,7 @@
 #include "keyslot.h"
 #include "rotate.h"
 #include "testutil.h"
+#include "testdb.h"
 #include "util.h"
 
 #include <sodium.h>
@@ -35,70 +36,11 @@ static const ev_create_opts cheap_op = {1, 8192, "A. Lawyer", NULL};
 /* Catalog access from outside (a second SQLite connection)            */
 /* ------------------------------------------------------------------ */
 
-static sqlite3 *
-db_open(const char *vdir)
-{
-    char path[PATH_MAX];
-    sqlite3 *db = NULL;
-
-    t_path(path, sizeof path, vdir, "vault.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
-        SQLITE_OK) {
-        fprintf(stderr, "sqlite3_open %s: %s\n", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    return db;
-}
-
-static int
-db_exec(const char *vdir, const char *sql)
-{
-    sqlite3 *db = db_open(vdir);
-    int rc;
-
-    if (db == NULL) {
-        return -1;
-    }
-    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-    }
-    sqlite3_close(db);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
-static int64_t
-db_int(const char *vdir, const char *sql, int64_t arg)
-{
-    sqlite3 *db = db_open(vdir);
-    sqlite3_stmt *st = NULL;
-    int64_t r = -1;
-
-    if (db == NULL) {
-        return -1;
-    }
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_bind_parameter_count(st) > 0) {
-            sqlite3_bind_int64(st, 1, arg);
-        }
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            r = sqlite3_column_int64(st, 0);
-        }
-    } else {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return r;
-}
-
 /* The first column of the first row as bytes (32 at most). */
 static int
 db_bytes32(const char *vdir, const char *sql, int64_t arg, uint8_t out[32])
 {
-    sqlite3 *db = db_open(vdir);
+    sqlite3 *db = t_db_open(vdir);
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
@@ -118,60 +60,6 @@ db_bytes32(const char *vdir, const char *sql, int64_t arg, uint8_t out[32])
     return rc;
 }
 
-/* Flips one byte of the value `select` returns for ?1 = id (from the end
- * when off < 0) and writes it back with `update` (?2 = the value).
- * Flipping twice restores it.  Returns the value's length, or -1. */
-static long
-db_flip(const char *vdir, const char *select, const char *update, int64_t id,
-        long off)
-{
-    sqlite3 *db = db_open(vdir);
-    sqlite3_stmt *st = NULL;
-    uint8_t *buf = NULL;
-    long n = -1;
-
-    if (db == NULL) {
-        return -1;
-    }
-    if (sqlite3_prepare_v2(db, select, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", select, sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        goto done;
-    }
-    n = sqlite3_column_bytes(st, 0);
-    buf = malloc((size_t)n + 1);
-    if (n > 0) {
-        memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    off = off < 0 ? off + n : off;
-    if (off < 0 || off >= n) {
-        n = -1;
-        goto done;
-    }
-    buf[off] ^= 0x01;
-    if (sqlite3_prepare_v2(db, update, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", update, sqlite3_errmsg(db));
-        n = -1;
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_blob(st, 2, buf, (int)n, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
-        fprintf(stderr, "%s: %s\n", update, sqlite3_errmsg(db));
-        n = -1;
-    }
-done:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    free(buf);
-    return n;
-}
-
 /* A set of byte strings: the ciphertexts a vault held before rotating. */
 struct values {
     uint8_t **p;
@@ -183,7 +71,7 @@ static void
 values_query(struct values *vs, const char *vdir, const char *sql,
              size_t min_len)
 {
-    sqlite3 *db = db_open(vdir);
+    sqlite3 *db = t_db_open(vdir);
     sqlite3_stmt *st = NULL;
 
     if (db == NULL ||
@@ -387,7 +275,7 @@ static int
 rotate(ev_vault *v, const char *dir, const uint8_t new_mk[EV_KEY_BYTES],
        const char *new_pass)
 {
-    int64_t last_slot = db_int(dir, "SELECT max(id) FROM keyslots", 0);
+    int64_t last_slot = t_db_int(dir, "SELECT max(id) FROM keyslots", 0);
     int rc = ev_vault_lock_write(v);
 
     if (rc == EV_OK) {
@@ -413,7 +301,7 @@ rotate(ev_vault *v, const char *dir, const uint8_t new_mk[EV_KEY_BYTES],
         char sql[128];
         snprintf(sql, sizeof sql, "DELETE FROM keyslots WHERE id <= %lld",
                  (long long)last_slot);
-        rc = db_exec(dir, sql) == 0 ? EV_OK : EV_EIO;
+        rc = t_db_exec(dir, sql) == 0 ? EV_OK : EV_EIO;
     }
     return rc;
 }
@@ -888,7 +776,7 @@ test_rotate_everything(void)
                  EV_OK);
         free(proof);
     }
-    CHECK(db_int(fx.dir, "SELECT length(value) FROM meta WHERE key = "
+    CHECK(t_db_int(fx.dir, "SELECT length(value) FROM meta WHERE key = "
                          "'blobid_retired'",
                  0) == EV_KEY_BYTES + EV_WRAP_OVERHEAD);
 
@@ -918,14 +806,14 @@ test_rotate_everything(void)
     /* Identical files deduplicate against blobs named under the old
      * blob-id key; a new file's blob is named under the new key. */
     {
-        int64_t nblobs = db_int(fx.dir, "SELECT count(*) FROM blobs", 0);
+        int64_t nblobs = t_db_int(fx.dir, "SELECT count(*) FROM blobs", 0);
         CHECK_EQ(add_file(v, fx.big, NULL, &tr), EV_OK);
         CHECK_EQ(tr.id, 7);
         CHECK_EQ(tr.same_as, 2);
         CHECK_EQ(add_file(v, fx.small1, NULL, &tr), EV_OK);
         CHECK_EQ(tr.id, 8);
         CHECK_EQ(tr.same_as, 1);
-        CHECK_EQ(db_int(fx.dir, "SELECT count(*) FROM blobs", 0), nblobs);
+        CHECK_EQ(t_db_int(fx.dir, "SELECT count(*) FROM blobs", 0), nblobs);
         CHECK_EQ(record_blob(fx.dir, 7, id_a), 0);
         CHECK_EQ(record_blob(fx.dir, 2, id_b), 0);
         CHECK(memcmp(id_a, id_b, 32) == 0);
@@ -933,7 +821,7 @@ test_rotate_everything(void)
         CHECK(memcmp(id_a, id_b, 32) == 0);
         CHECK_EQ(add_file(v, fx.fresh, NULL, &tr), EV_OK);
         CHECK_EQ(tr.id, 9);
-        CHECK_EQ(db_int(fx.dir, "SELECT count(*) FROM blobs", 0),
+        CHECK_EQ(t_db_int(fx.dir, "SELECT count(*) FROM blobs", 0),
                  nblobs + 1);
         CHECK_EQ(record_blob(fx.dir, 9, id_a), 0);
         blobid_under(id_b, mk2, fresh_sha);
@@ -955,7 +843,7 @@ test_rotate_everything(void)
     v = reopen(fx.dir, PASS3, NULL);
     CHECK(v != NULL);
     if (v != NULL) {
-        CHECK(db_int(fx.dir, "SELECT length(value) FROM meta WHERE key = "
+        CHECK(t_db_int(fx.dir, "SELECT length(value) FROM meta WHERE key = "
                              "'blobid_retired'",
                      0) == 2 * EV_KEY_BYTES + EV_WRAP_OVERHEAD);
         CHECK_EQ(add_file(v, fx.fresh, NULL, &tr), EV_OK);
@@ -1058,9 +946,10 @@ test_failures(void)
     keys = v->keys;
     for (size_t i = 0; i < sizeof fail_vectors / sizeof *fail_vectors; i++) {
         const struct fail_vector *f = &fail_vectors[i];
-        int64_t row = db_int(fx.dir, f->id_sql, 0);
+        int64_t row = t_db_int(fx.dir, f->id_sql, 0);
         int rc = -1;
-        if (row < 0 || db_flip(fx.dir, f->select, f->update, row, -1) < 0) {
+        if (row < 0 ||
+            t_db_flip(fx.dir, f->select, f->update, row, -1, 0x01) < 0) {
             fprintf(stderr, "cannot damage the %s\n", f->what);
             CHECK(0);
             continue;
@@ -1079,7 +968,7 @@ test_failures(void)
         CHECK(strlen(ev_vault_errmsg(v)) > 0);
         CHECK(v->keys == keys);
         CHECK(memcmp(v->keys->mk, old_mk, EV_KEY_BYTES) == 0);
-        CHECK(db_flip(fx.dir, f->select, f->update, row, -1) > 0);
+        CHECK(t_db_flip(fx.dir, f->select, f->update, row, -1, 0x01) > 0);
         /* the handle still works with its keys */
         CHECK_EQ(take_snap(v, &after, big_sha), EV_OK);
         CHECK(snap_equal(&before, &after));
@@ -1170,7 +1059,7 @@ test_tombstone_and_no_blobs(void)
     CHECK_EQ(ev_record_add_hash(v, sha, 1, &o, NULL, NULL), EV_OK);
     randombytes_buf(mk, sizeof mk);
     CHECK_EQ(rotate(v, dir, mk, T_PASS), EV_OK);
-    CHECK_EQ(db_int(dir, "SELECT count(*) FROM meta WHERE key = "
+    CHECK_EQ(t_db_int(dir, "SELECT count(*) FROM meta WHERE key = "
                          "'blobid_retired'",
                     0),
              0);
@@ -1183,23 +1072,23 @@ test_tombstone_and_no_blobs(void)
         CHECK_EQ(add_file(v, path, &o, NULL), EV_OK);
     }
     /* record 2 destroyed the way destroy leaves it */
-    CHECK_EQ(db_exec(dir, "UPDATE records SET state = 3, blob = NULL, "
+    CHECK_EQ(t_db_exec(dir, "UPDATE records SET state = 3, blob = NULL, "
                           "padded_size = 0, meta = X'' WHERE id = 2;"
                           "DELETE FROM blind WHERE record = 2;"),
              0);
-    nblind = db_int(dir, "SELECT count(*) FROM blind", 0);
+    nblind = t_db_int(dir, "SELECT count(*) FROM blind", 0);
     randombytes_buf(mk, sizeof mk);
     CHECK_EQ(rotate(v, dir, mk, T_PASS), EV_OK);
-    CHECK_EQ(db_int(dir, "SELECT length(meta) FROM records WHERE id = 2", 0),
+    CHECK_EQ(t_db_int(dir, "SELECT length(meta) FROM records WHERE id = 2", 0),
              0);
-    CHECK_EQ(db_int(dir, "SELECT state FROM records WHERE id = 2", 0), 3);
-    CHECK_EQ(db_int(dir, "SELECT count(*) FROM blind", 0), nblind);
+    CHECK_EQ(t_db_int(dir, "SELECT state FROM records WHERE id = 2", 0), 3);
+    CHECK_EQ(t_db_int(dir, "SELECT count(*) FROM blind", 0), nblind);
     CHECK_EQ(ev_record_get(v, 3, &r), EV_OK);
     ev_record_release(&r);
     snprintf(path, sizeof path, "%s/f1.txt", in);
     CHECK(reads_back(v, 3, path));
     /* the blob of record 3 is under the key before this rotation */
-    CHECK(db_int(dir, "SELECT length(value) FROM meta WHERE key = "
+    CHECK(t_db_int(dir, "SELECT length(value) FROM meta WHERE key = "
                       "'blobid_retired'",
                  0) == EV_KEY_BYTES + EV_WRAP_OVERHEAD);
     sodium_memzero(mk, sizeof mk);
@@ -1226,7 +1115,7 @@ test_key_check(void)
         return;
     }
     /* never rotated: no check value, and writes go on */
-    CHECK_EQ(db_int(dir, "SELECT count(*) FROM meta WHERE key = "
+    CHECK_EQ(t_db_int(dir, "SELECT count(*) FROM meta WHERE key = "
                          "'key_check'",
                     0),
              0);
@@ -1235,10 +1124,10 @@ test_key_check(void)
     CHECK_EQ(rotate(v, dir, mk, T_PASS), EV_OK);
     CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_OK);
     CHECK_EQ(check_clean(v, 0, NULL), EV_OK);
-    CHECK_EQ(db_flip(dir, sel, upd, 1, 0), 32);
+    CHECK_EQ(t_db_flip(dir, sel, upd, 1, 0, 0x01), 32);
     CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_EKEY);
     CHECK(ev_check(v, 0, NULL, NULL, NULL) == EV_ECORRUPT);
-    CHECK_EQ(db_flip(dir, sel, upd, 1, 0), 32);
+    CHECK_EQ(t_db_flip(dir, sel, upd, 1, 0, 0x01), 32);
     CHECK_EQ(ev_log_action(v, "show", NULL, 0, NULL), EV_OK);
     CHECK_EQ(check_clean(v, 0, NULL), EV_OK);
     sodium_memzero(mk, sizeof mk);

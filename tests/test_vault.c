@@ -6,6 +6,7 @@
 #include "blob.h"
 #include "harness.h"
 #include "testutil.h"
+#include "testdb.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -129,125 +130,11 @@ read_status(ev_vault *v, int64_t id)
     return rc;
 }
 
-static sqlite3 *
-db_open(const char *vdir)
-{
-    char path[PATH_MAX];
-    sqlite3 *db = NULL;
-
-    t_path(path, sizeof path, vdir, "vault.db");
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
-        SQLITE_OK) {
-        fprintf(stderr, "sqlite3_open %s: %s\n", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    return db;
-}
-
-static int
-db_exec(const char *vdir, const char *sql)
-{
-    sqlite3 *db = db_open(vdir);
-    int rc;
-
-    if (db == NULL) {
-        return -1;
-    }
-    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-    }
-    sqlite3_close(db);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
-static int64_t
-db_int(const char *vdir, const char *sql, int64_t id)
-{
-    sqlite3 *db = db_open(vdir);
-    sqlite3_stmt *st = NULL;
-    int64_t r = -1;
-
-    if (db == NULL) {
-        return -1;
-    }
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            r = sqlite3_column_int64(st, 0);
-        }
-    } else {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return r;
-}
-
-/* Flips one byte (at off, or from the end when off < 0) of the blob that
- * `select` returns for ?1 = id, writing it back with `update` (?2 = the
- * new value).  Flipping twice restores.  Returns the value's length, or
- * -1. */
-static long
-db_flip(const char *vdir, const char *select, const char *update, int64_t id,
-        long off, uint8_t mask)
-{
-    sqlite3 *db = db_open(vdir);
-    sqlite3_stmt *st = NULL;
-    uint8_t *buf = NULL;
-    long n = -1;
-
-    if (db == NULL) {
-        return -1;
-    }
-    if (sqlite3_prepare_v2(db, select, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", select, sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        goto done;
-    }
-    n = sqlite3_column_bytes(st, 0);
-    buf = malloc((size_t)n + 1);
-    if (n > 0) {
-        memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (off < 0) {
-        off += n;
-    }
-    if (off < 0 || off >= n) {
-        n = -1;
-        goto done;
-    }
-    buf[off] ^= mask;
-    if (sqlite3_prepare_v2(db, update, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", update, sqlite3_errmsg(db));
-        n = -1;
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_blob(st, 2, buf, (int)n, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1) {
-        fprintf(stderr, "%s: %s\n", update, sqlite3_errmsg(db));
-        n = -1;
-    }
-done:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    free(buf);
-    return n;
-}
-
 /* The path of a record's blob file (the layout of store.h). */
 static int
 blob_file(const char *vdir, int64_t id, char *out, size_t n)
 {
-    sqlite3 *db = db_open(vdir);
+    sqlite3 *db = t_db_open(vdir);
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
@@ -662,28 +549,28 @@ test_format_version(void)
     CHECK(v != NULL);
     ev_vault_free(v);
 
-    CHECK_EQ(db_exec(dir, "UPDATE meta SET value='2' WHERE key='format'"), 0);
+    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='2' WHERE key='format'"), 0);
     CHECK_EQ(ev_vault_new(&v), EV_OK);
     CHECK_EQ(ev_vault_open(v, dir), EV_EVERSION);
     CHECK(strstr(ev_vault_errmsg(v), "upgrade") != NULL);
-    CHECK_EQ(db_exec(dir, "UPDATE meta SET value='10' WHERE key='format'"),
+    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='10' WHERE key='format'"),
              0);
     CHECK_EQ(ev_vault_open(v, dir), EV_EVERSION);
     /* unreadable versions are damage, not a newer evault */
-    CHECK_EQ(db_exec(dir, "UPDATE meta SET value='0' WHERE key='format'"), 0);
+    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='0' WHERE key='format'"), 0);
     CHECK_EQ(ev_vault_open(v, dir), EV_ECORRUPT);
-    CHECK_EQ(db_exec(dir, "UPDATE meta SET value='1x' WHERE key='format'"),
+    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='1x' WHERE key='format'"),
              0);
     CHECK_EQ(ev_vault_open(v, dir), EV_ECORRUPT);
-    CHECK_EQ(db_exec(dir, "DELETE FROM meta WHERE key='format'"), 0);
+    CHECK_EQ(t_db_exec(dir, "DELETE FROM meta WHERE key='format'"), 0);
     CHECK_EQ(ev_vault_open(v, dir), EV_ECORRUPT);
     /* back to 1: opens and unlocks */
-    CHECK_EQ(db_exec(dir, "INSERT INTO meta VALUES('format', '1')"), 0);
+    CHECK_EQ(t_db_exec(dir, "INSERT INTO meta VALUES('format', '1')"), 0);
     CHECK_EQ(ev_vault_open(v, dir), EV_OK);
     CHECK_EQ(ev_vault_unlock_passphrase(v, T_PASS, strlen(T_PASS)), EV_OK);
     ev_vault_free(v);
     /* another magic: not a vault */
-    CHECK_EQ(db_exec(dir, "UPDATE meta SET value='evaulX' WHERE key='magic'"),
+    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='evaulX' WHERE key='magic'"),
              0);
     CHECK_EQ(ev_vault_new(&v), EV_OK);
     CHECK_EQ(ev_vault_open(v, dir), EV_ENOTVAULT);
@@ -797,12 +684,12 @@ test_sizes(const char *vdir, ev_vault *v)
             /* where it lives: inline up to one chunk, else a file whose
              * size is the padded size */
             {
-                int64_t inl = db_int(vdir,
+                int64_t inl = t_db_int(vdir,
                                      "SELECT data IS NOT NULL FROM blobs "
                                      "WHERE id = (SELECT blob FROM records "
                                      "WHERE id = ?)",
                                      r.id);
-                int64_t padded = db_int(
+                int64_t padded = t_db_int(
                     vdir, "SELECT padded_size FROM records WHERE id = ?",
                     r.id);
                 CHECK_EQ(inl, n <= MiB ? 1 : 0);
@@ -954,15 +841,15 @@ test_dedup(const char *vdir, ev_vault *v)
     t_fill_random(data, n, 4242);
     CHECK_EQ(t_write_file(a, data, n), 0);
     CHECK_EQ(t_write_file(b, data, n), 0);
-    blobs0 = db_int(vdir, "SELECT count(*) + 0 * ? FROM blobs", 0);
+    blobs0 = t_db_int(vdir, "SELECT count(*) + 0 * ? FROM blobs", 0);
     CHECK_EQ(add_one(v, a, NULL, &ra), EV_OK);
     CHECK_EQ(ra.same_as, 0);
     CHECK_EQ(add_one(v, b, NULL, &rb), EV_OK);
     CHECK_EQ(rb.same_as, ra.id);
     CHECK(memcmp(ra.sha256, rb.sha256, 32) == 0);
-    blobs1 = db_int(vdir, "SELECT count(*) + 0 * ? FROM blobs", 0);
+    blobs1 = t_db_int(vdir, "SELECT count(*) + 0 * ? FROM blobs", 0);
     CHECK_EQ(blobs1, blobs0 + 1); /* one blob for both */
-    CHECK_EQ(db_int(vdir,
+    CHECK_EQ(t_db_int(vdir,
                     "SELECT count(DISTINCT blob) FROM records WHERE id IN "
                     "(?, (SELECT max(id) FROM records))",
                     ra.id),
@@ -1353,7 +1240,7 @@ test_tamper_file_blob(const char *vdir, ev_vault *v)
 static uint8_t *
 db_get(const char *vdir, const char *select, int64_t id, size_t *n)
 {
-    sqlite3 *db = db_open(vdir);
+    sqlite3 *db = t_db_open(vdir);
     sqlite3_stmt *st = NULL;
     uint8_t *buf = NULL;
 
@@ -1380,7 +1267,7 @@ static int
 db_put(const char *vdir, const char *update, int64_t id, const uint8_t *p,
        size_t n)
 {
-    sqlite3 *db = db_open(vdir);
+    sqlite3 *db = t_db_open(vdir);
     sqlite3_stmt *st = NULL;
     int ok = 0;
 
@@ -1422,7 +1309,7 @@ catalog_damage(struct tamper_env *e, ev_vault **vp, const char *what,
     int names = 0, rc;
 
     ev_vault_free(*vp);
-    CHECK_EQ(db_exec(e->vdir, sql), 0);
+    CHECK_EQ(t_db_exec(e->vdir, sql), 0);
     *vp = e->v = t_vault_reopen(e->vdir);
     rc = check_names(*vp, need_data ? EV_CHECK_READ_DATA : 0, id, &names);
     if (rc != EV_ECORRUPT || !names) {
@@ -1432,7 +1319,7 @@ catalog_damage(struct tamper_env *e, ev_vault **vp, const char *what,
     CHECK_EQ(rc, EV_ECORRUPT);
     CHECK(names);
     ev_vault_free(*vp);
-    CHECK_EQ(db_exec(e->vdir, undo), 0);
+    CHECK_EQ(t_db_exec(e->vdir, undo), 0);
     *vp = e->v = t_vault_reopen(e->vdir);
     CHECK_EQ(check_clean(*vp, NULL), EV_OK);
 }
@@ -1528,7 +1415,7 @@ test_tamper_catalog(const char *vdir, ev_vault **vp)
         };
         for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
             ev_vault_free(*vp);
-            CHECK(db_flip(vdir, where[i].sel, where[i].upd, r.id,
+            CHECK(t_db_flip(vdir, where[i].sel, where[i].upd, r.id,
                           where[i].off, 0x08) > 0);
             *vp = e.v = t_vault_reopen(vdir);
             expect_damage(&e, where[i].what, 0);
@@ -1537,7 +1424,7 @@ test_tamper_catalog(const char *vdir, ev_vault **vp)
                 CHECK_EQ(ev_record_get(*vp, r.id, &full), EV_ECORRUPT);
             }
             ev_vault_free(*vp);
-            CHECK(db_flip(vdir, where[i].sel, where[i].upd, r.id,
+            CHECK(t_db_flip(vdir, where[i].sel, where[i].upd, r.id,
                           where[i].off, 0x08) > 0);
             *vp = e.v = t_vault_reopen(vdir);
             CHECK_EQ(check_clean(*vp, NULL), EV_OK);
@@ -1555,12 +1442,12 @@ test_tamper_catalog(const char *vdir, ev_vault **vp)
                  "field = %d",
                  field);
         ev_vault_free(*vp);
-        CHECK_EQ(db_flip(vdir, sel, upd, r.id, 5, 0x10), 16);
+        CHECK_EQ(t_db_flip(vdir, sel, upd, r.id, 5, 0x10), 16);
         *vp = e.v = t_vault_reopen(vdir);
         CHECK_EQ(check_names(*vp, 0, r.id, &names), EV_ECORRUPT);
         CHECK(names);
         ev_vault_free(*vp);
-        CHECK_EQ(db_flip(vdir, sel, upd, r.id, 5, 0x10), 16);
+        CHECK_EQ(t_db_flip(vdir, sel, upd, r.id, 5, 0x10), 16);
         *vp = e.v = t_vault_reopen(vdir);
         CHECK_EQ(check_clean(*vp, NULL), EV_OK);
     }
