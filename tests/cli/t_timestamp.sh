@@ -8,35 +8,8 @@ command -v openssl > /dev/null || { fail "openssl is missing"; finish; }
 
 A=$T/tsa
 mkdir -p "$A"
-cat > "$A/tsa.cnf" <<'CNF'
-[ req ]
-distinguished_name = dn
-prompt = no
-[ dn ]
-CN = test
-[ v3_ca ]
-basicConstraints = critical,CA:true
-keyUsage = critical,keyCertSign,cRLSign
-[ v3_tsa ]
-basicConstraints = critical,CA:false
-keyUsage = critical,digitalSignature
-extendedKeyUsage = critical,timeStamping
-[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = SERIAL
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-other_policies = 1.2.3.4.2
-digests = sha256
-accuracy = secs:1
-ordering = yes
-tsa_name = no
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-CNF
-sed -i "s|SERIAL|$A/serial|" "$A/tsa.cnf"
-echo 01 > "$A/serial"
+. "$(dirname "$0")/../tsa-config.sh"
+tsa_config "$A"
 mkca() { # mkca NAME: a CA and a TSA certificate signed by it
     openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$A/$1-ca.key" -out "$A/$1-ca.crt" -days 30 -subj "/CN=$1 CA" \

@@ -82,34 +82,8 @@ done
 fresh timestamp
 A=$T/tsa
 mkdir -p "$A"
-cat > "$A/tsa.cnf" <<CNF
-[ req ]
-distinguished_name = dn
-prompt = no
-[ dn ]
-CN = test
-[ v3_ca ]
-basicConstraints = critical,CA:true
-keyUsage = critical,keyCertSign,cRLSign
-[ v3_tsa ]
-basicConstraints = critical,CA:false
-keyUsage = critical,digitalSignature
-extendedKeyUsage = critical,timeStamping
-[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = $A/serial
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-other_policies = 1.2.3.4.2
-digests = sha256
-accuracy = secs:1
-ordering = yes
-tsa_name = no
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-CNF
-echo 01 > "$A/serial"
+. "$src/../tsa-config.sh"
+tsa_config "$A"
 ssl() { openssl "$@" 2> /dev/null; }
 ssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$A/ca.key" -out "$src/tsa-ca.pem" -days 36500 -subj "/CN=fuzz CA" \
