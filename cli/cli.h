@@ -54,9 +54,11 @@ struct cli {
     "                             else ask on the terminal)\n"               \
     "      --passphrase-fd N      read the passphrase from file descriptor N\n" \
     "      --identity FILE        open with a member's age identity file\n" \
-    "                             instead (default: $EVAULT_IDENTITY_FILE);\n" \
-    "                             one protected with 'age -p' needs its\n" \
-    "                             passphrase, given as above\n"               \
+    "                             instead (default: $EVAULT_IDENTITY_FILE,\n" \
+    "                             when no passphrase option is given); for\n" \
+    "                             one protected with 'age -p', the options\n" \
+    "                             above give its passphrase, else the\n"     \
+    "                             terminal, else $EVAULT_PASSPHRASE_FILE\n" \
     "      --operator NAME        who acts, for the custody log (default:\n" \
     "                             $EVAULT_OPERATOR, else the name set at init)\n" \
     "  -h, --help                 show this help\n"

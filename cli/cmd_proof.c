@@ -135,6 +135,9 @@ cmd_proof(int argc, char **argv)
         }
         if (ex == EXIT_OK && tsr_out != NULL) {
             ex = cli_write_new_file(&c, tsr_out, (const char *)der, dl);
+            if (ex != EXIT_OK) {
+                unlink(out); /* both files, or neither */
+            }
         }
         free(der);
         if (ex == EXIT_OK && (rc = ev_log_action(v, "proof", &id, 1, NULL)) !=

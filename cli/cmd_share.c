@@ -178,7 +178,7 @@ cmd_share(int argc, char **argv)
 }
 
 static const char open_usage[] =
-    "usage: evault open FILE.age [-i IDENTITY-FILE | --passphrase-file F] "
+    "usage: evault open FILE.age [-i IDENTITY-FILE] [--passphrase-file F] "
     "[-o OUT]\n";
 
 static const char open_help[] =
@@ -191,10 +191,12 @@ static const char open_help[] =
     "released chunk by chunk as each is authenticated.\n"
     "\n"
     "Options:\n"
-    "  -i, --identity FILE        an age identity file (one protected with\n"
-    "                             'age -p' asks for its passphrase, or reads\n"
+    "  -i, --identity FILE        an age identity file\n"
+    "      --passphrase-file F    the file's passphrase (first line of F);\n"
+    "                             with -i, the passphrase of an identity\n"
+    "                             file protected with 'age -p' (else asked\n"
+    "                             on the terminal, else read from\n"
     "                             $EVAULT_PASSPHRASE_FILE)\n"
-    "      --passphrase-file F    the file's passphrase (first line of F)\n"
     "  -o, --output FILE          write here (must not exist)\n"
     "      --vault DIR            the vault whose identity to use\n"
     "  -h, --help                 show this help\n";
@@ -238,10 +240,8 @@ cmd_open(int argc, char **argv)
             return cli_bad_option(&c, open_usage, argc, argv);
         }
     }
-    if (optind != argc - 1 || (ident != NULL && passfile != NULL)) {
-        return cli_usage_error(&c, open_usage,
-                               "open takes one file, and -i or "
-                               "--passphrase-file, not both");
+    if (optind != argc - 1) {
+        return cli_usage_error(&c, open_usage, "open takes one file");
     }
     if (out == NULL && isatty(1)) {
         return cli_usage_error(&c, open_usage,
@@ -250,6 +250,7 @@ cmd_open(int argc, char **argv)
     }
     memset(&src, 0, sizeof src);
     if (ident != NULL) {
+        c.pass_file = passfile; /* a protected identity file's passphrase */
         ex = cli_read_identity(&c, ident, &idtext, &idlen);
         src.identity = idtext;
         src.identity_len = idlen;

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -129,11 +130,29 @@ hoist_common_options(int argc, char **argv)
         i += 1 + takes;
     }
     if (i > 1 && i < argc) {
-        /* argv[1..i-1] are the options, argv[i] the command: rotate the
-         * command to the front */
-        char *cmd = argv[i];
-        memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
-        argv[1] = cmd;
+        /* argv[1..i-1] are the options, argv[i] the command: the options go
+         * after everything the command takes first (a subcommand such as
+         * 'key ls'), but before a '--' */
+        char **tmp = malloc((size_t)argc * sizeof *tmp);
+        int n = 0, dashes = i + 1;
+        if (tmp == NULL) {
+            return;
+        }
+        while (dashes < argc && strcmp(argv[dashes], "--") != 0) {
+            dashes++;
+        }
+        tmp[n++] = argv[0];
+        for (int k = i; k < dashes; k++) {
+            tmp[n++] = argv[k];
+        }
+        for (int k = 1; k < i; k++) {
+            tmp[n++] = argv[k];
+        }
+        for (int k = dashes; k < argc; k++) {
+            tmp[n++] = argv[k];
+        }
+        memcpy(argv, tmp, (size_t)argc * sizeof *tmp);
+        free(tmp);
     }
 }
 
@@ -149,7 +168,8 @@ main(int argc, char **argv)
     hoist_common_options(argc, argv);
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        if (argc > 2 && strcmp(argv[1], "help") == 0) {
+        if (argc > 2 && strcmp(argv[1], "help") == 0 && argv[2][0] != '-' &&
+            strcmp(argv[2], "help") != 0 && strcmp(argv[2], "version") != 0) {
             for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
                 if (strcmp(argv[2], commands[i].name) == 0) {
                     char *hargv[] = {argv[2], "--help", NULL};

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +158,14 @@ cli_bad_option(struct cli *c, const char *usage, int argc, char **argv)
     if (optopt != 0 && optopt < 128) {
         return cli_usage_error(c, usage, "unknown option or missing value: "
                                          "'-%c'", optopt);
+    }
+    /* An option that took a value: name both ('--vault X', not 'X'). */
+    if (optind >= 2 && optind <= argc && opt[0] != '-' &&
+        strncmp(argv[optind - 2], "--", 2) == 0 &&
+        strchr(argv[optind - 2], '=') == NULL) {
+        return cli_usage_error(c, usage,
+                               "unknown option or bad value: '%s %s'",
+                               argv[optind - 2], opt);
     }
     return cli_usage_error(c, usage, "unknown option or bad value: '%s'",
                            opt);
@@ -417,10 +424,9 @@ int
 cli_read_identity(struct cli *c, const char *path, char **out, size_t *len)
 {
     char *text = ev_secret_alloc(IDENTITY_MAX), *plain = NULL, *pass = NULL;
-    char prompt[PATH_MAX + 64];
     size_t plen = 0, plain_len = 0;
     long n = 0;
-    int fd, rc, age_err, ex;
+    int fd, rc, age_err, ex, kind;
 
     *out = NULL;
     *len = 0;
@@ -455,15 +461,39 @@ cli_read_identity(struct cli *c, const char *path, char **out, size_t *len)
                          path, n == -2 ? "larger than 64 KiB"
                                        : strerror(errno));
     }
-    if (!ev_age_is_encrypted(text, (size_t)n)) {
+    kind = ev_age_identity_kind(text, (size_t)n, &age_err);
+    if (kind == EV_IDENTITY_CLEAR) {
         *out = text;
         *len = (size_t)n;
         return EXIT_OK;
     }
-    /* Protected with a passphrase (age -p): decrypted in guarded memory. */
-    snprintf(prompt, sizeof prompt, "Passphrase of identity file '%s': ",
-             path);
-    ex = cli_passphrase(c, prompt, 0, &pass, &plen);
+    if (kind != EV_IDENTITY_PASSPHRASE) {
+        ev_secret_free(text);
+        if (kind == EV_IDENTITY_FOR_KEY) {
+            cli_error(c, EV_EINVAL, "identity file '%s' is encrypted to an "
+                                    "age key, not to a passphrase",
+                      path);
+            cli_hint("decrypt it with that key first, or protect it with "
+                     "'age -p'");
+            return EXIT_USAGE;
+        }
+        return cli_error(c, EV_EINVAL, "identity file '%s' is damaged: %s",
+                         path, ev_age_error_text(age_err));
+    }
+    /* Protected with a passphrase (age -p): its passphrase comes from
+     * --passphrase-file or -fd, else the terminal, and only then from
+     * $EVAULT_PASSPHRASE_FILE (which usually holds the vault's). */
+    {
+        int no_env = c->no_env;
+        int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (tty >= 0) {
+            c->no_env = 1;
+            close(tty);
+        }
+        ex = cli_passphrase(c, "Passphrase of the identity file: ", 0, &pass,
+                            &plen);
+        c->no_env = no_env;
+    }
     if (ex != EXIT_OK) {
         ev_secret_free(text);
         return ex;
@@ -478,8 +508,8 @@ cli_read_identity(struct cli *c, const char *path, char **out, size_t *len)
     }
     if (rc != EV_OK) {
         return cli_error(c, rc, "cannot decrypt identity file '%s': %s", path,
-                         rc == EV_EINVAL ? "larger than 64 KiB"
-                                         : ev_age_error_text(age_err));
+                         age_err != 0 ? ev_age_error_text(age_err)
+                                      : "larger than 64 KiB");
     }
     *out = plain;
     *len = plain_len;

@@ -938,6 +938,43 @@ cleanup:
     return rc;
 }
 
+int
+ev_age_header_scrypt(ev_age_read_fn in, void *ctx)
+{
+    ev_age_reader *r = calloc(1, sizeof *r);
+    struct header *h = calloc(1, sizeof *h);
+    int rc = EV_AGE_NOMEM;
+
+    if (r == NULL || h == NULL) {
+        goto cleanup;
+    }
+    r->in = in;
+    r->ctx = ctx;
+    r->raw = malloc(RAW_BUF);
+    if (r->raw == NULL) {
+        goto cleanup;
+    }
+    rc = detect_armor(r);
+    if (rc == EV_AGE_OK) {
+        rc = read_header(r, h);
+    }
+    if (rc == EV_AGE_OK) {
+        rc = EV_AGE_NO_IDENTITY;
+        for (size_t i = 0; i < h->n; i++) {
+            if (h->st[i].type == ST_SCRYPT) {
+                rc = EV_AGE_OK; /* then it is the only one: read_header */
+            }
+        }
+    }
+cleanup:
+    if (h != NULL) {
+        free(h->buf);
+        free(h);
+    }
+    ev_age_reader_free(r);
+    return rc;
+}
+
 /* ===================================================================
  * Reader: payload
  * =================================================================== */

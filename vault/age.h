@@ -101,6 +101,11 @@ typedef struct ev_age_reader ev_age_reader;
  * MAC and reads the payload nonce.  On failure *r is NULL. */
 int ev_age_reader_new(ev_age_reader **r, const ev_age_identity *ids, size_t n,
                       ev_age_read_fn in, void *ctx);
+/* Whether the file's header (armored or not) is a passphrase's: EV_AGE_OK
+ * when it has an scrypt stanza, EV_AGE_NO_IDENTITY when its stanzas are
+ * for other recipients, else why the header is malformed.  Nothing is
+ * derived or decrypted. */
+int ev_age_header_scrypt(ev_age_read_fn in, void *ctx);
 /* Up to cap (> 0) bytes of plaintext, only from chunks whose tag
  * verified; *got 0 at the authenticated end.  EV_AGE_TRUNCATED if the
  * stream ends without a final chunk, EV_AGE_TRAILING for data after a

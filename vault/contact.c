@@ -495,21 +495,28 @@ mem_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
 }
 
 int
-ev_age_is_encrypted(const char *text, size_t len)
+ev_age_identity_kind(const char *text, size_t len, int *age_err)
 {
     static const char bin[] = "age-encryption.org/v1\n";
     static const char armor[] = "-----BEGIN AGE ENCRYPTED FILE-----";
-    size_t skip = 0;
+    struct mem_src m = {(const uint8_t *)text, len, 0};
+    int e;
 
-    if (len >= sizeof bin - 1 && memcmp(text, bin, sizeof bin - 1) == 0) {
-        return 1;
+    *age_err = EV_AGE_OK;
+    if ((len < sizeof bin - 1 || memcmp(text, bin, sizeof bin - 1) != 0) &&
+        (len < sizeof armor - 1 ||
+         memcmp(text, armor, sizeof armor - 1) != 0)) {
+        return EV_IDENTITY_CLEAR;
     }
-    while (skip < len && (text[skip] == ' ' || text[skip] == '\t' ||
-                          text[skip] == '\r' || text[skip] == '\n')) {
-        skip++; /* armored files may start with whitespace */
+    e = ev_age_header_scrypt(mem_read, &m);
+    if (e == EV_AGE_OK) {
+        return EV_IDENTITY_PASSPHRASE;
     }
-    return len - skip >= sizeof armor - 1 &&
-           memcmp(text + skip, armor, sizeof armor - 1) == 0;
+    if (e == EV_AGE_NO_IDENTITY) {
+        return EV_IDENTITY_FOR_KEY;
+    }
+    *age_err = e;
+    return EV_IDENTITY_DAMAGED;
 }
 
 #define IDENTITY_TEXT_MAX 65536
@@ -553,9 +560,11 @@ ev_age_identity_decrypt(const char *text, size_t len, const char *pass,
     }
     if (e != EV_AGE_OK) {
         *age_err = e;
+        /* A damaged identity file is the user's input, not evidence:
+         * not EV_ECORRUPT, which says the evidence is not intact. */
         rc = e == EV_AGE_NO_IDENTITY ? EV_EKEY
              : e == EV_AGE_NOMEM     ? EV_ENOMEM
-                                     : EV_ECORRUPT;
+                                     : EV_EINVAL;
     }
     ev_age_reader_free(r);
     ev_secure_free(id);

@@ -571,15 +571,22 @@ EV_API int ev_age_decrypt(const ev_age_source *src, int in_fd, int out_fd,
                           int *age_err);
 EV_API const char *ev_age_error_text(int age_err);
 
-/* Whether text is an age file (binary or armored) rather than an identity
- * file in the clear: a passphrase-protected identity file, as 'age -p'
- * writes it from what age-keygen printed. */
-EV_API int ev_age_is_encrypted(const char *text, size_t len);
+/* What an identity file's text is: in the clear (AGE-SECRET-KEY-1..., or
+ * not an age file at all), protected with a passphrase (an age file with
+ * an scrypt stanza, as 'age -p' writes it), an age file encrypted to some
+ * key rather than a passphrase, or an age file whose header is damaged
+ * (*age_err says how).  Nothing is derived or decrypted. */
+enum {
+    EV_IDENTITY_CLEAR = 0,
+    EV_IDENTITY_PASSPHRASE = 1,
+    EV_IDENTITY_FOR_KEY = 2,
+    EV_IDENTITY_DAMAGED = 3
+};
+EV_API int ev_age_identity_kind(const char *text, size_t len, int *age_err);
 /* Decrypts a passphrase-protected identity file into guarded memory:
  * *out (release with ev_secret_free) holds *out_len bytes of identity file
- * text.  EV_EKEY for a wrong passphrase, EV_ECORRUPT for a damaged or
- * foreign file, EV_EINVAL when it holds more than 64 KiB; *age_err holds
- * the age error. */
+ * text.  EV_EKEY for a wrong passphrase, EV_EINVAL for a damaged file or
+ * one of more than 64 KiB, EV_ENOMEM; *age_err holds the age error. */
 EV_API int ev_age_identity_decrypt(const char *text, size_t len,
                                    const char *pass, size_t pass_len,
                                    char **out, size_t *out_len, int *age_err);

@@ -132,21 +132,23 @@ ev_os_mkdir_if_missing(const char *path, mode_t mode)
     return -1;
 }
 
-/* fsyncs the directory holding path's last component. */
-static void
+/* fsyncs the directory holding path's last component: 0 or -1. */
+static int
 sync_parent(char *path)
 {
     char *slash = strrchr(path, '/');
+    int rc;
 
     if (slash == NULL) {
-        ev_os_fsync_dir(".");
-    } else if (slash == path) {
-        ev_os_fsync_dir("/");
-    } else {
-        *slash = '\0';
-        ev_os_fsync_dir(path);
-        *slash = '/';
+        return ev_os_fsync_dir(".");
     }
+    if (slash == path) {
+        return ev_os_fsync_dir("/");
+    }
+    *slash = '\0';
+    rc = ev_os_fsync_dir(path);
+    *slash = '/';
+    return rc;
 }
 
 int
@@ -168,7 +170,9 @@ ev_os_mkdirs(const char *path, mode_t mode)
             buf[i] = '\0';
         }
         if (ev_os.mkdir(buf, mode) == 0) {
-            sync_parent(buf); /* the new entry survives a power cut */
+            if (sync_parent(buf) != 0) {
+                return -1; /* the new entry might not survive a power cut */
+            }
         } else if (errno != EEXIST) {
             return -1;
         }

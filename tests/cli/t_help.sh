@@ -63,6 +63,16 @@ grep -q '^hint: ' "$T/err" && ok || fail "unknown command: no hint"
 [ ! -s "$T/out" ] && ok || fail "unknown command wrote to stdout"
 expect_rc 2 "$EVAULT" --frobnicate
 expect_rc 2 "$EVAULT" SHOW
+# an option a command does not take, with its value: both named
+expect_rc 2 "$EVAULT" init "$T/never" --vault "$T/elsewhere"
+grep -q "unknown option or bad value: '--vault $T/elsewhere'" "$T/err" && ok ||
+    fail "init --vault X: $(cat "$T/err")"
+# help with options before it, or about itself
+expect_rc 0 "$EVAULT" --json help
+grep -q '^usage: evault' "$T/out" && ok || fail "'evault --json help': $(cat "$T/err")"
+expect_rc 0 "$EVAULT" help help
+expect_rc 0 "$EVAULT" --vault /nowhere help ls
+grep -q '^usage: evault ls' "$T/out" && ok || fail "'evault --vault X help ls': $(cat "$T/out" "$T/err")"
 # help for a command that does not exist is an error, not the overview
 expect_rc 2 "$EVAULT" help frobnicate
 grep -q "^evault: error: .*'frobnicate' is not an evault command" "$T/err" && ok ||

@@ -79,6 +79,9 @@ expect_rc 2 "$E" key member add carol --age age1notarecipient
 expect_rc 2 "$E" key member add carol
 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key" > "$T/out" 2>&1 \
     && grep -q "f1" "$T/out" && ok || fail "member identity opens"
+# a subcommand keeps its place when options come before the command
+expect_rc 0 env -u EVAULT_DIR "$EVAULT" --vault "$V" key ls --json
+grep -q '"kind":"member"' "$T/out" && ok || fail "'evault --vault V key ls': $(cat "$T/err")"
 # as the docs and key member add show it: the option before the command
 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" --identity "$T/alice.key" ls > "$T/out" 2>&1 \
     && grep -q "f1" "$T/out" && ok || fail "'evault --identity FILE ls': $(cat "$T/out")"
@@ -99,17 +102,32 @@ expect_rc 4 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key.
 grep -q "wrong passphrase for identity file '$T/alice.key.age'" "$T/err" && ok || fail "wrong identity passphrase: $(cat "$T/err")"
 expect_rc 2 env -u EVAULT_PASSPHRASE_FILE setsid -w "$EVAULT" ls --identity "$T/alice.key.age"
 grep -q "no terminal" "$T/err" && ok || fail "protected identity without a passphrase: $(cat "$T/err")"
-# damaged: a header byte changed
-python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[40]^=1; open(sys.argv[2],"wb").write(b)' "$T/alice.key.age" "$T/alice.bad.age"
-expect_rc 4 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.bad.age" --passphrase-file "$T/alice.pass"
+# damaged: cut short (exit 2, the user's input, not damaged evidence)
+head -c -5 "$T/alice.key.age" > "$T/alice.short.age"
+expect_rc 2 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.short.age" --passphrase-file "$T/alice.pass"
+grep -q "cannot decrypt identity file '$T/alice.short.age'" "$T/err" && ok || fail "cut identity file: $(cat "$T/err")"
+# a broken header is said before any passphrase is asked for
+sed 's/^---.*/--- not a mac/' "$T/alice.key.age" > "$T/alice.bad.age"
+expect_rc 2 env -u EVAULT_PASSPHRASE_FILE setsid -w "$EVAULT" ls --identity "$T/alice.bad.age"
+grep -q "identity file '$T/alice.bad.age' is damaged" "$T/err" && ok || fail "damaged identity header: $(cat "$T/err")"
+# encrypted to a key, not a passphrase: said so, no passphrase asked for
+age -r "$(age-keygen -y "$T/bob.key")" -o "$T/alice.forbob.age" "$T/alice.key"
+expect_rc 2 env -u EVAULT_PASSPHRASE_FILE setsid -w "$EVAULT" ls --identity "$T/alice.forbob.age"
+grep -q "encrypted to an age key, not to a passphrase" "$T/err" && ok || fail "identity for a key: $(cat "$T/err")"
+# with no terminal, $EVAULT_PASSPHRASE_FILE is the identity's passphrase
+EVAULT_PASSPHRASE_FILE=$T/alice.wrong expect_rc 4 setsid -w "$EVAULT" ls --identity "$T/alice.key.age"
+EVAULT_PASSPHRASE_FILE=$T/alice.pass expect_rc 0 setsid -w "$EVAULT" ls --identity "$T/alice.key.age"
 # armored (age -a -p) works too
 python3 "$(dirname "$0")/age_tty.py" "$T/alice.pass" age -a -p -o "$T/alice.key.asc" "$T/alice.key" 2> /dev/null
 expect_rc 0 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key.asc" --passphrase-file "$T/alice.pass"
 # and open -i takes it, for a file a partner encrypted to alice
 printf 'for alice only\n' > "$T/for-alice.txt"
 age -r "$ALICE" -o "$T/for-alice.age" "$T/for-alice.txt"
-EVAULT_PASSPHRASE_FILE=$T/alice.pass expect_rc 0 "$E" open "$T/for-alice.age" -i "$T/alice.key.age" -o "$T/for-alice.out"
+EVAULT_PASSPHRASE_FILE=$T/alice.pass expect_rc 0 setsid -w "$E" open "$T/for-alice.age" -i "$T/alice.key.age" -o "$T/for-alice.out"
 cmp -s "$T/for-alice.out" "$T/for-alice.txt" && ok || fail "open -i with a protected identity"
+expect_rc 0 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" open "$T/for-alice.age" -i "$T/alice.key.age" \
+    --passphrase-file "$T/alice.pass" -o "$T/for-alice.out2"
+cmp -s "$T/for-alice.out2" "$T/for-alice.txt" && ok || fail "open -i FILE --passphrase-file F"
 expect_rc 0 "$E" log
 grep -q "member-add" "$T/out" && ok || fail "member-add not logged"
 ASLOT=$("$E" key ls --json | python3 -c 'import json,sys; print([r["slot"] for r in map(json.loads, sys.stdin) if r["kind"]=="member"][0])')

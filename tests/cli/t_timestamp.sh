@@ -57,6 +57,10 @@ grep -q "signature checked" "$T/out" && ok || fail "attach output: $(cat "$T/out
 expect_rc 0 "$EVAULT" log --json
 grep -q '"action":"timestamp"' "$T/out" && ok || fail "timestamp not logged"
 
+# A timestamp file that cannot be written: no proof left without it.
+touch "$T/taken.tsr"
+expect_rc 3 "$EVAULT" proof 1 -o "$T/lone.tlog-proof" --tsr-out "$T/taken.tsr"
+[ ! -e "$T/lone.tlog-proof" ] && ok || fail "proof left behind when --tsr-out failed"
 # Exported beside the proof; verified with no vault, by evault and OpenSSL.
 expect_rc 0 "$EVAULT" proof 1 -o "$T/p.tlog-proof" --tsr-out "$T/p.tsr"
 expect_rc 0 "$EVAULT" key export-public -o "$T/vault.pub"
