@@ -8,7 +8,8 @@
  * passphrase identity: an scrypt stanza is parsed but never derived (up to
  * 2^22 work, seconds and gigabytes per input).  The read callback hands
  * the file over in pieces whose size depends on the input's length, so
- * the reader's buffering is exercised too.
+ * the reader's buffering is exercised too.  The header is also read as
+ * an identity file's (ev_age_header_scrypt: is it a passphrase's?).
  */
 #include "age.h"
 #include "fuzz.h"
@@ -64,5 +65,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     ev_age_reader_free(r);
+    /* The same bytes as an identity file given to --identity: is it a
+     * passphrase's (the header alone, nothing derived)? */
+    {
+        struct src h = {data, size, 0, steps[(size / 4) % 4]};
+        int e = ev_age_header_scrypt(src_read, &h);
+        if (e == EV_AGE_OK && h.off == 0) {
+            abort(); /* a passphrase's header, read from no bytes */
+        }
+    }
     return 0;
 }
