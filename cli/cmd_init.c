@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -48,6 +49,34 @@ static const char help[] =
     "      --json                 print {\"vault\":..., \"recovery_key\":...}\n"
     "  -h, --help                 show this help\n";
 
+/* Whether a folder above dir is missing: the topmost such folder (the
+ * first init will create) into out. */
+static int
+topmost_missing(const char *dir, char *out, size_t cap)
+{
+    struct stat st;
+    size_t n = strlen(dir);
+
+    if (n >= cap) {
+        return 0;
+    }
+    memcpy(out, dir, n + 1);
+    while (n > 1 && out[n - 1] == '/') {
+        out[--n] = '\0'; /* "vault/" is the vault's own folder */
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (out[i] != '/' || out[i - 1] == '/') {
+            continue;
+        }
+        out[i] = '\0';
+        if (stat(out, &st) != 0) {
+            return 1;
+        }
+        out[i] = '/';
+    }
+    return 0;
+}
+
 int
 cmd_init(int argc, char **argv)
 {
@@ -65,6 +94,8 @@ cmd_init(int argc, char **argv)
     ev_store_spec store = {NULL, NULL, NULL, 0, 0};
     ev_create_opts co = {0, 0, NULL, NULL};
     char recovery[EV_RECOVERY_KEY_CHARS + 1];
+    char created[4096];
+    int missing;
     ev_vault *v = NULL;
     char *pass = NULL;
     size_t len = 0;
@@ -134,6 +165,7 @@ cmd_init(int argc, char **argv)
         }
         co.store = &store;
     }
+    missing = topmost_missing(argv[optind], created, sizeof created);
     ex = cli_passphrase(&c, "New passphrase: ", 1, &pass, &len);
     if (ex != EXIT_OK) {
         return ex;
@@ -173,6 +205,15 @@ cmd_init(int argc, char **argv)
         fflush(stdout);
         fprintf(stderr, "\nNext: evault add --vault %s FILE...\n",
                 argv[optind]);
+    }
+    if (missing) {
+        /* A vault meant for an encrypted or removable drive that is not
+         * mounted lands on this computer's own disk: say so. */
+        fprintf(stderr, "note: the folder '");
+        cli_put_name(stderr, created);
+        fprintf(stderr, "' did not exist and was created; if the vault "
+                        "belongs on an encrypted or external drive, check "
+                        "that it is mounted\n");
     }
     ev_secret_wipe(recovery, sizeof recovery);
     ev_vault_free(v);

@@ -111,6 +111,10 @@ cmp -s "$T/out" "$T/records.before" && ok ||
 # --- init creates missing folders above the vault, for its owner only ----
 expect_rc 0 "$EVAULT" init "$T/new/cases/vault" --argon2-passes 1 --argon2-memory 8
 [ -f "$T/new/cases/vault/vault.db" ] && ok || fail "init did not create the nested vault"
+grep -q "^note: the folder '$T/new' did not exist and was created; .*drive.*mounted" "$T/err" && ok ||
+    fail "init did not say which folder it created: $(cat "$T/err")"
+expect_rc 0 "$EVAULT" init "$T/new/cases/vault2" --argon2-passes 1 --argon2-memory 8
+grep -q "^note: the folder" "$T/err" && fail "init noted a folder that existed: $(cat "$T/err")" || ok
 [ "$(stat -c %a "$T/new")" = 700 ] && [ "$(stat -c %a "$T/new/cases")" = 700 ] && ok ||
     fail "folders init created are not 0700: $(stat -c '%n %a' "$T/new" "$T/new/cases")"
 printf 'x\n' > "$T/afile"
