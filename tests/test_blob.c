@@ -94,8 +94,11 @@ roundtrip(ev_chunk_ctx *c, const uint8_t *in, size_t len, uint64_t counter,
     uint8_t *sealed = malloc(EV_CHUNK_SEALED_MAX);
     uint8_t *out = malloc(EV_CHUNK_BYTES + 1);
     uint8_t *raw = malloc(EV_CHUNK_SEALED_MAX);
-    uint32_t e = ev_blob_seal_chunk(c, sealed, in, len, counter, dek);
-    size_t el = ev_entry_len(e);
+    uint32_t e = 0;
+    size_t el;
+
+    CHECK_EQ(ev_blob_seal_chunk(c, sealed, &e, in, len, counter, dek), EV_OK);
+    el = ev_entry_len(e);
 
     CHECK_EQ(ev_entry_compressed(e), want_compressed);
     if (want_compressed) {
@@ -166,8 +169,8 @@ test_chunk_rejects(void)
 
     t_fill_text(text, lt, 3);
     t_fill_random(rnd, lr, 4);
-    et = ev_blob_seal_chunk(c, st, text, lt, 7, dek);
-    er = ev_blob_seal_chunk(c, sr, rnd, lr, 7, dek);
+    CHECK_EQ(ev_blob_seal_chunk(c, st, &et, text, lt, 7, dek), EV_OK);
+    CHECK_EQ(ev_blob_seal_chunk(c, sr, &er, rnd, lr, 7, dek), EV_OK);
     CHECK(ev_entry_compressed(et));
     CHECK(!ev_entry_compressed(er));
     CHECK_EQ(ev_blob_open_chunk(c, out, lt, st, et, 7, dek), EV_OK);
@@ -246,7 +249,7 @@ test_index(void)
             e[i] = (uint32_t)(16 + (i * 7919) % EV_CHUNK_BYTES) |
                    (i % 3 == 0 ? 0x80000000u : 0);
         }
-        ev_blob_seal_index(idx, content, e, n, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, content, e, n, dek), EV_OK);
         /* the layout: content_len u64le || n u32le || 0 || entries */
         CHECK_EQ(sodium_open(plain, idx, len, n, 1), 0);
         CHECK_EQ(ev_load64(plain), content);
@@ -297,26 +300,28 @@ test_index(void)
         uint32_t e[2] = {100, 100}, back[2];
         uint8_t idx[64];
         uint64_t got;
-        ev_blob_seal_index(idx, 10, e, 2, dek); /* 10 bytes: 1 chunk */
+        /* 10 bytes: 1 chunk */
+        CHECK_EQ(ev_blob_seal_index(idx, 10, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
-        ev_blob_seal_index(idx, 2 * EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, 2 * EV_CHUNK_BYTES + 1, e, 2, dek),
+                 EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
         e[1] = 15; /* shorter than a tag */
-        ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
         e[1] = (uint32_t)EV_CHUNK_SEALED_MAX + 1;
-        ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
         e[1] = 16;
-        ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_OK);
@@ -334,12 +339,12 @@ test_index(void)
         ev_store32(out + 8, 1);
         ev_store32(out + 12, 0);
         ev_store32(out + 16, 21);
-        ent = ev_blob_seal_chunk(c, sealed, out, 20, 1, dek);
+        CHECK_EQ(ev_blob_seal_chunk(c, sealed, &ent, out, 20, 1, dek), EV_OK);
         CHECK(!ev_entry_compressed(ent));
         CHECK_EQ(ev_blob_open_index(&got, back, 1, sealed, 36, dek),
                  EV_ECORRUPT);
         e[0] = 21;
-        ev_blob_seal_index(idx, 5, e, 1, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, 5, e, 1, dek), EV_OK);
         CHECK_EQ(ev_blob_open_chunk(c, out, 20, idx, 36, 1, dek),
                  EV_ECORRUPT);
         ev_chunk_ctx_free(c);

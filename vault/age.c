@@ -232,8 +232,11 @@ ev_age_writer_new(ev_age_writer **wp, const uint8_t (*recipients)[32], size_t n,
             goto cleanup;
         }
         x25519_wrap_key(s, share, recipients[i]);
-        ev_chunk_seal(body, s->file_key, FILE_KEY_BYTES, zero_nonce, NULL, 0,
-                      s->wrap_key);
+        if (ev_chunk_seal(body, s->file_key, FILE_KEY_BYTES, zero_nonce, NULL,
+                          0, s->wrap_key) != 0) {
+            rc = EV_AGE_NOMEM; /* libcrypto failed */
+            goto cleanup;
+        }
         len = append(hdr, len, "-> X25519 ", 10);
         len = append_b64(hdr, len, share, sizeof share);
         len = append(hdr, len, "\n", 1);
@@ -267,7 +270,12 @@ seal_chunk(ev_age_writer *w, int last)
     uint8_t nonce[EV_CHUNK_NONCE_BYTES];
 
     ev_chunk_nonce(nonce, w->counter, last);
-    ev_chunk_seal(w->sealed, w->plain, w->plain_len, nonce, NULL, 0, w->key);
+    if (ev_chunk_seal(w->sealed, w->plain, w->plain_len, nonce, NULL, 0,
+                      w->key) != 0) {
+        /* libcrypto failed (w->sealed is wiped); the error sticks, so no
+         * other chunk is sealed under this nonce */
+        return EV_AGE_NOMEM;
+    }
     w->counter++;
     if (w->out(w->ctx, w->sealed, w->plain_len + EV_TAG_BYTES) != 0) {
         return EV_AGE_IO;

@@ -25,6 +25,10 @@ _Static_assert(EV_SALT_BYTES == crypto_pwhash_SALTBYTES, "salt size");
 _Static_assert(EV_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "sign sk");
 _Static_assert(EV_BOX_SK_BYTES == crypto_box_SECRETKEYBYTES, "box sk");
 _Static_assert(EV_BOX_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal bytes");
+/* libsodium's ChaCha20-Poly1305, the fallback of chunk_crypt, takes every
+ * chunk size libcrypto's int counts: it cannot refuse one. */
+_Static_assert(INT32_MAX <= crypto_aead_chacha20poly1305_ietf_MESSAGEBYTES_MAX,
+               "chunk size");
 
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'e', 'v', 'a', 'u',
                                                           'l', 't', '0', '1'};
@@ -182,10 +186,11 @@ chunk_crypt(int enc, uint8_t *out, const uint8_t *in, size_t len,
     EVP_CIPHER_CTX *c;
     int ok = 0, n = 0;
 
-    if (len > (size_t)INT32_MAX) {
+    if (len > (size_t)INT32_MAX || ad_len > (size_t)INT32_MAX) {
         return -1;
     }
-    /* Making and setting up the context may allocate; nothing after. */
+    /* Making and setting up the context may allocate; nothing after.  Up
+     * to here nothing is written, so libsodium can still do it all. */
     c = EVP_CIPHER_CTX_new();
     if (c == NULL ||
         EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL,
@@ -226,9 +231,16 @@ ev_chunk_seal(uint8_t *out, const uint8_t *in, size_t in_len,
               const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
               size_t ad_len, const uint8_t key[EV_KEY_BYTES])
 {
+    if (in_len > (size_t)INT32_MAX || ad_len > (size_t)INT32_MAX) {
+        return -1; /* nothing written */
+    }
     if (chunk_crypt(1, out, in, in_len, nonce, ad, ad_len, key,
                     out + in_len) != 0) {
-        ev_misuse(); /* sealing cannot fail but for a broken libcrypto */
+        /* libcrypto failed after it began to write (it does not, but for
+         * a broken build): neither ciphertext without its tag nor half a
+         * chunk leaves, and the caller gives up the nonce. */
+        sodium_memzero(out, in_len + EV_TAG_BYTES);
+        return -1;
     }
     return 0;
 }

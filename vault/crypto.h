@@ -21,6 +21,10 @@
 #define EV_CHUNK_NONCE_BYTES 12
 #define EV_SALT_BYTES 16
 
+/* On each function below that can fail: every caller looks at its result
+ * (-Werror makes a forgotten one a build failure). */
+#define EV_MUST_CHECK __attribute__((warn_unused_result))
+
 /* Subkey ids for ev_kdf_subkey(); pinned: changing one breaks vaults. */
 enum ev_subkey {
     EV_SUBKEY_META = 1,     /* record metadata encryption */
@@ -65,18 +69,21 @@ int ev_rewrap(uint8_t *out, const uint8_t *in, size_t in_len,
               const uint8_t to[EV_KEY_BYTES], uint8_t *plain);
 
 /* ChaCha20-Poly1305-IETF for blob chunks; out holds in_len + 16 bytes.
- * The nonce is the STREAM nonce built by ev_chunk_nonce(). */
+ * The nonce is the STREAM nonce built by ev_chunk_nonce().  in_len and
+ * ad_len are at most 2^31 - 1 (libcrypto counts in int). */
 void ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,
                     int last);
+/* 0, or -1 when in_len or ad_len is too large (nothing written) or
+ * libcrypto failed once it had begun (out wiped, in too when sealing in
+ * place: no ciphertext without its tag leaves).  A failed seal ends the
+ * stream: no other bytes may be sealed under that nonce. */
 int ev_chunk_seal(uint8_t *out, const uint8_t *in, size_t in_len,
-                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
-                  const uint8_t *ad, size_t ad_len,
-                  const uint8_t key[EV_KEY_BYTES]);
+                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
+                  size_t ad_len, const uint8_t key[EV_KEY_BYTES]) EV_MUST_CHECK;
 /* in_len includes the tag.  Returns 0, or -1 on a bad tag (out wiped). */
 int ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
-                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
-                  const uint8_t *ad, size_t ad_len,
-                  const uint8_t key[EV_KEY_BYTES]);
+                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
+                  size_t ad_len, const uint8_t key[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 /* ChaCha20 keystream (IETF) starting at 64-byte block `block`. */
 void ev_keystream(uint8_t *out, size_t n,

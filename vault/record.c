@@ -300,6 +300,7 @@ struct chunk_job {
     uint8_t *in;
     uint8_t *out;
     uint32_t entry;
+    int rc;    /* of sealing: EV_ENOMEM when libcrypto failed */
     int whole; /* the whole file: hashed here too, and it finishes it */
     int used;  /* in has held plaintext: wiped at the end */
 };
@@ -349,6 +350,7 @@ seal_work(void *state, void *arg)
 {
     struct chunk_job *j = arg;
 
+    j->rc = EV_OK;
     if (j->whole) {
         /* nothing else of this file is in flight: no order to keep */
         ev_sha256_update(j->file->sha, j->in, j->in_len);
@@ -356,8 +358,8 @@ seal_work(void *state, void *arg)
             return;
         }
     }
-    j->entry = ev_blob_seal_chunk(state, j->out, j->in, j->in_len,
-                                  j->counter, j->file->dek);
+    j->rc = ev_blob_seal_chunk(state, j->out, &j->entry, j->in, j->in_len,
+                               j->counter, j->file->dek);
 }
 
 static void
@@ -771,8 +773,13 @@ file_finish(struct intake *k, struct file_job *f)
         rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
-    ev_blob_seal_index(index, f->content_len, f->entries, f->nchunks,
-                       f->dek);
+    rc = ev_blob_seal_index(index, f->content_len, f->entries, f->nchunks,
+                            f->dek);
+    if (rc != EV_OK) {
+        rc = ev_fail(v, rc, "cannot seal the index of '%s': libcrypto failed",
+                     f->input->display);
+        goto cleanup;
+    }
     rc = sink_write(k, f, index, index_len);
     if (rc != EV_OK) {
         goto cleanup;
@@ -1064,7 +1071,10 @@ collect_one(struct intake *k, int failed)
     int rc = EV_OK;
 
     if (!failed) {
-        if (!j->marker && !f->hash_only) {
+        if (!j->marker && !f->hash_only && j->rc != EV_OK) {
+            rc = ev_fail(k->v, j->rc, "cannot seal '%s': libcrypto failed",
+                         f->input->display);
+        } else if (!j->marker && !f->hash_only) {
             f->entries[j->counter] = j->entry;
             rc = sink_write(k, f, j->out, ev_entry_len(j->entry));
         }
