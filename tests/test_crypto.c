@@ -356,14 +356,14 @@ test_sha256(void)
             ev_sha256_update(h, kat[i].msg, split);
             ev_sha256_update(h, "", 0);
             ev_sha256_update(h, kat[i].msg + split, n - split);
-            ev_sha256_final(h, got); /* and resets */
+            CHECK_EQ(ev_sha256_final(h, got), 0); /* and resets */
             CHECK(memcmp(got, want, 32) == 0);
         }
         /* one byte at a time */
         for (size_t j = 0; j < n; j++) {
             ev_sha256_update(h, kat[i].msg + j, 1);
         }
-        ev_sha256_final(h, got);
+        CHECK_EQ(ev_sha256_final(h, got), 0);
         CHECK(memcmp(got, want, 32) == 0);
     }
     /* one million 'a', in odd pieces (FIPS 180-2 B.3) */
@@ -381,7 +381,7 @@ test_sha256(void)
             off += n;
             piece = piece * 3 + 7; /* 1, 10, 37, 118, ... */
         }
-        ev_sha256_final(h, got);
+        CHECK_EQ(ev_sha256_final(h, got), 0);
         CHECK(memcmp(got, want, 32) == 0);
         free(m);
     }
@@ -396,7 +396,10 @@ test_sha256(void)
             bad += memcmp(got, ref, 32) != 0;
             ev_sha256_update(h, buf, n / 3);
             ev_sha256_update(h, buf + n / 3, n - n / 3);
-            ev_sha256_final(h, got);
+            bad += ev_sha256_final(h, got) != 0;
+            bad += memcmp(got, ref, 32) != 0;
+            /* a || b in one call */
+            ev_sha256_two(got, buf, n / 3, buf + n / 3, n - n / 3);
             bad += memcmp(got, ref, 32) != 0;
         }
         CHECK_EQ(bad, 0);

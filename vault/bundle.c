@@ -1077,7 +1077,12 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
                 ev_sha256_update(h, buf, n);
                 total += n;
             }
-            ev_sha256_final(h, sha);
+            if (ev_sha256_final(h, sha) != 0) {
+                ev_sha256_free(h);
+                rc = ev_fail(v, EV_ENOMEM, "cannot hash '%s': libcrypto failed",
+                             p);
+                break;
+            }
             ev_sha256_free(h);
             if (r != ARCHIVE_EOF || total != (uint64_t)archive_entry_size(e)) {
                 rc = ev_fail(v, EV_ECORRUPT,

@@ -274,11 +274,15 @@ ev_keystream(uint8_t *out, size_t n,
 }
 
 /* SHA-256 by OpenSSL (SHA extensions), or by libsodium when OpenSSL
- * cannot get the memory for its context (md NULL): the same digest, and
- * no abort for lack of memory. */
+ * cannot get the memory for its context (md NULL): the same digest.  The
+ * bytes of a stream are gone once hashed: should OpenSSL fail in the
+ * middle (it does not allocate there), nothing can take over, and final
+ * reports it.  libsodium's SHA-256 functions return 0 whatever they are
+ * given. */
 struct ev_sha256 {
     EVP_MD_CTX *md;
     crypto_hash_sha256_state st;
+    int failed; /* OpenSSL failed since the start: final returns -1 */
 };
 
 /* (Re)starts h, on OpenSSL when it can. */
@@ -310,27 +314,35 @@ ev_sha256_new(void)
 void
 ev_sha256_update(ev_sha256 *h, const void *in, size_t n)
 {
-    if (n == 0) {
+    if (n == 0 || h->failed) {
         return;
     }
     if (h->md == NULL) {
         crypto_hash_sha256_update(&h->st, in, n);
     } else if (EVP_DigestUpdate(h->md, in, n) != 1) {
-        ev_misuse();
+        h->failed = 1;
     }
 }
 
-void
+int
 ev_sha256_final(ev_sha256 *h, uint8_t out[32])
 {
     unsigned int len = 0;
+    int rc = 0;
 
-    if (h->md == NULL) {
+    if (h->failed) {
+        rc = -1;
+    } else if (h->md == NULL) {
         crypto_hash_sha256_final(&h->st, out);
     } else if (EVP_DigestFinal_ex(h->md, out, &len) != 1 || len != 32) {
-        ev_misuse();
+        rc = -1;
     }
+    if (rc != 0) {
+        sodium_memzero(out, 32); /* no made-up digest */
+    }
+    h->failed = 0;
     sha256_start(h);
+    return rc;
 }
 
 void
@@ -352,6 +364,30 @@ ev_sha256_once(uint8_t out[32], const void *in, size_t n)
     if (EVP_Digest(in, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
         crypto_hash_sha256(out, in, n);
     }
+}
+
+void
+ev_sha256_two(uint8_t out[32], const void *a, size_t a_len, const void *b,
+              size_t b_len)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    crypto_hash_sha256_state st;
+    unsigned int len = 0;
+
+    if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(md, a, a_len) == 1 &&
+        EVP_DigestUpdate(md, b, b_len) == 1 &&
+        EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32) {
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    EVP_MD_CTX_free(md);
+    /* Every byte is still at hand: libsodium hashes them all again. */
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, a, a_len);
+    crypto_hash_sha256_update(&st, b, b_len);
+    crypto_hash_sha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
 }
 
 void

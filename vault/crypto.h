@@ -90,13 +90,19 @@ void ev_keystream(uint8_t *out, size_t n,
                   const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint32_t block,
                   const uint8_t key[EV_KEY_BYTES]);
 
-/* Streaming SHA-256. */
+/* Streaming SHA-256.  new: NULL when memory is short.  final: 0, or -1
+ * when libcrypto failed in an update or in final (out wiped: no digest
+ * is made up); either way h starts over. */
 typedef struct ev_sha256 ev_sha256;
 ev_sha256 *ev_sha256_new(void);
 void ev_sha256_update(ev_sha256 *h, const void *in, size_t n);
-void ev_sha256_final(ev_sha256 *h, uint8_t out[32]); /* and resets */
+int ev_sha256_final(ev_sha256 *h, uint8_t out[32]) EV_MUST_CHECK;
 void ev_sha256_free(ev_sha256 *h);
+/* One-shot SHA-256 of in, and of a || b: these cannot fail (libsodium
+ * hashes the same bytes when libcrypto cannot get memory). */
 void ev_sha256_once(uint8_t out[32], const void *in, size_t n);
+void ev_sha256_two(uint8_t out[32], const void *a, size_t a_len, const void *b,
+                   size_t b_len);
 
 /* Keyed BLAKE2b with outlen 16..64 bytes. */
 void ev_keyed_hash(uint8_t *out, size_t out_len,

@@ -475,8 +475,7 @@ ev_meta_commitment(uint8_t out[32], const ev_record *r)
     ev_sha256_update(h, label, sizeof label - 1);
     ev_sha256_update(h, r->commit_salt, sizeof r->commit_salt);
     ev_sha256_update(h, js, strlen(js));
-    ev_sha256_final(h, out);
-    rc = EV_OK;
+    rc = ev_sha256_final(h, out) == 0 ? EV_OK : EV_ENOMEM;
 cleanup:
     if (js != NULL) {
         ev_wipe(js, strlen(js));

@@ -743,7 +743,10 @@ file_finish(struct intake *k, struct file_job *f)
     uint64_t padded;
     int rc;
 
-    ev_sha256_final(f->sha, sha);
+    if (ev_sha256_final(f->sha, sha) != 0) {
+        return ev_fail(v, EV_ENOMEM, "cannot hash '%s': libcrypto failed",
+                       f->input->display);
+    }
     if (k->opts->input_ok != NULL && !k->opts->input_ok(k->opts->input_ctx)) {
         return ev_fail(v, EV_ECORRUPT,
                        "the input failed authentication: nothing was added");
@@ -1800,8 +1803,8 @@ done:
     if (rc == EV_OK && written != content_len) {
         rc = ev_fail(v, EV_ECORRUPT, "'%s': length mismatch", path);
     }
-    if (rc == EV_OK && h != NULL) {
-        ev_sha256_final(h, sha256);
+    if (rc == EV_OK && h != NULL && ev_sha256_final(h, sha256) != 0) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot hash '%s': libcrypto failed", path);
     }
     /* The padding too: an altered byte anywhere in a blob is damage. */
     if (rc == EV_OK) {
