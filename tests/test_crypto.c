@@ -478,6 +478,27 @@ test_memeq_and_misc(void)
         CHECK(memcmp(s1, s2, 32) != 0);
         CHECK(memcmp(s1, s1b, 32) == 0);
         CHECK(memcmp(s1, mk, 32) != 0);
+        /* the same bytes as libsodium's own KDF */
+        CHECK_EQ(
+            crypto_kdf_derive_from_key(s2, 32, EV_SUBKEY_META, "evault01", mk),
+            0);
+        CHECK(memcmp(s1, s2, 32) == 0);
+    }
+    /* keyed BLAKE2b-128 and -256: BLAKE2b of those lengths (not one cut
+     * from the other), empty input too */
+    {
+        uint8_t k[32], msg[100], h16[16], h32[32], r16[16], r32[32];
+        randombytes_buf(k, sizeof k);
+        randombytes_buf(msg, sizeof msg);
+        for (size_t n = 0; n <= sizeof msg; n += 50) {
+            ev_keyed_hash16(h16, k, msg, n);
+            ev_keyed_hash32(h32, k, msg, n);
+            CHECK_EQ(crypto_generichash(r16, 16, msg, n, k, 32), 0);
+            CHECK_EQ(crypto_generichash(r32, 32, msg, n, k, 32), 0);
+            CHECK(memcmp(h16, r16, 16) == 0);
+            CHECK(memcmp(h32, r32, 32) == 0);
+            CHECK(memcmp(h16, h32, 16) != 0);
+        }
     }
     /* guarded memory */
     {

@@ -30,6 +30,23 @@ _Static_assert(EV_BOX_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal bytes");
 _Static_assert(INT32_MAX <= crypto_aead_chacha20poly1305_ietf_MESSAGEBYTES_MAX,
                "chunk size");
 
+/* The sizes given to libsodium below, which refuses only sizes outside
+ * these ranges: with them, crypto_kdf_derive_from_key and
+ * crypto_generichash (keyed hashes) return 0 whatever else they are
+ * given, and their results need no check. */
+_Static_assert(EV_KEY_BYTES >= crypto_kdf_BYTES_MIN &&
+                   EV_KEY_BYTES <= crypto_kdf_BYTES_MAX,
+               "subkey length");
+_Static_assert(crypto_kdf_KEYBYTES <= crypto_generichash_KEYBYTES_MAX,
+               "kdf key as a BLAKE2b key");
+_Static_assert(16 >= crypto_generichash_BYTES_MIN &&
+                   32 <= crypto_generichash_BYTES_MAX,
+               "keyed hash lengths");
+_Static_assert(EV_KEY_BYTES >= crypto_generichash_KEYBYTES_MIN &&
+                   EV_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX,
+               "keyed hash key length");
+_Static_assert(SIZE_MAX <= UINT64_MAX, "BLAKE2b takes any size_t input");
+
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'e', 'v', 'a', 'u',
                                                           'l', 't', '0', '1'};
 
@@ -99,10 +116,9 @@ void
 ev_kdf_subkey(uint8_t out[EV_KEY_BYTES], enum ev_subkey id,
               const uint8_t mk[EV_KEY_BYTES])
 {
-    if (crypto_kdf_derive_from_key(out, EV_KEY_BYTES, (uint64_t)id,
-                                   kdf_context, mk) != 0) {
-        ev_misuse();
-    }
+    /* 0: the subkey length is asserted above */
+    (void)crypto_kdf_derive_from_key(out, EV_KEY_BYTES, (uint64_t)id,
+                                     kdf_context, mk);
 }
 
 void
@@ -391,13 +407,19 @@ ev_sha256_two(uint8_t out[32], const void *a, size_t a_len, const void *b,
 }
 
 void
-ev_keyed_hash(uint8_t *out, size_t out_len, const uint8_t key[EV_KEY_BYTES],
-              const void *in, size_t in_len)
+ev_keyed_hash16(uint8_t out[16], const uint8_t key[EV_KEY_BYTES],
+                const void *in, size_t in_len)
 {
-    if (crypto_generichash(out, out_len, in, in_len, key, EV_KEY_BYTES) !=
-        0) {
-        ev_misuse();
-    }
+    /* 0: the lengths are asserted above */
+    (void)crypto_generichash(out, 16, in, in_len, key, EV_KEY_BYTES);
+}
+
+void
+ev_keyed_hash32(uint8_t out[32], const uint8_t key[EV_KEY_BYTES],
+                const void *in, size_t in_len)
+{
+    /* 0: the lengths are asserted above */
+    (void)crypto_generichash(out, 32, in, in_len, key, EV_KEY_BYTES);
 }
 
 void

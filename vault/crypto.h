@@ -104,10 +104,13 @@ void ev_sha256_once(uint8_t out[32], const void *in, size_t n);
 void ev_sha256_two(uint8_t out[32], const void *a, size_t a_len, const void *b,
                    size_t b_len);
 
-/* Keyed BLAKE2b with outlen 16..64 bytes. */
-void ev_keyed_hash(uint8_t *out, size_t out_len,
-                   const uint8_t key[EV_KEY_BYTES], const void *in,
-                   size_t in_len);
+/* Keyed BLAKE2b of 16 bytes (blind indexes) or 32 (blob ids, the key
+ * check).  The lengths are fixed, and asserted to be ones libsodium
+ * accepts: these cannot fail. */
+void ev_keyed_hash16(uint8_t out[16], const uint8_t key[EV_KEY_BYTES],
+                     const void *in, size_t in_len);
+void ev_keyed_hash32(uint8_t out[32], const uint8_t key[EV_KEY_BYTES],
+                     const void *in, size_t in_len);
 
 /* BLAKE2b with a key of key_len bytes (16..64), or unkeyed (key NULL). */
 void ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key,

@@ -42,7 +42,7 @@ ev_blind_value(ev_vault *v, uint8_t out[16], int field, const void *in,
     }
     buf[0] = (uint8_t)field;
     memcpy(buf + 1, in, in_len);
-    ev_keyed_hash(out, 16, v->keys->blind, buf, in_len + 1);
+    ev_keyed_hash16(out, v->keys->blind, buf, in_len + 1);
     ev_wipe(buf, in_len + 1);
     if (buf != stack) {
         free(buf);
@@ -74,7 +74,7 @@ ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s)
     for (size_t i = 0; i < n; i++) {
         buf[1 + i] = (uint8_t)tolower((unsigned char)s[a + i]);
     }
-    ev_keyed_hash(out, 16, v->keys->blind, buf, n + 1);
+    ev_keyed_hash16(out, v->keys->blind, buf, n + 1);
     ev_wipe(buf, n + 1);
     if (buf != stack) {
         free(buf);
