@@ -513,6 +513,41 @@ test_memeq_and_misc(void)
     }
 }
 
+/* BLAKE2b: the lengths libsodium takes give its bytes; the others are
+ * refused with -1 and nothing written (they used to abort). */
+static void
+test_blake2b(void)
+{
+    uint8_t key[65], msg[85], out[65], ref[64];
+    int touched = 0;
+
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(msg, sizeof msg);
+    for (size_t n = 1; n <= 64; n++) {
+        CHECK_EQ(ev_blake2b(out, n, NULL, 0, msg, sizeof msg), 0);
+        CHECK_EQ(crypto_generichash(ref, n, msg, sizeof msg, NULL, 0), 0);
+        CHECK(memcmp(out, ref, n) == 0);
+    }
+    for (size_t k = 1; k <= 64; k += 9) {
+        CHECK_EQ(ev_blake2b(out, 32, key, k, msg, sizeof msg), 0);
+        CHECK_EQ(crypto_generichash(ref, 32, msg, sizeof msg, key, k), 0);
+        CHECK(memcmp(out, ref, 32) == 0);
+    }
+    /* a NULL key is no key, whatever its length says */
+    CHECK_EQ(ev_blake2b(out, 32, NULL, 20, msg, sizeof msg), 0);
+    CHECK_EQ(crypto_generichash(ref, 32, msg, sizeof msg, NULL, 0), 0);
+    CHECK(memcmp(out, ref, 32) == 0);
+    memset(out, 0xee, sizeof out);
+    CHECK_EQ(ev_blake2b(out, 0, NULL, 0, msg, sizeof msg), -1);
+    CHECK_EQ(ev_blake2b(out, 65, NULL, 0, msg, sizeof msg), -1);
+    CHECK_EQ(ev_blake2b(out, 32, key, 65, msg, sizeof msg), -1);
+    CHECK_EQ(ev_blake2b(out, SIZE_MAX, key, SIZE_MAX, msg, sizeof msg), -1);
+    for (size_t i = 0; i < sizeof out; i++) {
+        touched += out[i] != 0xee;
+    }
+    CHECK_EQ(touched, 0);
+}
+
 int
 main(void)
 {
@@ -528,5 +563,6 @@ main(void)
     test_sha256();
     test_keystream();
     test_memeq_and_misc();
+    test_blake2b();
     EV_TEST_END();
 }

@@ -351,7 +351,10 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         goto cleanup;
     }
     memcpy(rcpt[opts->nto], box_pk, 32);
-    ev_minisign_keyid(keyid, ed_pk);
+    if (ev_minisign_keyid(keyid, ed_pk) != 0) {
+        rc = ev_fail(v, EV_EINVAL, "cannot encode the vault's keys");
+        goto cleanup;
+    }
 
     /* MANIFEST.json and SHA256SUMS.  bad: a member could not be set
      * (out of memory); jansson's setters fail on a NULL value too. */

@@ -422,14 +422,20 @@ ev_keyed_hash32(uint8_t out[32], const uint8_t key[EV_KEY_BYTES],
     (void)crypto_generichash(out, 32, in, in_len, key, EV_KEY_BYTES);
 }
 
-void
+int
 ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
            const void *in, size_t in_len)
 {
-    if (crypto_generichash(out, out_len, in, in_len, key,
-                           key != NULL ? key_len : 0) != 0) {
-        ev_misuse();
+    /* The lengths BLAKE2b has; libsodium refuses others.  Checked first,
+     * so that nothing is written when one is wrong. */
+    if (out_len < 1 || out_len > crypto_generichash_BYTES_MAX ||
+        (key != NULL && key_len > crypto_generichash_KEYBYTES_MAX)) {
+        return -1;
     }
+    return crypto_generichash(out, out_len, in, in_len, key,
+                              key != NULL ? key_len : 0) == 0
+               ? 0
+               : -1;
 }
 
 int
@@ -542,46 +548,46 @@ ev_base64_decode(uint8_t *out, size_t out_len, const char *in, size_t in_len)
     return (long)n;
 }
 
+/* BLAKE2b-512: 64 bytes, the longest libsodium makes. */
+_Static_assert(crypto_generichash_BYTES_MAX == 64, "BLAKE2b-512");
+
 struct ev_blake2b_stream {
     crypto_generichash_state st; /* libsodium wants it 64-byte aligned */
-    size_t out_len;
+    int done; /* finished, or libsodium refused: final returns -1 */
 };
 
 ev_blake2b_stream *
-ev_blake2b_stream_new(size_t out_len)
+ev_blake2b_stream_new(void)
 {
     ev_blake2b_stream *h;
 
-    if (out_len < crypto_generichash_BYTES_MIN ||
-        out_len > crypto_generichash_BYTES_MAX) {
-        ev_misuse();
-    }
     h = aligned_alloc(_Alignof(ev_blake2b_stream), sizeof *h);
     if (h == NULL) {
         return NULL;
     }
-    h->out_len = out_len;
-    if (crypto_generichash_init(&h->st, NULL, 0, out_len) != 0) {
-        ev_misuse();
-    }
+    h->done = crypto_generichash_init(&h->st, NULL, 0, 64) != 0;
     return h;
 }
 
 void
 ev_blake2b_stream_update(ev_blake2b_stream *h, const void *in, size_t n)
 {
-    if (n > 0 && crypto_generichash_update(&h->st, in, n) != 0) {
-        ev_misuse();
+    if (n > 0 && !h->done && crypto_generichash_update(&h->st, in, n) != 0) {
+        h->done = 1;
     }
 }
 
-void
-ev_blake2b_stream_final(ev_blake2b_stream *h, uint8_t *out, size_t out_len)
+int
+ev_blake2b_stream_final(ev_blake2b_stream *h, uint8_t out[64])
 {
-    if (out_len != h->out_len ||
-        crypto_generichash_final(&h->st, out, out_len) != 0) {
-        ev_misuse();
+    int rc = h->done || crypto_generichash_final(&h->st, out, 64) != 0;
+
+    h->done = 1; /* the state is spent */
+    if (rc != 0) {
+        sodium_memzero(out, 64);
+        return -1;
     }
+    return 0;
 }
 
 void

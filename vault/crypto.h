@@ -112,9 +112,11 @@ void ev_keyed_hash16(uint8_t out[16], const uint8_t key[EV_KEY_BYTES],
 void ev_keyed_hash32(uint8_t out[32], const uint8_t key[EV_KEY_BYTES],
                      const void *in, size_t in_len);
 
-/* BLAKE2b with a key of key_len bytes (16..64), or unkeyed (key NULL). */
-void ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key,
-                size_t key_len, const void *in, size_t in_len);
+/* BLAKE2b of out_len bytes (1..64) with a key of key_len bytes (at most
+ * 64), or unkeyed (key NULL).  0, or -1 when a length is out of those
+ * ranges (nothing written). */
+int ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
+               const void *in, size_t in_len) EV_MUST_CHECK;
 
 /* Argon2id.  Returns 0, or -1 when memory could not be had. */
 int ev_argon2id(uint8_t out[EV_KEY_BYTES], const char *pass, size_t pass_len,
@@ -160,15 +162,15 @@ int ev_box_seal_open(uint8_t *out, const uint8_t *in, size_t in_len,
                      const uint8_t pk[EV_BOX_PK_BYTES],
                      const uint8_t sk[EV_BOX_SK_BYTES]);
 
-/* Streaming unkeyed BLAKE2b with out_len 16..64 bytes (minisign hashes
- * whole files with BLAKE2b-512).  new: NULL when memory is short; final:
- * out_len must equal new's. */
+/* Streaming unkeyed BLAKE2b-512 (minisign hashes whole files with it).
+ * new: NULL when memory is short.  final, once: 0, or -1 when libsodium
+ * refused (out wiped); a second final, or one after it, gives -1. */
 typedef struct ev_blake2b_stream ev_blake2b_stream;
-ev_blake2b_stream *ev_blake2b_stream_new(size_t out_len);
+ev_blake2b_stream *ev_blake2b_stream_new(void);
 void ev_blake2b_stream_update(ev_blake2b_stream *h, const void *in,
                               size_t n);
-void ev_blake2b_stream_final(ev_blake2b_stream *h, uint8_t *out,
-                             size_t out_len);
+int ev_blake2b_stream_final(ev_blake2b_stream *h,
+                            uint8_t out[64]) EV_MUST_CHECK;
 void ev_blake2b_stream_free(ev_blake2b_stream *h);
 
 /* ---- For the age format (age.c) ---- */
