@@ -464,13 +464,20 @@ ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES], const uint8_t sk[EV_BOX_SK_BYTES])
     crypto_scalarmult_base(pk, sk);
 }
 
-void
+int
 ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
             const uint8_t pk[EV_BOX_PK_BYTES])
 {
-    if (crypto_box_seal(out, in, in_len, pk) != 0) {
-        ev_misuse();
+    if (in_len > crypto_box_MESSAGEBYTES_MAX) {
+        return -1; /* libsodium would stop the process */
     }
+    /* crypto_box_seal fails when pk is a low-order point: the shared key
+     * would be all zero.  It has written the ephemeral key by then. */
+    if (crypto_box_seal(out, in, in_len, pk) != 0) {
+        sodium_memzero(out, in_len + EV_BOX_SEAL_OVERHEAD);
+        return -1;
+    }
+    return 0;
 }
 
 int

@@ -154,10 +154,12 @@ void ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES],
 
 /* Anonymous public-key encryption (crypto_box_seal: an ephemeral X25519
  * key, XSalsa20-Poly1305): out gets in_len + EV_BOX_SEAL_OVERHEAD bytes.
- * open: 0, or -1 when the box is not for this key or was altered. */
+ * seal: 0, or -1 when pk is no usable key (a low-order point: the shared
+ * key would be all zero; out wiped).  open: 0, or -1 when the box is not
+ * for this key or was altered. */
 #define EV_BOX_SEAL_OVERHEAD 48
-void ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
-                 const uint8_t pk[EV_BOX_PK_BYTES]);
+int ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
+                const uint8_t pk[EV_BOX_PK_BYTES]) EV_MUST_CHECK;
 int ev_box_seal_open(uint8_t *out, const uint8_t *in, size_t in_len,
                      const uint8_t pk[EV_BOX_PK_BYTES],
                      const uint8_t sk[EV_BOX_SK_BYTES]);

@@ -294,7 +294,12 @@ ev_keyslot_add_member(ev_vault *v, const char *name, const uint8_t pk[32],
     }
     ev_random(kek, EV_KEY_BYTES);
     params[0] = 1;
-    ev_box_seal(params + 1, kek, EV_KEY_BYTES, pk);
+    if (ev_box_seal(params + 1, kek, EV_KEY_BYTES, pk) != 0) {
+        ev_secure_free(kek);
+        return ev_fail(v, EV_EINVAL,
+                       "'%s' is not a usable key (a low-order X25519 point)",
+                       recipient != NULL ? recipient : name);
+    }
     rc = add_slot(v, EV_SLOT_MEMBER, params, sizeof params, kek, name,
                   recipient, 0, 0, id);
     ev_secure_free(kek);
