@@ -578,6 +578,47 @@ test_box_seal(void)
     CHECK_EQ(touched, 0);
 }
 
+/* base64 into a buffer too small is refused (it aborted), leaving ""; the
+ * exact size is enough.  RFC 4648's examples, padded and not. */
+static void
+test_base64_encode(void)
+{
+    static const struct {
+        const char *in, *pad, *raw;
+    } v[] = {{"", "", ""},
+             {"f", "Zg==", "Zg"},
+             {"fo", "Zm8=", "Zm8"},
+             {"foo", "Zm9v", "Zm9v"},
+             {"foob", "Zm9vYg==", "Zm9vYg"},
+             {"fooba", "Zm9vYmE=", "Zm9vYmE"},
+             {"foobar", "Zm9vYmFy", "Zm9vYmFy"}};
+    char out[16];
+
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        const uint8_t *in = (const uint8_t *)v[i].in;
+        size_t n = strlen(v[i].in), pad = strlen(v[i].pad) + 1;
+        size_t raw = strlen(v[i].raw) + 1;
+        CHECK_EQ(ev_base64_len(n), pad);
+        CHECK_EQ(ev_base64_raw_len(n), raw);
+        CHECK_EQ(ev_base64_encode(out, pad, in, n), 0);
+        CHECK(strcmp(out, v[i].pad) == 0);
+        CHECK_EQ(ev_base64_raw_encode(out, raw, in, n), 0);
+        CHECK(strcmp(out, v[i].raw) == 0);
+        memset(out, 'x', sizeof out);
+        CHECK_EQ(ev_base64_encode(out, pad - 1, in, n), -1);
+        CHECK(pad - 1 == 0 || out[0] == '\0');
+        memset(out, 'x', sizeof out);
+        CHECK_EQ(ev_base64_raw_encode(out, raw - 1, in, n), -1);
+        CHECK(raw - 1 == 0 || out[0] == '\0');
+    }
+    /* an input whose text's length no size_t holds */
+    CHECK_EQ(ev_base64_encode(out, sizeof out, (const uint8_t *)"", SIZE_MAX),
+             -1);
+    CHECK_EQ(ev_base64_raw_encode(out, sizeof out, (const uint8_t *)"",
+                                  SIZE_MAX / 4 * 3 + 1),
+             -1);
+}
+
 int
 main(void)
 {
@@ -595,5 +636,6 @@ main(void)
     test_memeq_and_misc();
     test_blake2b();
     test_box_seal();
+    test_base64_encode();
     EV_TEST_END();
 }

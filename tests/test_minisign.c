@@ -340,7 +340,7 @@ tamper_decoded(char *out, size_t cap, const char *sig, int li, size_t i,
         return;
     }
     bin[i] ^= x;
-    ev_base64_encode(b64, sizeof b64, bin, (size_t)n);
+    CHECK_EQ(ev_base64_encode(b64, sizeof b64, bin, (size_t)n), 0);
     out[0] = '\0';
     for (int j = 0; j < 4; j++) {
         size_t o = strlen(out);
@@ -596,8 +596,8 @@ test_structure(void)
         memcpy(global, bin + 10, 64);
         memcpy(global + 64, "lc", 2);
         ev_sign(raw, global, sizeof global, k.sk);
-        ev_base64_encode(line, sizeof line, bin, sizeof bin);
-        ev_base64_encode(gline, sizeof gline, raw, sizeof raw);
+        CHECK_EQ(ev_base64_encode(line, sizeof line, bin, sizeof bin), 0);
+        CHECK_EQ(ev_base64_encode(gline, sizeof gline, raw, sizeof raw), 0);
         snprintf(t, sizeof t,
                  "untrusted comment: legacy\n%s\ntrusted comment: lc\n%s\n",
                  line, gline);
@@ -607,7 +607,7 @@ test_structure(void)
                  EV_MS_OK);
         CHECK(strcmp(tc, "lc") == 0);
         bin[1] = 'X';
-        ev_base64_encode(line, sizeof line, bin, sizeof bin);
+        CHECK_EQ(ev_base64_encode(line, sizeof line, bin, sizeof bin), 0);
         snprintf(t, sizeof t,
                  "untrusted comment: legacy\n%s\ntrusted comment: lc\n%s\n",
                  line, gline);
@@ -679,7 +679,7 @@ test_pubkey(void)
     /* another algorithm */
     CHECK_EQ(ev_base64_decode(bin, sizeof bin, line, strlen(line)), 42);
     bin[1] = 'D';
-    ev_base64_encode(t, sizeof t, bin, sizeof bin);
+    CHECK_EQ(ev_base64_encode(t, sizeof t, bin, sizeof bin), 0);
     CHECK_EQ(ev_minisign_pubkey_decode(pk, keyid, t, strlen(t)),
              EV_MS_ALGORITHM);
 

@@ -183,12 +183,17 @@ append(char *dst, size_t len, const void *src, size_t n)
     return len + n;
 }
 
+/* Appends the base64 of in (at most COLS_BYTES: one line); *bad is set
+ * when it does not fit, which the callers' sizes rule out. */
 static size_t
-append_b64(char *dst, size_t len, const uint8_t *in, size_t n)
+append_b64(char *dst, size_t len, const uint8_t *in, size_t n, int *bad)
 {
     char b[COLS + 1];
 
-    ev_base64_raw_encode(b, sizeof b, in, n);
+    if (ev_base64_raw_encode(b, sizeof b, in, n) != 0) {
+        *bad = 1;
+        return len;
+    }
     return append(dst, len, b, strlen(b));
 }
 
@@ -201,7 +206,7 @@ ev_age_writer_new(ev_age_writer **wp, const uint8_t (*recipients)[32], size_t n,
     struct age_secrets *s = NULL;
     ev_age_writer *w = NULL;
     size_t len = 0;
-    int rc = EV_AGE_NOMEM;
+    int rc = EV_AGE_NOMEM, bad = 0;
 
     *wp = NULL;
     if (n == 0 || n > EV_AGE_MAX_RECIPIENTS || recipients == NULL ||
@@ -238,16 +243,21 @@ ev_age_writer_new(ev_age_writer **wp, const uint8_t (*recipients)[32], size_t n,
             goto cleanup;
         }
         len = append(hdr, len, "-> X25519 ", 10);
-        len = append_b64(hdr, len, share, sizeof share);
+        len = append_b64(hdr, len, share, sizeof share, &bad);
         len = append(hdr, len, "\n", 1);
-        len = append_b64(hdr, len, body, sizeof body); /* 43 < 64 columns */
+        /* 43 < 64 columns */
+        len = append_b64(hdr, len, body, sizeof body, &bad);
         len = append(hdr, len, "\n", 1);
     }
     len = append(hdr, len, "---", 3);
     header_mac(s->mac, s, hdr, len);
     len = append(hdr, len, " ", 1);
-    len = append_b64(hdr, len, s->mac, sizeof s->mac);
+    len = append_b64(hdr, len, s->mac, sizeof s->mac, &bad);
     len = append(hdr, len, "\n", 1);
+    if (bad) {
+        rc = EV_AGE_KEY; /* a header line over its buffer */
+        goto cleanup;
+    }
     ev_random(nonce, sizeof nonce);
     len = append(hdr, len, nonce, sizeof nonce);
     payload_key(w->key, s->file_key, nonce);

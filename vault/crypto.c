@@ -522,13 +522,21 @@ ev_base64_len(size_t n)
     return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 }
 
-void
+/* The longest input whose base64 text's length a size_t holds: libsodium
+ * stops the process on a longer one, or on too small an output. */
+#define B64_IN_MAX ((SIZE_MAX - 5) / 4 * 3)
+
+int
 ev_base64_encode(char *out, size_t out_len, const uint8_t *in, size_t n)
 {
-    if (out_len < ev_base64_len(n)) {
-        ev_misuse();
+    if (n > B64_IN_MAX || out_len < ev_base64_len(n)) {
+        if (out_len > 0) {
+            out[0] = '\0';
+        }
+        return -1;
     }
     sodium_bin2base64(out, out_len, in, n, sodium_base64_VARIANT_ORIGINAL);
+    return 0;
 }
 
 long
@@ -700,14 +708,18 @@ ev_base64_raw_len(size_t n)
                                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 }
 
-void
+int
 ev_base64_raw_encode(char *out, size_t out_len, const uint8_t *in, size_t n)
 {
-    if (out_len < ev_base64_raw_len(n)) {
-        ev_misuse();
+    if (n > B64_IN_MAX || out_len < ev_base64_raw_len(n)) {
+        if (out_len > 0) {
+            out[0] = '\0';
+        }
+        return -1;
     }
     sodium_bin2base64(out, out_len, in, n,
                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    return 0;
 }
 
 long

@@ -133,11 +133,12 @@ int ev_sign_verify(const uint8_t sig[64], const void *msg, size_t len,
 void ev_sign_sk_to_pk(uint8_t pk[32], const uint8_t sk[64]);
 
 /* Standard base64 (RFC 4648 section 4, with padding).  encode: out needs
- * ev_base64_len(n) bytes, NUL included.  decode: the byte count, or -1
- * on bad input or when out_len is too small; trailing input is refused. */
+ * ev_base64_len(n) bytes, NUL included; 0, or -1 when out_len is smaller
+ * (out then "").  decode: the byte count, or -1 on bad input or when
+ * out_len is too small; trailing input is refused. */
 size_t ev_base64_len(size_t n);
-void ev_base64_encode(char *out, size_t out_len, const uint8_t *in,
-                      size_t n);
+int ev_base64_encode(char *out, size_t out_len, const uint8_t *in,
+                     size_t n) EV_MUST_CHECK;
 long ev_base64_decode(uint8_t *out, size_t out_len, const char *in,
                       size_t in_len);
 
@@ -196,12 +197,13 @@ int ev_scrypt(uint8_t *out, size_t out_len, const char *pass,
               size_t pass_len, const uint8_t *salt, size_t salt_len,
               unsigned log_n, uint32_t r, uint32_t p);
 /* Standard base64 without '=' padding (RFC 4648 section 4, as age uses).
- * encode: out needs ev_base64_raw_len(n) bytes, NUL included.  decode:
- * the byte count, or -1 on bad or non-canonical input (padding, nonzero
- * trailing bits) or when out_len is too small. */
+ * encode: out needs ev_base64_raw_len(n) bytes, NUL included; 0, or -1
+ * when out_len is smaller (out then "").  decode: the byte count, or -1
+ * on bad or non-canonical input (padding, nonzero trailing bits) or when
+ * out_len is too small. */
 size_t ev_base64_raw_len(size_t n);
-void ev_base64_raw_encode(char *out, size_t out_len, const uint8_t *in,
-                          size_t n);
+int ev_base64_raw_encode(char *out, size_t out_len, const uint8_t *in,
+                         size_t n) EV_MUST_CHECK;
 long ev_base64_raw_decode(uint8_t *out, size_t out_len, const char *in,
                           size_t in_len);
 

@@ -175,7 +175,9 @@ ev_minisign_pubkey_encode(char *out, size_t cap,
     memcpy(bin, alg_pubkey, ALG_BYTES);
     memcpy(bin + ALG_BYTES, keyid, EV_MINISIGN_KEYID_BYTES);
     memcpy(bin + ALG_BYTES + EV_MINISIGN_KEYID_BYTES, pk, EV_MINISIGN_PK_BYTES);
-    ev_base64_encode(out, cap, bin, sizeof bin);
+    if (ev_base64_encode(out, cap, bin, sizeof bin) != 0) {
+        return EV_MS_NOMEM;
+    }
     return EV_MS_OK;
 }
 
@@ -291,8 +293,11 @@ ev_minisign_sign_hash(char *out, size_t cap,
     memcpy(signed_tc, sig, SIG_BYTES);
     memcpy(signed_tc + SIG_BYTES, trusted_comment, tn);
     ev_sign(global, signed_tc, SIG_BYTES + tn, sk);
-    ev_base64_encode(sig_b64, sizeof sig_b64, bin, sizeof bin);
-    ev_base64_encode(global_b64, sizeof global_b64, global, sizeof global);
+    if (ev_base64_encode(sig_b64, sizeof sig_b64, bin, sizeof bin) != 0 ||
+        ev_base64_encode(global_b64, sizeof global_b64, global,
+                         sizeof global) != 0) {
+        return EV_MS_NOMEM;
+    }
     n = snprintf(out, cap, "%s%s\n%s\n%s%s\n%s\n", untrusted_prefix,
                  untrusted_comment, sig_b64, trusted_prefix, trusted_comment,
                  global_b64);
