@@ -65,9 +65,13 @@ ev_identity_public(ev_vault *v, uint8_t box_pk[32], uint8_t ed_pk[32])
     if (rc != EV_OK) {
         return rc;
     }
-    ev_box_sk_to_pk(box_pk, sk);
+    rc = ev_box_sk_to_pk(box_pk, sk);
     ev_sign_sk_to_pk(ed_pk, sk + EV_BOX_SK_BYTES);
     ev_secure_free(sk);
+    if (rc != 0) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the vault's identity key gives no public key");
+    }
     return EV_OK;
 }
 

@@ -2,8 +2,12 @@
  * crypto.c - wrappers around libsodium and libcrypto (see crypto.h).
  *
  * Owns: every call to a cryptographic primitive.
- * Never: invents a primitive, keeps state between calls, or prints.
- * Misuse that could reuse a nonce or leak a key aborts here, loudly.
+ * Never: invents a primitive, keeps state between calls, prints, or stops
+ * the process.  A call that can fail is reported to the caller (-1, with
+ * the output wiped: no unauthenticated or partial bytes, no made-up
+ * digest); sizes libsodium would refuse (or stop the process on) are
+ * ruled out by _Static_assert or checked first; a result not looked at is
+ * one libsodium returns as 0 whatever it is given.
  */
 #include "crypto.h"
 
@@ -49,14 +53,6 @@ _Static_assert(SIZE_MAX <= UINT64_MAX, "BLAKE2b takes any size_t input");
 
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'e', 'v', 'a', 'u',
                                                           'l', 't', '0', '1'};
-
-/* The one place that stops the process: a programming error that would
- * otherwise reuse a nonce or release unauthenticated data. */
-static void
-ev_misuse(void)
-{
-    abort();
-}
 
 int
 ev_crypto_init(void)
@@ -458,10 +454,10 @@ ev_sign_keypair(uint8_t pk[EV_SIGN_PK_BYTES], uint8_t sk[EV_SIGN_SK_BYTES])
     crypto_sign_keypair(pk, sk);
 }
 
-void
+int
 ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES], const uint8_t sk[EV_BOX_SK_BYTES])
 {
-    crypto_scalarmult_base(pk, sk);
+    return ev_x25519_base(pk, sk);
 }
 
 int
@@ -616,24 +612,30 @@ ev_blake2b_stream_free(ev_blake2b_stream *h)
 
 /* ---- For the age format (age.c) ---- */
 
-void
+int
 ev_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len,
                const void *in, size_t in_len)
 {
     crypto_auth_hmacsha256_state st;
+    int rc = 0;
 
+    if (key == NULL && key_len > 0) {
+        return -1; /* libsodium would stop the process */
+    }
     if (crypto_auth_hmacsha256_init(&st, key, key_len) != 0 ||
         crypto_auth_hmacsha256_update(&st, in, in_len) != 0 ||
         crypto_auth_hmacsha256_final(&st, out) != 0) {
-        ev_misuse();
+        sodium_memzero(out, crypto_auth_hmacsha256_BYTES);
+        rc = -1;
     }
     sodium_memzero(&st, sizeof st);
+    return rc;
 }
 
-void
-ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
-               size_t ikm_len, const uint8_t *salt, size_t salt_len,
-               const void *info, size_t info_len)
+int
+ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
+               const uint8_t *salt, size_t salt_len, const void *info,
+               size_t info_len)
 {
     static const uint8_t zero_salt[crypto_auth_hmacsha256_BYTES];
     uint8_t prk[crypto_auth_hmacsha256_BYTES];
@@ -641,15 +643,19 @@ ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
     crypto_auth_hmacsha256_state st;
     size_t done = 0;
     uint8_t ctr = 0;
+    int rc = 0;
 
     if (out_len > 255 * sizeof t) {
-        ev_misuse();
+        return -1; /* RFC 5869's limit; nothing written */
     }
     /* Extract: PRK = HMAC(salt, IKM). */
-    ev_hmac_sha256(prk, salt_len > 0 ? salt : zero_salt,
-                   salt_len > 0 ? salt_len : sizeof zero_salt, ikm, ikm_len);
+    if (ev_hmac_sha256(prk, salt_len > 0 ? salt : zero_salt,
+                       salt_len > 0 ? salt_len : sizeof zero_salt, ikm,
+                       ikm_len) != 0) {
+        return -1; /* prk is wiped */
+    }
     /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i). */
-    while (done < out_len) {
+    while (rc == 0 && done < out_len) {
         size_t take = out_len - done < sizeof t ? out_len - done : sizeof t;
         ctr++;
         if (crypto_auth_hmacsha256_init(&st, prk, sizeof prk) != 0 ||
@@ -658,14 +664,19 @@ ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
             crypto_auth_hmacsha256_update(&st, info, info_len) != 0 ||
             crypto_auth_hmacsha256_update(&st, &ctr, 1) != 0 ||
             crypto_auth_hmacsha256_final(&st, t) != 0) {
-            ev_misuse();
+            rc = -1;
+            break;
         }
         memcpy(out + done, t, take);
         done += take;
     }
+    if (rc != 0) {
+        sodium_memzero(out, out_len); /* no key made of part of one */
+    }
     sodium_memzero(&st, sizeof st);
     sodium_memzero(prk, sizeof prk);
     sodium_memzero(t, sizeof t);
+    return rc;
 }
 
 int
@@ -678,12 +689,17 @@ ev_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
     return 0;
 }
 
-void
+int
 ev_x25519_base(uint8_t pk[32], const uint8_t sk[32])
 {
+    /* libsodium clamps sk, and no clamped scalar times the base point is
+     * the identity: 1.0.18 returns 0, a later one that refused an all-zero
+     * result would too.  Checked all the same. */
     if (crypto_scalarmult_base(pk, sk) != 0) {
-        ev_misuse();
+        sodium_memzero(pk, 32);
+        return -1;
     }
+    return 0;
 }
 
 int

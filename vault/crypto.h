@@ -150,8 +150,9 @@ long ev_base64_decode(uint8_t *out, size_t out_len, const char *in,
 void ev_sign_keypair(uint8_t pk[EV_SIGN_PK_BYTES],
                      uint8_t sk[EV_SIGN_SK_BYTES]);
 void ev_box_keypair(uint8_t pk[EV_BOX_PK_BYTES], uint8_t sk[EV_BOX_SK_BYTES]);
-void ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES],
-                     const uint8_t sk[EV_BOX_SK_BYTES]);
+/* 0, or -1 when libsodium refused (pk wiped): see ev_x25519_base. */
+int ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES],
+                    const uint8_t sk[EV_BOX_SK_BYTES]) EV_MUST_CHECK;
 
 /* Anonymous public-key encryption (crypto_box_seal: an ephemeral X25519
  * key, XSalsa20-Poly1305): out gets in_len + EV_BOX_SEAL_OVERHEAD bytes.
@@ -178,19 +179,24 @@ void ev_blake2b_stream_free(ev_blake2b_stream *h);
 
 /* ---- For the age format (age.c) ---- */
 
-/* HMAC-SHA-256 (RFC 2104) under a key of any length. */
-void ev_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len,
-                    const void *in, size_t in_len);
+/* HMAC-SHA-256 (RFC 2104) under a key of any length.  0, or -1 when
+ * libsodium failed (it does not: it returns 0 for every input) or key is
+ * NULL with a length (out wiped). */
+int ev_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len,
+                   const void *in, size_t in_len) EV_MUST_CHECK;
 /* HKDF-SHA-256 (RFC 5869) built on ev_hmac_sha256: Extract with salt
- * (salt_len 0: 32 zero bytes), then Expand with info into out_len bytes,
- * at most 255 * 32. */
-void ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
-                    size_t ikm_len, const uint8_t *salt, size_t salt_len,
-                    const void *info, size_t info_len);
+ * (salt_len 0: 32 zero bytes), then Expand with info into out_len bytes.
+ * 0, or -1 when out_len is over 255 * 32 (nothing written) or HMAC
+ * failed (out wiped). */
+int ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
+                   size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                   const void *info, size_t info_len) EV_MUST_CHECK;
 /* X25519 (RFC 7748).  ev_x25519: 0, or -1 when the shared secret is all
- * zero (pk is a low-order point; out is wiped). */
+ * zero (pk is a low-order point; out is wiped).  ev_x25519_base: the
+ * public key of sk; 0, or -1 when libsodium refused (pk wiped), which no
+ * secret key makes it do. */
 int ev_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32]);
-void ev_x25519_base(uint8_t pk[32], const uint8_t sk[32]);
+int ev_x25519_base(uint8_t pk[32], const uint8_t sk[32]) EV_MUST_CHECK;
 /* scrypt (RFC 7914) with N = 2^log_n.  0, or -1 when the parameters are
  * out of range or memory could not be had. */
 int ev_scrypt(uint8_t *out, size_t out_len, const char *pass,

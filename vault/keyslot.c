@@ -627,7 +627,9 @@ ev_keyslot_unlock_member(ev_vault *v, const uint8_t sk[32])
 
     u.kind = EV_SLOT_MEMBER;
     u.member_sk = sk;
-    ev_box_sk_to_pk(u.member_pk, sk);
+    if (ev_box_sk_to_pk(u.member_pk, sk) != 0) {
+        return ev_fail(v, EV_EKEY, "this identity is not a usable key");
+    }
     return unlock(v, &u, "this identity");
 }
 
