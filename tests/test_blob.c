@@ -359,7 +359,7 @@ test_padding(void)
     uint8_t nonce[12];
     int bad = 0;
 
-    ev_blob_padding(whole, total, 0, dek);
+    CHECK_EQ(ev_blob_padding(whole, total, 0, dek), 0);
     /* the format: ChaCha20 keystream, nonce ff*11 || 02, from block 0 */
     memset(nonce, 0xff, 11);
     nonce[11] = 0x02;
@@ -369,7 +369,7 @@ test_padding(void)
     for (size_t off = 0; off < 300; off++) {
         for (size_t n = 0; off + n <= total && n < 200; n += 1 + n / 2) {
             memset(piece, 0x5c, n + 1);
-            ev_blob_padding(piece, n, off, dek);
+            CHECK_EQ(ev_blob_padding(piece, n, off, dek), 0);
             bad += memcmp(piece, whole + off, n) != 0;
             bad += piece[n] != 0x5c; /* nothing past n */
         }
@@ -379,7 +379,7 @@ test_padding(void)
         size_t off = 0, n = 1;
         while (off < total) {
             size_t take = n < total - off ? n : total - off;
-            ev_blob_padding(piece + off, take, off, dek);
+            CHECK_EQ(ev_blob_padding(piece + off, take, off, dek), 0);
             off += take;
             n = n * 2 + 1;
         }
@@ -391,18 +391,46 @@ test_padding(void)
         uint8_t a[100], b[100];
         uint64_t far = 3 * (uint64_t)EV_CHUNK_BYTES + 61;
         uint8_t *big = malloc((size_t)far + 100);
-        ev_blob_padding(big, (size_t)far + 100, 0, dek);
-        ev_blob_padding(a, 100, far, dek);
+        CHECK_EQ(ev_blob_padding(big, (size_t)far + 100, 0, dek), 0);
+        CHECK_EQ(ev_blob_padding(a, 100, far, dek), 0);
         memcpy(b, big + far, 100);
         CHECK(memcmp(a, b, 100) == 0);
         free(big);
+    }
+    /* up to the end of the keystream (256 GiB: 2^32 blocks), not past it
+     * (libsodium stopped the process there); nothing written then */
+    {
+        uint64_t end = EV_BLOB_PADDING_MAX;
+        uint8_t a[130], ref[130];
+        uint8_t nonce2[12];
+        int touched = 0;
+        memset(nonce2, 0xff, 11);
+        nonce2[11] = 0x02;
+        CHECK_EQ(ev_blob_padding(a, 100, end - 100, dek), 0);
+        /* the last two blocks, by libsodium at counter 2^32 - 2 */
+        memset(ref, 0, 128);
+        CHECK_EQ(crypto_stream_chacha20_ietf_xor_ic(ref, ref, 128, nonce2,
+                                                    UINT32_MAX - 1, dek),
+                 0);
+        CHECK(memcmp(a, ref + 28, 100) == 0);
+        memset(a, 0x5c, sizeof a);
+        CHECK_EQ(ev_blob_padding(a, 101, end - 100, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 1, end, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 130, end - 64, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 1, UINT64_MAX, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, SIZE_MAX, 64, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 0, end, dek), 0);
+        for (size_t i = 0; i < sizeof a; i++) {
+            touched += a[i] != 0x5c;
+        }
+        CHECK_EQ(touched, 0);
     }
     /* another key gives other padding */
     {
         uint8_t k2[32];
         memcpy(k2, dek, 32);
         k2[31] ^= 1;
-        ev_blob_padding(piece, 64, 0, k2);
+        CHECK_EQ(ev_blob_padding(piece, 64, 0, k2), 0);
         CHECK(memcmp(piece, whole, 64) != 0);
     }
     free(whole);

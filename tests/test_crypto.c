@@ -419,11 +419,11 @@ test_keystream(void)
 
     randombytes_buf(key, sizeof key);
     randombytes_buf(nonce, sizeof nonce);
-    ev_keystream(longs, 64 * 300, nonce, 0, key);
+    CHECK_EQ(ev_keystream(longs, 64 * 300, nonce, 0, key), 0);
     for (uint32_t k = 0; k < 280; k += 7) {
         for (size_t n = 1; n <= sizeof part; n = n * 2 + 3) {
             memset(part, 0x33, sizeof part);
-            ev_keystream(part, n, nonce, k, key);
+            CHECK_EQ(ev_keystream(part, n, nonce, k, key), 0);
             bad += memcmp(part, longs + 64 * (size_t)k, n) != 0;
         }
     }
@@ -445,11 +445,34 @@ test_keystream(void)
         }
         memset(n2, 0, sizeof n2);
         n2[7] = 0x4a;
-        ev_keystream(ks, sizeof ks, n2, 1, k2);
+        CHECK_EQ(ev_keystream(ks, sizeof ks, n2, 1, k2), 0);
         for (int i = 0; i < 4; i++) {
             ks[i] ^= pt[i];
         }
         CHECK(memcmp(ks, ct, 4) == 0);
+    }
+    /* the last block of the keystream, and nothing past it (libsodium
+     * stopped the process there): out untouched */
+    {
+        uint8_t last[64], ref[64], out[65];
+        uint64_t end = (uint64_t)1 << 32;
+        int touched = 0;
+        CHECK_EQ(ev_keystream(last, 64, nonce, end - 1, key), 0);
+        memset(ref, 0, sizeof ref);
+        CHECK_EQ(crypto_stream_chacha20_ietf_xor_ic(ref, ref, 64, nonce,
+                                                    UINT32_MAX, key),
+                 0);
+        CHECK(memcmp(last, ref, 64) == 0);
+        memset(out, 0x33, sizeof out);
+        CHECK_EQ(ev_keystream(out, 65, nonce, end - 1, key), -1);
+        CHECK_EQ(ev_keystream(out, 1, nonce, end, key), -1);
+        CHECK_EQ(ev_keystream(out, 1, nonce, UINT64_MAX, key), -1);
+        CHECK_EQ(ev_keystream(out, SIZE_MAX, nonce, 0, key), -1);
+        CHECK_EQ(ev_keystream(out, 0, nonce, end, key), 0);
+        for (size_t i = 0; i < sizeof out; i++) {
+            touched += out[i] != 0x33;
+        }
+        CHECK_EQ(touched, 0);
     }
     free(longs);
 }

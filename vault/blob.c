@@ -243,7 +243,7 @@ cleanup:
     return rc;
 }
 
-void
+int
 ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
                 const uint8_t dek[EV_KEY_BYTES])
 {
@@ -251,17 +251,23 @@ ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
     uint8_t block[64];
     size_t head = (size_t)(off % 64);
 
+    if (off > EV_BLOB_PADDING_MAX || n > EV_BLOB_PADDING_MAX - off) {
+        return -1; /* nothing written */
+    }
     memset(nonce, 0xff, sizeof nonce);
     nonce[11] = 0x02;
     if (head != 0) {
         size_t take = 64 - head < n ? 64 - head : n;
-        ev_keystream(block, sizeof block, nonce, (uint32_t)(off / 64), dek);
+        if (ev_keystream(block, sizeof block, nonce, off / 64, dek) != 0) {
+            return -1; /* ruled out above */
+        }
         memcpy(out, block + head, take);
         out += take;
         n -= take;
         off += take;
     }
-    if (n > 0) {
-        ev_keystream(out, n, nonce, (uint32_t)(off / 64), dek);
+    if (n > 0 && ev_keystream(out, n, nonce, off / 64, dek) != 0) {
+        return -1; /* ruled out above */
     }
+    return 0;
 }

@@ -78,9 +78,14 @@ int ev_blob_open_index(uint64_t *content_len, uint32_t *entries, uint64_t n,
                        const uint8_t *in, size_t in_len,
                        const uint8_t dek[EV_KEY_BYTES]);
 
-/* Writes padding bytes [off, off + n) of a blob's padding. */
-void ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
-                     const uint8_t dek[EV_KEY_BYTES]);
+/* The longest padding: the keystream of one nonce, 2^32 64-byte blocks.
+ * Padmé adds less than 2^36 bytes to the largest blob evault makes. */
+#define EV_BLOB_PADDING_MAX ((uint64_t)1 << 38)
+
+/* Writes padding bytes [off, off + n) of a blob's padding.  0, or -1 when
+ * they pass EV_BLOB_PADDING_MAX (nothing written). */
+int ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
+                    const uint8_t dek[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 static inline uint32_t
 ev_entry_len(uint32_t e)

@@ -276,13 +276,21 @@ ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
     return 0;
 }
 
-void
-ev_keystream(uint8_t *out, size_t n,
-             const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint32_t block,
-             const uint8_t key[EV_KEY_BYTES])
+int
+ev_keystream(uint8_t *out, size_t n, const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
+             uint64_t block, const uint8_t key[EV_KEY_BYTES])
 {
+    uint64_t blocks = (uint64_t)(n / 64) + (n % 64 != 0);
+
+    /* The IETF block counter has 32 bits: libsodium stops the process
+     * rather than let it wrap. */
+    if (block > ((uint64_t)1 << 32) || blocks > ((uint64_t)1 << 32) - block) {
+        return -1;
+    }
     memset(out, 0, n);
-    crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, block, key);
+    crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, (uint32_t)block,
+                                       key);
+    return 0;
 }
 
 /* SHA-256 by OpenSSL (SHA extensions), or by libsodium when OpenSSL

@@ -85,10 +85,12 @@ int ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
                   const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
                   size_t ad_len, const uint8_t key[EV_KEY_BYTES]) EV_MUST_CHECK;
 
-/* ChaCha20 keystream (IETF) starting at 64-byte block `block`. */
-void ev_keystream(uint8_t *out, size_t n,
-                  const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint32_t block,
-                  const uint8_t key[EV_KEY_BYTES]);
+/* n bytes of ChaCha20 keystream (IETF) starting at 64-byte block
+ * `block`.  0, or -1 when they pass the end of the keystream, 2^32 blocks
+ * (256 GiB), where the counter would wrap (out untouched). */
+int ev_keystream(uint8_t *out, size_t n,
+                 const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t block,
+                 const uint8_t key[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 /* Streaming SHA-256.  new: NULL when memory is short.  final: 0, or -1
  * when libcrypto failed in an update or in final (out wiped: no digest

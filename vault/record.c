@@ -808,7 +808,12 @@ file_finish(struct intake *k, struct file_job *f)
         }
         while (rc == EV_OK && done < total) {
             size_t n = total - done < piece ? (size_t)(total - done) : piece;
-            ev_blob_padding(pad, n, done, f->dek);
+            if (ev_blob_padding(pad, n, done, f->dek) != 0) {
+                /* Padmé pads no blob evault takes that far */
+                rc = ev_fail(v, EV_EINVAL, "'%s' is too large",
+                             f->input->display);
+                break;
+            }
             rc = sink_write(k, f, pad, n);
             done += n;
         }
@@ -1521,6 +1526,10 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     if (total == 0) {
         return EV_OK;
     }
+    if (total > EV_BLOB_PADDING_MAX) {
+        return ev_fail(v, EV_ECORRUPT, "'%s': padding longer than evault makes",
+                       path);
+    }
     want = malloc(piece);
     got = malloc(piece);
     if (want == NULL || got == NULL) {
@@ -1530,7 +1539,11 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     }
     while (done < total) {
         size_t n = total - done < piece ? (size_t)(total - done) : piece;
-        ev_blob_padding(want, n, done, dek);
+        if (ev_blob_padding(want, n, done, dek) != 0) {
+            rc = ev_fail(v, EV_ECORRUPT,
+                         "'%s': padding longer than evault makes", path);
+            break;
+        }
         rc = src_read(src, got, n, stored_len + done);
         if (rc != EV_OK && rc != EV_ECORRUPT) {
             break;
