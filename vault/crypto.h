@@ -21,8 +21,9 @@
 #define EV_CHUNK_NONCE_BYTES 12
 #define EV_SALT_BYTES 16
 
-/* On each function below that can fail: every caller looks at its result
- * (-Werror makes a forgotten one a build failure). */
+/* Nothing here stops the process: a function that can fail returns it,
+ * marked EV_MUST_CHECK, and every caller looks (-Werror makes a forgotten
+ * result a build failure). */
 #define EV_MUST_CHECK __attribute__((warn_unused_result))
 
 /* Subkey ids for ev_kdf_subkey(); pinned: changing one breaks vaults. */
@@ -35,14 +36,14 @@ enum ev_subkey {
     EV_SUBKEY_CUSTODY = 6   /* custody log entries */
 };
 
-int ev_crypto_init(void);
+int ev_crypto_init(void) EV_MUST_CHECK;
 
 /* Guarded memory (sodium_malloc): for keys and passphrases only. */
 void *ev_secure_alloc(size_t n);
 void ev_secure_free(void *p);
 void ev_wipe(void *p, size_t n);
 /* Constant-time equality of secret-derived bytes: 1 equal, 0 not. */
-int ev_memeq(const void *a, const void *b, size_t n);
+int ev_memeq(const void *a, const void *b, size_t n) EV_MUST_CHECK;
 
 void ev_random(void *buf, size_t n);
 
@@ -55,18 +56,16 @@ void ev_wrap(uint8_t *out, const uint8_t *in, size_t in_len,
              const uint8_t *ad, size_t ad_len,
              const uint8_t key[EV_KEY_BYTES]);
 /* Returns 0, or -1 when the tag does not verify (out is wiped). */
-int ev_unwrap(uint8_t *out, const uint8_t *in, size_t in_len,
-              const uint8_t *ad, size_t ad_len,
-              const uint8_t key[EV_KEY_BYTES]);
+int ev_unwrap(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad,
+              size_t ad_len, const uint8_t key[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 /* Re-encrypts an ev_wrap value made under `from` to `to`, with the same
  * ad and a fresh nonce (key rotation); out holds in_len bytes.  The
  * plaintext passes through plain (in_len - EV_WRAP_OVERHEAD bytes), which
  * the caller wipes.  0, or -1 when in does not open under `from`. */
-int ev_rewrap(uint8_t *out, const uint8_t *in, size_t in_len,
-              const uint8_t *ad, size_t ad_len,
-              const uint8_t from[EV_KEY_BYTES],
-              const uint8_t to[EV_KEY_BYTES], uint8_t *plain);
+int ev_rewrap(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad,
+              size_t ad_len, const uint8_t from[EV_KEY_BYTES],
+              const uint8_t to[EV_KEY_BYTES], uint8_t *plain) EV_MUST_CHECK;
 
 /* ChaCha20-Poly1305-IETF for blob chunks; out holds in_len + 16 bytes.
  * The nonce is the STREAM nonce built by ev_chunk_nonce().  in_len and
@@ -123,14 +122,14 @@ int ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
 /* Argon2id.  Returns 0, or -1 when memory could not be had. */
 int ev_argon2id(uint8_t out[EV_KEY_BYTES], const char *pass, size_t pass_len,
                 const uint8_t salt[EV_SALT_BYTES], uint64_t ops,
-                uint64_t mem_kib);
+                uint64_t mem_kib) EV_MUST_CHECK;
 
 /* Ed25519 detached signatures. */
 void ev_sign(uint8_t sig[64], const void *msg, size_t len,
              const uint8_t sk[64]);
 /* 0 when sig is pk's signature of msg. */
 int ev_sign_verify(const uint8_t sig[64], const void *msg, size_t len,
-                   const uint8_t pk[32]);
+                   const uint8_t pk[32]) EV_MUST_CHECK;
 /* The public key of an Ed25519 secret key. */
 void ev_sign_sk_to_pk(uint8_t pk[32], const uint8_t sk[64]);
 
@@ -142,7 +141,7 @@ size_t ev_base64_len(size_t n);
 int ev_base64_encode(char *out, size_t out_len, const uint8_t *in,
                      size_t n) EV_MUST_CHECK;
 long ev_base64_decode(uint8_t *out, size_t out_len, const char *in,
-                      size_t in_len);
+                      size_t in_len) EV_MUST_CHECK;
 
 /* Ed25519 and X25519 key pairs for the vault identity. */
 #define EV_SIGN_PK_BYTES 32
@@ -166,7 +165,7 @@ int ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
                 const uint8_t pk[EV_BOX_PK_BYTES]) EV_MUST_CHECK;
 int ev_box_seal_open(uint8_t *out, const uint8_t *in, size_t in_len,
                      const uint8_t pk[EV_BOX_PK_BYTES],
-                     const uint8_t sk[EV_BOX_SK_BYTES]);
+                     const uint8_t sk[EV_BOX_SK_BYTES]) EV_MUST_CHECK;
 
 /* Streaming unkeyed BLAKE2b-512 (minisign hashes whole files with it).
  * new: NULL when memory is short.  final, once: 0, or -1 when libsodium
@@ -197,13 +196,14 @@ int ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
  * zero (pk is a low-order point; out is wiped).  ev_x25519_base: the
  * public key of sk; 0, or -1 when libsodium refused (pk wiped), which no
  * secret key makes it do. */
-int ev_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32]);
+int ev_x25519(uint8_t out[32], const uint8_t sk[32],
+              const uint8_t pk[32]) EV_MUST_CHECK;
 int ev_x25519_base(uint8_t pk[32], const uint8_t sk[32]) EV_MUST_CHECK;
 /* scrypt (RFC 7914) with N = 2^log_n.  0, or -1 when the parameters are
  * out of range or memory could not be had. */
-int ev_scrypt(uint8_t *out, size_t out_len, const char *pass,
-              size_t pass_len, const uint8_t *salt, size_t salt_len,
-              unsigned log_n, uint32_t r, uint32_t p);
+int ev_scrypt(uint8_t *out, size_t out_len, const char *pass, size_t pass_len,
+              const uint8_t *salt, size_t salt_len, unsigned log_n, uint32_t r,
+              uint32_t p) EV_MUST_CHECK;
 /* Standard base64 without '=' padding (RFC 4648 section 4, as age uses).
  * encode: out needs ev_base64_raw_len(n) bytes, NUL included; 0, or -1
  * when out_len is smaller (out then "").  decode: the byte count, or -1
@@ -213,6 +213,6 @@ size_t ev_base64_raw_len(size_t n);
 int ev_base64_raw_encode(char *out, size_t out_len, const uint8_t *in,
                          size_t n) EV_MUST_CHECK;
 long ev_base64_raw_decode(uint8_t *out, size_t out_len, const char *in,
-                          size_t in_len);
+                          size_t in_len) EV_MUST_CHECK;
 
 #endif
