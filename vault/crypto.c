@@ -171,7 +171,7 @@ ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,
 /* ChaCha20-Poly1305 of RFC 8439 by libsodium: the same bytes as OpenSSL
  * computes (OpenSSL is faster on large chunks), with no allocation.  For
  * when OpenSSL cannot get the memory for its context: sealing must not
- * abort, nor opening call an intact chunk forged, for lack of memory. */
+ * fail, nor opening call an intact chunk forged, for lack of memory. */
 static int
 chunk_crypt_sodium(int enc, uint8_t *out, const uint8_t *in, size_t len,
                    const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
@@ -248,9 +248,10 @@ ev_chunk_seal(uint8_t *out, const uint8_t *in, size_t in_len,
     }
     if (chunk_crypt(1, out, in, in_len, nonce, ad, ad_len, key,
                     out + in_len) != 0) {
-        /* libcrypto failed after it began to write (it does not, but for
-         * a broken build): neither ciphertext without its tag nor half a
-         * chunk leaves, and the caller gives up the nonce. */
+        /* libcrypto failed after it began to write (it allocates nothing
+         * there; test_faults_alloc never sees it): neither ciphertext
+         * without its tag nor half a chunk leaves, and the caller gives
+         * up the nonce. */
         sodium_memzero(out, in_len + EV_TAG_BYTES);
         return -1;
     }
