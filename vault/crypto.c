@@ -122,6 +122,9 @@ ev_wrap(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad,
         size_t ad_len, const uint8_t key[EV_KEY_BYTES])
 {
     randombytes_buf(out, EV_WRAP_NONCE_BYTES);
+    /* 0 for every input: libsodium would stop the process only for an
+     * in_len over SIZE_MAX - 16, which no in and out (in_len + 40 bytes)
+     * both in memory can have. */
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         out + EV_WRAP_NONCE_BYTES, NULL, in, in_len, ad, ad_len, NULL, out,
         key);
