@@ -476,8 +476,9 @@ int
 ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
             const uint8_t pk[EV_BOX_PK_BYTES])
 {
-    if (in_len > crypto_box_MESSAGEBYTES_MAX) {
-        return -1; /* libsodium would stop the process */
+    if (in_len > crypto_box_MESSAGEBYTES_MAX ||
+        in_len > SIZE_MAX - EV_BOX_SEAL_OVERHEAD) {
+        return -1; /* libsodium would stop the process; nothing written */
     }
     /* crypto_box_seal fails when pk is a low-order point: the shared key
      * would be all zero.  It has written the ephemeral key by then. */
@@ -667,7 +668,7 @@ ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
         return -1; /* prk is wiped */
     }
     /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i). */
-    while (rc == 0 && done < out_len) {
+    while (done < out_len) {
         size_t take = out_len - done < sizeof t ? out_len - done : sizeof t;
         ctr++;
         if (crypto_auth_hmacsha256_init(&st, prk, sizeof prk) != 0 ||
