@@ -478,7 +478,8 @@ slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
     case EV_SLOT_RECOVERY:
         if (secret_kek(u->v, kek, "evault recovery v1", u->secret,
                        EV_RECOVERY_SECRET_BYTES) != 0) {
-            u->status = EV_ENOMEM; /* libsodium failed */
+            u->status = ev_fail(u->v, EV_ENOMEM,
+                                "cannot derive a key: libsodium failed");
             return -1;
         }
         return 0;
@@ -488,7 +489,8 @@ slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
     case EV_SLOT_TRUSTEE:
         if (secret_kek(u->v, kek, "evault trustee v1", u->secret,
                        EV_TRUSTEE_SECRET_BYTES) != 0) {
-            u->status = EV_ENOMEM; /* libsodium failed */
+            u->status = ev_fail(u->v, EV_ENOMEM,
+                                "cannot derive a key: libsodium failed");
             return -1;
         }
         return 0;
