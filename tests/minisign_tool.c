@@ -97,7 +97,8 @@ read_text(const char *path, size_t *n)
 static int
 hash_stdin(uint8_t h[EV_MINISIGN_HASH_BYTES])
 {
-    ev_blake2b_stream *bs = ev_blake2b_stream_new(EV_MINISIGN_HASH_BYTES);
+    ev_blake2b_stream *bs = ev_blake2b_stream_new();
+    int rc;
     static uint8_t buf[65536];
     size_t n;
 
@@ -111,9 +112,9 @@ hash_stdin(uint8_t h[EV_MINISIGN_HASH_BYTES])
         ev_blake2b_stream_free(bs);
         return -1;
     }
-    ev_blake2b_stream_final(bs, h, EV_MINISIGN_HASH_BYTES);
+    rc = ev_blake2b_stream_final(bs, h);
     ev_blake2b_stream_free(bs);
-    return 0;
+    return rc;
 }
 
 /* All of stdin (up to MSG_MAX) in a malloc'd buffer; NULL on error. */

@@ -251,19 +251,44 @@ test_kat_primitives(void)
     for (int i = 0; i < 10; i++) {
         info[i] = (uint8_t)(0xf0 + i);
     }
-    ev_hkdf_sha256(okm, sizeof okm, ikm, sizeof ikm, salt, sizeof salt, info,
-                   sizeof info);
+    CHECK_EQ(ev_hkdf_sha256(okm, sizeof okm, ikm, sizeof ikm, salt, sizeof salt,
+                            info, sizeof info),
+             0);
     unhex(want, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4"
                 "c5bf34007208d5b887185865");
     CHECK(memcmp(okm, want, 42) == 0);
-    ev_hkdf_sha256(okm, sizeof okm, ikm, sizeof ikm, NULL, 0, "", 0);
+    CHECK_EQ(ev_hkdf_sha256(okm, sizeof okm, ikm, sizeof ikm, NULL, 0, "", 0),
+             0);
     unhex(want, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c73"
                 "8d2d9d201395faa4b61a96c8");
     CHECK(memcmp(okm, want, 42) == 0);
 
+    /* RFC 5869's longest output, and one byte more: refused (it aborted),
+     * with nothing written */
+    {
+        static uint8_t big[255 * 32 + 1];
+        int touched = 0;
+        memset(big, 0xee, sizeof big);
+        CHECK_EQ(
+            ev_hkdf_sha256(big, sizeof big, ikm, sizeof ikm, NULL, 0, "", 0),
+            -1);
+        for (size_t i = 0; i < sizeof big; i++) {
+            touched += big[i] != 0xee;
+        }
+        CHECK_EQ(touched, 0);
+        CHECK_EQ(ev_hkdf_sha256(big, sizeof big - 1, ikm, sizeof ikm, NULL, 0,
+                                "", 0),
+                 0);
+        CHECK(memcmp(big, want, 42) == 0); /* the same stream from byte 0 */
+        CHECK_EQ(big[sizeof big - 1], 0xee);
+    }
+    /* a NULL key with a length is refused, not handed to libsodium */
+    CHECK_EQ(ev_hmac_sha256(out, NULL, 4, "x", 1), -1);
+
     /* RFC 4231 test case 2 */
-    ev_hmac_sha256(out, (const uint8_t *)"Jefe", 4,
-                   "what do ya want for nothing?", 28);
+    CHECK_EQ(ev_hmac_sha256(out, (const uint8_t *)"Jefe", 4,
+                            "what do ya want for nothing?", 28),
+             0);
     unhex(want, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec"
                 "3843");
     CHECK(memcmp(out, want, 32) == 0);
@@ -273,7 +298,7 @@ test_kat_primitives(void)
                 "2c2a");
     unhex(b_pk, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f88"
                 "2b4f");
-    ev_x25519_base(out, a_sk);
+    CHECK_EQ(ev_x25519_base(out, a_sk), 0);
     unhex(want, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b"
                 "4e6a");
     CHECK(memcmp(out, want, 32) == 0);
@@ -324,7 +349,7 @@ test_keys(void)
     CHECK_EQ(ev_age_identity_decode(sk, spec_identity), EV_AGE_OK);
     memset(want, 0x42, sizeof want);
     CHECK(memcmp(sk, want, 32) == 0);
-    ev_x25519_base(pk, sk);
+    CHECK_EQ(ev_x25519_base(pk, sk), 0);
     CHECK_EQ(ev_age_recipient_encode(s, sizeof s, pk), EV_AGE_OK);
     CHECK(strcmp(s, spec_recipient) == 0);
     CHECK_EQ(ev_age_recipient_decode(pk2, spec_recipient), EV_AGE_OK);

@@ -94,8 +94,11 @@ roundtrip(ev_chunk_ctx *c, const uint8_t *in, size_t len, uint64_t counter,
     uint8_t *sealed = malloc(EV_CHUNK_SEALED_MAX);
     uint8_t *out = malloc(EV_CHUNK_BYTES + 1);
     uint8_t *raw = malloc(EV_CHUNK_SEALED_MAX);
-    uint32_t e = ev_blob_seal_chunk(c, sealed, in, len, counter, dek);
-    size_t el = ev_entry_len(e);
+    uint32_t e = 0;
+    size_t el;
+
+    CHECK_EQ(ev_blob_seal_chunk(c, sealed, &e, in, len, counter, dek), EV_OK);
+    el = ev_entry_len(e);
 
     CHECK_EQ(ev_entry_compressed(e), want_compressed);
     if (want_compressed) {
@@ -166,8 +169,8 @@ test_chunk_rejects(void)
 
     t_fill_text(text, lt, 3);
     t_fill_random(rnd, lr, 4);
-    et = ev_blob_seal_chunk(c, st, text, lt, 7, dek);
-    er = ev_blob_seal_chunk(c, sr, rnd, lr, 7, dek);
+    CHECK_EQ(ev_blob_seal_chunk(c, st, &et, text, lt, 7, dek), EV_OK);
+    CHECK_EQ(ev_blob_seal_chunk(c, sr, &er, rnd, lr, 7, dek), EV_OK);
     CHECK(ev_entry_compressed(et));
     CHECK(!ev_entry_compressed(er));
     CHECK_EQ(ev_blob_open_chunk(c, out, lt, st, et, 7, dek), EV_OK);
@@ -246,7 +249,7 @@ test_index(void)
             e[i] = (uint32_t)(16 + (i * 7919) % EV_CHUNK_BYTES) |
                    (i % 3 == 0 ? 0x80000000u : 0);
         }
-        ev_blob_seal_index(idx, content, e, n, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, content, e, n, dek), EV_OK);
         /* the layout: content_len u64le || n u32le || 0 || entries */
         CHECK_EQ(sodium_open(plain, idx, len, n, 1), 0);
         CHECK_EQ(ev_load64(plain), content);
@@ -297,26 +300,28 @@ test_index(void)
         uint32_t e[2] = {100, 100}, back[2];
         uint8_t idx[64];
         uint64_t got;
-        ev_blob_seal_index(idx, 10, e, 2, dek); /* 10 bytes: 1 chunk */
+        /* 10 bytes: 1 chunk */
+        CHECK_EQ(ev_blob_seal_index(idx, 10, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
-        ev_blob_seal_index(idx, 2 * EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, 2 * EV_CHUNK_BYTES + 1, e, 2, dek),
+                 EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
         e[1] = 15; /* shorter than a tag */
-        ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
         e[1] = (uint32_t)EV_CHUNK_SEALED_MAX + 1;
-        ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_ECORRUPT);
         e[1] = 16;
-        ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, EV_CHUNK_BYTES + 1, e, 2, dek), EV_OK);
         CHECK_EQ(ev_blob_open_index(&got, back, 2, idx,
                                     ev_blob_index_bytes(2), dek),
                  EV_OK);
@@ -334,12 +339,12 @@ test_index(void)
         ev_store32(out + 8, 1);
         ev_store32(out + 12, 0);
         ev_store32(out + 16, 21);
-        ent = ev_blob_seal_chunk(c, sealed, out, 20, 1, dek);
+        CHECK_EQ(ev_blob_seal_chunk(c, sealed, &ent, out, 20, 1, dek), EV_OK);
         CHECK(!ev_entry_compressed(ent));
         CHECK_EQ(ev_blob_open_index(&got, back, 1, sealed, 36, dek),
                  EV_ECORRUPT);
         e[0] = 21;
-        ev_blob_seal_index(idx, 5, e, 1, dek);
+        CHECK_EQ(ev_blob_seal_index(idx, 5, e, 1, dek), EV_OK);
         CHECK_EQ(ev_blob_open_chunk(c, out, 20, idx, 36, 1, dek),
                  EV_ECORRUPT);
         ev_chunk_ctx_free(c);
@@ -354,7 +359,7 @@ test_padding(void)
     uint8_t nonce[12];
     int bad = 0;
 
-    ev_blob_padding(whole, total, 0, dek);
+    CHECK_EQ(ev_blob_padding(whole, total, 0, dek), 0);
     /* the format: ChaCha20 keystream, nonce ff*11 || 02, from block 0 */
     memset(nonce, 0xff, 11);
     nonce[11] = 0x02;
@@ -364,7 +369,7 @@ test_padding(void)
     for (size_t off = 0; off < 300; off++) {
         for (size_t n = 0; off + n <= total && n < 200; n += 1 + n / 2) {
             memset(piece, 0x5c, n + 1);
-            ev_blob_padding(piece, n, off, dek);
+            CHECK_EQ(ev_blob_padding(piece, n, off, dek), 0);
             bad += memcmp(piece, whole + off, n) != 0;
             bad += piece[n] != 0x5c; /* nothing past n */
         }
@@ -374,7 +379,7 @@ test_padding(void)
         size_t off = 0, n = 1;
         while (off < total) {
             size_t take = n < total - off ? n : total - off;
-            ev_blob_padding(piece + off, take, off, dek);
+            CHECK_EQ(ev_blob_padding(piece + off, take, off, dek), 0);
             off += take;
             n = n * 2 + 1;
         }
@@ -386,18 +391,46 @@ test_padding(void)
         uint8_t a[100], b[100];
         uint64_t far = 3 * (uint64_t)EV_CHUNK_BYTES + 61;
         uint8_t *big = malloc((size_t)far + 100);
-        ev_blob_padding(big, (size_t)far + 100, 0, dek);
-        ev_blob_padding(a, 100, far, dek);
+        CHECK_EQ(ev_blob_padding(big, (size_t)far + 100, 0, dek), 0);
+        CHECK_EQ(ev_blob_padding(a, 100, far, dek), 0);
         memcpy(b, big + far, 100);
         CHECK(memcmp(a, b, 100) == 0);
         free(big);
+    }
+    /* up to the end of the keystream (256 GiB: 2^32 blocks), not past it
+     * (libsodium stopped the process there); nothing written then */
+    {
+        uint64_t end = EV_BLOB_PADDING_MAX;
+        uint8_t a[130], ref[130];
+        uint8_t nonce2[12];
+        int touched = 0;
+        memset(nonce2, 0xff, 11);
+        nonce2[11] = 0x02;
+        CHECK_EQ(ev_blob_padding(a, 100, end - 100, dek), 0);
+        /* the last two blocks, by libsodium at counter 2^32 - 2 */
+        memset(ref, 0, 128);
+        CHECK_EQ(crypto_stream_chacha20_ietf_xor_ic(ref, ref, 128, nonce2,
+                                                    UINT32_MAX - 1, dek),
+                 0);
+        CHECK(memcmp(a, ref + 28, 100) == 0);
+        memset(a, 0x5c, sizeof a);
+        CHECK_EQ(ev_blob_padding(a, 101, end - 100, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 1, end, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 130, end - 64, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 1, UINT64_MAX, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, SIZE_MAX, 64, dek), -1);
+        CHECK_EQ(ev_blob_padding(a, 0, end, dek), 0);
+        for (size_t i = 0; i < sizeof a; i++) {
+            touched += a[i] != 0x5c;
+        }
+        CHECK_EQ(touched, 0);
     }
     /* another key gives other padding */
     {
         uint8_t k2[32];
         memcpy(k2, dek, 32);
         k2[31] ^= 1;
-        ev_blob_padding(piece, 64, 0, k2);
+        CHECK_EQ(ev_blob_padding(piece, 64, 0, k2), 0);
         CHECK(memcmp(piece, whole, 64) != 0);
     }
     free(whole);

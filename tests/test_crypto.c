@@ -109,7 +109,9 @@ test_chunk_vs_libsodium(void)
             randombytes_buf(nonce, sizeof nonce);
             randombytes_buf(ad, sizeof ad);
             randombytes_buf(pt, len);
-            ev_chunk_seal(a, pt, len, nonce, adl ? ad : NULL, adl, key);
+            CHECK_EQ(ev_chunk_seal(a, pt, len, nonce, adl ? ad : NULL, adl,
+                                   key),
+                     0);
             crypto_aead_chacha20poly1305_ietf_encrypt(
                 b, &blen, pt, len, adl ? ad : NULL, adl, NULL, nonce, key);
             if (blen != len + 16 || memcmp(a, b, len + 16) != 0) {
@@ -133,8 +135,8 @@ test_chunk_vs_libsodium(void)
         randombytes_buf(nonce, sizeof nonce);
         randombytes_buf(pt, len);
         memcpy(a, pt, len);
-        ev_chunk_seal(b, pt, len, nonce, NULL, 0, key);
-        ev_chunk_seal(a, a, len, nonce, NULL, 0, key);
+        CHECK_EQ(ev_chunk_seal(b, pt, len, nonce, NULL, 0, key), 0);
+        CHECK_EQ(ev_chunk_seal(a, a, len, nonce, NULL, 0, key), 0);
         CHECK(memcmp(a, b, len + 16) == 0);
     }
     free(pt);
@@ -155,7 +157,8 @@ test_chunk_open_rejects(void)
     randombytes_buf(nonce, sizeof nonce);
     randombytes_buf(ad, sizeof ad);
     randombytes_buf(pt, sizeof pt);
-    ev_chunk_seal(sealed, pt, sizeof pt, nonce, ad, sizeof ad, key);
+    CHECK_EQ(ev_chunk_seal(sealed, pt, sizeof pt, nonce, ad, sizeof ad, key),
+             0);
     CHECK_EQ(ev_chunk_open(out, sealed, sizeof sealed, nonce, ad, sizeof ad,
                            key),
              0);
@@ -218,7 +221,7 @@ test_chunk_open_rejects(void)
     /* an empty message has a tag that still binds the AD */
     {
         uint8_t e[16];
-        ev_chunk_seal(e, NULL, 0, nonce, ad, sizeof ad, key);
+        CHECK_EQ(ev_chunk_seal(e, NULL, 0, nonce, ad, sizeof ad, key), 0);
         CHECK_EQ(ev_chunk_open(out, e, 16, nonce, ad, sizeof ad, key), 0);
         e[3] ^= 1;
         CHECK(ev_chunk_open(out, e, 16, nonce, ad, sizeof ad, key) != 0);
@@ -353,14 +356,14 @@ test_sha256(void)
             ev_sha256_update(h, kat[i].msg, split);
             ev_sha256_update(h, "", 0);
             ev_sha256_update(h, kat[i].msg + split, n - split);
-            ev_sha256_final(h, got); /* and resets */
+            CHECK_EQ(ev_sha256_final(h, got), 0); /* and resets */
             CHECK(memcmp(got, want, 32) == 0);
         }
         /* one byte at a time */
         for (size_t j = 0; j < n; j++) {
             ev_sha256_update(h, kat[i].msg + j, 1);
         }
-        ev_sha256_final(h, got);
+        CHECK_EQ(ev_sha256_final(h, got), 0);
         CHECK(memcmp(got, want, 32) == 0);
     }
     /* one million 'a', in odd pieces (FIPS 180-2 B.3) */
@@ -378,7 +381,7 @@ test_sha256(void)
             off += n;
             piece = piece * 3 + 7; /* 1, 10, 37, 118, ... */
         }
-        ev_sha256_final(h, got);
+        CHECK_EQ(ev_sha256_final(h, got), 0);
         CHECK(memcmp(got, want, 32) == 0);
         free(m);
     }
@@ -393,7 +396,10 @@ test_sha256(void)
             bad += memcmp(got, ref, 32) != 0;
             ev_sha256_update(h, buf, n / 3);
             ev_sha256_update(h, buf + n / 3, n - n / 3);
-            ev_sha256_final(h, got);
+            bad += ev_sha256_final(h, got) != 0;
+            bad += memcmp(got, ref, 32) != 0;
+            /* a || b in one call */
+            ev_sha256_two(got, buf, n / 3, buf + n / 3, n - n / 3);
             bad += memcmp(got, ref, 32) != 0;
         }
         CHECK_EQ(bad, 0);
@@ -413,11 +419,11 @@ test_keystream(void)
 
     randombytes_buf(key, sizeof key);
     randombytes_buf(nonce, sizeof nonce);
-    ev_keystream(longs, 64 * 300, nonce, 0, key);
+    CHECK_EQ(ev_keystream(longs, 64 * 300, nonce, 0, key), 0);
     for (uint32_t k = 0; k < 280; k += 7) {
         for (size_t n = 1; n <= sizeof part; n = n * 2 + 3) {
             memset(part, 0x33, sizeof part);
-            ev_keystream(part, n, nonce, k, key);
+            CHECK_EQ(ev_keystream(part, n, nonce, k, key), 0);
             bad += memcmp(part, longs + 64 * (size_t)k, n) != 0;
         }
     }
@@ -439,11 +445,34 @@ test_keystream(void)
         }
         memset(n2, 0, sizeof n2);
         n2[7] = 0x4a;
-        ev_keystream(ks, sizeof ks, n2, 1, k2);
+        CHECK_EQ(ev_keystream(ks, sizeof ks, n2, 1, k2), 0);
         for (int i = 0; i < 4; i++) {
             ks[i] ^= pt[i];
         }
         CHECK(memcmp(ks, ct, 4) == 0);
+    }
+    /* the last block of the keystream, and nothing past it (libsodium
+     * stopped the process there): out untouched */
+    {
+        uint8_t last[64], ref[64], out[65];
+        uint64_t end = (uint64_t)1 << 32;
+        int touched = 0;
+        CHECK_EQ(ev_keystream(last, 64, nonce, end - 1, key), 0);
+        memset(ref, 0, sizeof ref);
+        CHECK_EQ(crypto_stream_chacha20_ietf_xor_ic(ref, ref, 64, nonce,
+                                                    UINT32_MAX, key),
+                 0);
+        CHECK(memcmp(last, ref, 64) == 0);
+        memset(out, 0x33, sizeof out);
+        CHECK_EQ(ev_keystream(out, 65, nonce, end - 1, key), -1);
+        CHECK_EQ(ev_keystream(out, 1, nonce, end, key), -1);
+        CHECK_EQ(ev_keystream(out, 1, nonce, UINT64_MAX, key), -1);
+        CHECK_EQ(ev_keystream(out, SIZE_MAX, nonce, 0, key), -1);
+        CHECK_EQ(ev_keystream(out, 0, nonce, end, key), 0);
+        for (size_t i = 0; i < sizeof out; i++) {
+            touched += out[i] != 0x33;
+        }
+        CHECK_EQ(touched, 0);
     }
     free(longs);
 }
@@ -472,6 +501,27 @@ test_memeq_and_misc(void)
         CHECK(memcmp(s1, s2, 32) != 0);
         CHECK(memcmp(s1, s1b, 32) == 0);
         CHECK(memcmp(s1, mk, 32) != 0);
+        /* the same bytes as libsodium's own KDF */
+        CHECK_EQ(
+            crypto_kdf_derive_from_key(s2, 32, EV_SUBKEY_META, "evault01", mk),
+            0);
+        CHECK(memcmp(s1, s2, 32) == 0);
+    }
+    /* keyed BLAKE2b-128 and -256: BLAKE2b of those lengths (not one cut
+     * from the other), empty input too */
+    {
+        uint8_t k[32], msg[100], h16[16], h32[32], r16[16], r32[32];
+        randombytes_buf(k, sizeof k);
+        randombytes_buf(msg, sizeof msg);
+        for (size_t n = 0; n <= sizeof msg; n += 50) {
+            ev_keyed_hash16(h16, k, msg, n);
+            ev_keyed_hash32(h32, k, msg, n);
+            CHECK_EQ(crypto_generichash(r16, 16, msg, n, k, 32), 0);
+            CHECK_EQ(crypto_generichash(r32, 32, msg, n, k, 32), 0);
+            CHECK(memcmp(h16, r16, 16) == 0);
+            CHECK(memcmp(h32, r32, 32) == 0);
+            CHECK(memcmp(h16, h32, 16) != 0);
+        }
     }
     /* guarded memory */
     {
@@ -484,6 +534,112 @@ test_memeq_and_misc(void)
             ev_secure_free(p);
         }
     }
+}
+
+/* BLAKE2b: the lengths libsodium takes give its bytes; the others are
+ * refused with -1 and nothing written (they used to abort). */
+static void
+test_blake2b(void)
+{
+    uint8_t key[65], msg[85], out[65], ref[64];
+    int touched = 0;
+
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(msg, sizeof msg);
+    for (size_t n = 1; n <= 64; n++) {
+        CHECK_EQ(ev_blake2b(out, n, NULL, 0, msg, sizeof msg), 0);
+        CHECK_EQ(crypto_generichash(ref, n, msg, sizeof msg, NULL, 0), 0);
+        CHECK(memcmp(out, ref, n) == 0);
+    }
+    for (size_t k = 1; k <= 64; k += 9) {
+        CHECK_EQ(ev_blake2b(out, 32, key, k, msg, sizeof msg), 0);
+        CHECK_EQ(crypto_generichash(ref, 32, msg, sizeof msg, key, k), 0);
+        CHECK(memcmp(out, ref, 32) == 0);
+    }
+    /* a NULL key is no key, whatever its length says */
+    CHECK_EQ(ev_blake2b(out, 32, NULL, 20, msg, sizeof msg), 0);
+    CHECK_EQ(crypto_generichash(ref, 32, msg, sizeof msg, NULL, 0), 0);
+    CHECK(memcmp(out, ref, 32) == 0);
+    memset(out, 0xee, sizeof out);
+    CHECK_EQ(ev_blake2b(out, 0, NULL, 0, msg, sizeof msg), -1);
+    CHECK_EQ(ev_blake2b(out, 65, NULL, 0, msg, sizeof msg), -1);
+    CHECK_EQ(ev_blake2b(out, 32, key, 65, msg, sizeof msg), -1);
+    CHECK_EQ(ev_blake2b(out, SIZE_MAX, key, SIZE_MAX, msg, sizeof msg), -1);
+    for (size_t i = 0; i < sizeof out; i++) {
+        touched += out[i] != 0xee;
+    }
+    CHECK_EQ(touched, 0);
+}
+
+/* Sealing to a low-order X25519 point is refused (it aborted), with the
+ * output wiped; a real key's box opens. */
+static void
+test_box_seal(void)
+{
+    static const char *low[] = {
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    };
+    uint8_t pk[32], sk[32], msg[32], box[32 + EV_BOX_SEAL_OVERHEAD], back[32];
+    int touched = 0;
+
+    randombytes_buf(msg, sizeof msg);
+    ev_box_keypair(pk, sk);
+    CHECK_EQ(ev_box_seal(box, msg, sizeof msg, pk), 0);
+    CHECK_EQ(ev_box_seal_open(back, box, sizeof box, pk, sk), 0);
+    CHECK(memcmp(back, msg, sizeof msg) == 0);
+    for (size_t i = 0; i < sizeof low / sizeof *low; i++) {
+        CHECK_EQ(unhex(pk, low[i]), 32);
+        memset(box, 0xee, sizeof box);
+        CHECK_EQ(ev_box_seal(box, msg, sizeof msg, pk), -1);
+        for (size_t j = 0; j < sizeof box; j++) {
+            touched += box[j] != 0;
+        }
+    }
+    CHECK_EQ(touched, 0);
+}
+
+/* base64 into a buffer too small is refused (it aborted), leaving ""; the
+ * exact size is enough.  RFC 4648's examples, padded and not. */
+static void
+test_base64_encode(void)
+{
+    static const struct {
+        const char *in, *pad, *raw;
+    } v[] = {{"", "", ""},
+             {"f", "Zg==", "Zg"},
+             {"fo", "Zm8=", "Zm8"},
+             {"foo", "Zm9v", "Zm9v"},
+             {"foob", "Zm9vYg==", "Zm9vYg"},
+             {"fooba", "Zm9vYmE=", "Zm9vYmE"},
+             {"foobar", "Zm9vYmFy", "Zm9vYmFy"}};
+    char out[16];
+
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        const uint8_t *in = (const uint8_t *)v[i].in;
+        size_t n = strlen(v[i].in), pad = strlen(v[i].pad) + 1;
+        size_t raw = strlen(v[i].raw) + 1;
+        CHECK_EQ(ev_base64_len(n), pad);
+        CHECK_EQ(ev_base64_raw_len(n), raw);
+        CHECK_EQ(ev_base64_encode(out, pad, in, n), 0);
+        CHECK(strcmp(out, v[i].pad) == 0);
+        CHECK_EQ(ev_base64_raw_encode(out, raw, in, n), 0);
+        CHECK(strcmp(out, v[i].raw) == 0);
+        memset(out, 'x', sizeof out);
+        CHECK_EQ(ev_base64_encode(out, pad - 1, in, n), -1);
+        CHECK(pad - 1 == 0 || out[0] == '\0');
+        memset(out, 'x', sizeof out);
+        CHECK_EQ(ev_base64_raw_encode(out, raw - 1, in, n), -1);
+        CHECK(raw - 1 == 0 || out[0] == '\0');
+    }
+    /* an input whose text's length no size_t holds */
+    CHECK_EQ(ev_base64_encode(out, sizeof out, (const uint8_t *)"", SIZE_MAX),
+             -1);
+    CHECK_EQ(ev_base64_raw_encode(out, sizeof out, (const uint8_t *)"",
+                                  SIZE_MAX / 4 * 3 + 1),
+             -1);
 }
 
 int
@@ -501,5 +657,8 @@ main(void)
     test_sha256();
     test_keystream();
     test_memeq_and_misc();
+    test_blake2b();
+    test_box_seal();
+    test_base64_encode();
     EV_TEST_END();
 }

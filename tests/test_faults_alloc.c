@@ -156,59 +156,159 @@ test_op(size_t op, int full)
     fflush(stdout);
 }
 
-/* OpenSSL without memory for its context: sealing a chunk used to abort
- * (ev_misuse), opening one called it forged, hashing aborted.  libsodium
- * now does the same work: the same bytes, whichever allocation fails. */
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* OpenSSL without memory: sealing a chunk used to abort (ev_misuse),
+ * opening one called it forged, hashing aborted.  Each crypto operation is
+ * run with its allocations counted (K), then with allocation N failing for
+ * N = 1..K: it gives the same bytes (libsodium did the work), or, where
+ * libsodium cannot take over, an error with nothing of the chunk or digest
+ * left in the output. */
 static void
 test_crypto_without_openssl(void)
 {
     uint8_t key[EV_KEY_BYTES], nonce[EV_CHUNK_NONCE_BYTES], ad[7] = "chunkad";
     uint8_t in[3000], want[sizeof in + EV_TAG_BYTES], got[sizeof want];
     uint8_t back[sizeof in], sha_want[32], sha_got[32];
+    long k, errors;
     ev_sha256 *h;
+    int rc;
 
     t_fill_random(key, sizeof key, 1);
     t_fill_random(nonce, sizeof nonce, 2);
     t_fill_random(in, sizeof in, 3);
-    ev_chunk_seal(want, in, sizeof in, nonce, ad, sizeof ad, key);
     ev_sha256_once(sha_want, in, sizeof in);
-    for (long n = 1; n <= 8; n++) {
-        memset(got, 0, sizeof got);
+    /* OpenSSL sets itself up at its first use of each algorithm: done here,
+     * so that K counts what every later call allocates */
+    CHECK_EQ(ev_chunk_seal(want, in, sizeof in, nonce, ad, sizeof ad, key),
+             0);
+    CHECK_EQ(ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad, key),
+             0);
+
+    /* sealing: the same bytes, or -1 and the output wiped */
+    fm_count();
+    rc = ev_chunk_seal(want, in, sizeof in, nonce, ad, sizeof ad, key);
+    fm_off();
+    CHECK_EQ(rc, 0);
+    k = fm_calls();
+    CHECK(k > 0);
+    errors = 0;
+    for (long n = 1; n <= k; n++) {
+        memset(got, 0xee, sizeof got);
         fm_arm(n);
-        ev_chunk_seal(got, in, sizeof in, nonce, ad, sizeof ad, key);
+        rc = ev_chunk_seal(got, in, sizeof in, nonce, ad, sizeof ad, key);
         fm_off();
-        CHECK(memcmp(got, want, sizeof want) == 0);
+        CHECK(fm_fired());
+        if (rc == 0) {
+            CHECK(memcmp(got, want, sizeof want) == 0);
+        } else {
+            errors++;
+            CHECK(all_zero(got, sizeof got));
+        }
+    }
+    printf("%-12s K=%-5ld sealing a chunk: %ld errors, the rest by "
+           "libsodium\n",
+           "crypto", k, errors);
+
+    /* opening: the plaintext, and a forgery still one */
+    fm_count();
+    rc = ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad, key);
+    fm_off();
+    CHECK_EQ(rc, 0);
+    k = fm_calls();
+    for (long n = 1; n <= k; n++) {
         fm_arm(n);
-        CHECK_EQ(
-            ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad, key),
-            0);
+        rc = ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad, key);
         fm_off();
+        CHECK_EQ(rc, 0);
         CHECK(memcmp(back, in, sizeof in) == 0);
-        /* a forgery is still one */
         want[5] ^= 1;
         fm_arm(n);
         CHECK(ev_chunk_open(back, want, sizeof want, nonce, ad, sizeof ad,
                             key) != 0);
         fm_off();
         want[5] ^= 1;
+    }
+
+    /* one-shot SHA-256: cannot fail */
+    fm_count();
+    ev_sha256_once(sha_got, in, sizeof in);
+    ev_sha256_two(sha_got, in, 1000, in + 1000, sizeof in - 1000);
+    fm_off();
+    k = fm_calls();
+    for (long n = 1; n <= k; n++) {
+        memset(sha_got, 0xee, sizeof sha_got);
         fm_arm(n);
         ev_sha256_once(sha_got, in, sizeof in);
-        h = ev_sha256_new();
         fm_off();
         CHECK(memcmp(sha_got, sha_want, 32) == 0);
+        memset(sha_got, 0xee, sizeof sha_got);
+        fm_arm(n);
+        ev_sha256_two(sha_got, in, 1000, in + 1000, sizeof in - 1000);
+        fm_off();
+        CHECK(memcmp(sha_got, sha_want, 32) == 0);
+    }
+
+    /* streaming SHA-256, new to final: NULL, the digest, or -1 and no
+     * made-up digest; the object is usable again after final */
+    fm_count();
+    h = ev_sha256_new();
+    CHECK(h != NULL);
+    ev_sha256_update(h, in, 1000);
+    ev_sha256_update(h, in + 1000, sizeof in - 1000);
+    CHECK_EQ(ev_sha256_final(h, sha_got), 0);
+    fm_off();
+    ev_sha256_free(h);
+    k = fm_calls();
+    errors = 0;
+    for (long n = 1; n <= k; n++) {
+        memset(sha_got, 0xee, sizeof sha_got);
+        fm_arm(n);
+        h = ev_sha256_new();
         if (h != NULL) {
-            fm_arm(n);
             ev_sha256_update(h, in, 1000);
             ev_sha256_update(h, in + 1000, sizeof in - 1000);
-            ev_sha256_final(h, sha_got);
-            fm_off();
-            CHECK(memcmp(sha_got, sha_want, 32) == 0);
-            ev_sha256_update(h, in, sizeof in); /* restarted */
-            ev_sha256_final(h, sha_got);
-            CHECK(memcmp(sha_got, sha_want, 32) == 0);
-            ev_sha256_free(h);
+            rc = ev_sha256_final(h, sha_got);
         }
+        fm_off();
+        if (h == NULL) {
+            continue;
+        }
+        if (rc == 0) {
+            CHECK(memcmp(sha_got, sha_want, 32) == 0);
+        } else {
+            errors++;
+            CHECK(all_zero(sha_got, sizeof sha_got));
+        }
+        ev_sha256_update(h, in, sizeof in);
+        CHECK_EQ(ev_sha256_final(h, sha_got), 0);
+        CHECK(memcmp(sha_got, sha_want, 32) == 0);
+        ev_sha256_free(h);
     }
+    /* OpenSSL allocates nothing in an update or in making the digest (the
+     * restart after it may, and falls back): the -1 of final cannot be
+     * provoked by a failed allocation */
+    h = ev_sha256_new();
+    CHECK(h != NULL);
+    fm_count();
+    ev_sha256_update(h, in, sizeof in);
+    fm_off();
+    CHECK_EQ(fm_calls(), 0);
+    CHECK_EQ(ev_sha256_final(h, sha_got), 0);
+    ev_sha256_free(h);
+    printf("%-12s K=%-5ld streaming SHA-256: %ld errors, the rest by "
+           "libsodium\n",
+           "crypto", k, errors);
+    fflush(stdout);
 }
 
 int

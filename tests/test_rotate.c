@@ -656,7 +656,7 @@ blobid_under(uint8_t out[32], const uint8_t mk[EV_KEY_BYTES],
     uint8_t k[EV_KEY_BYTES];
 
     ev_kdf_subkey(k, EV_SUBKEY_BLOBID, mk);
-    ev_keyed_hash(out, 32, k, sha, 32);
+    ev_keyed_hash32(out, k, sha, 32);
     sodium_memzero(k, sizeof k);
 }
 
@@ -1201,8 +1201,7 @@ bulk_records(ev_vault *v, int n)
         r.custody_seq = seq0 + i;
         randombytes_buf(r.commit_salt, sizeof r.commit_salt);
         if (has_blob) {
-            ev_keyed_hash(blob_id, sizeof blob_id, v->keys->blobid, r.sha256,
-                          32);
+            ev_keyed_hash32(blob_id, v->keys->blobid, r.sha256, 32);
             randombytes_buf(dek, sizeof dek);
             ev_dek_wrap(v, wrapped, blob_id, dek, 40, 10);
             rc = ev_catalog_blob_add(v->cat, blob_id, wrapped,

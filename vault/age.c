@@ -129,26 +129,32 @@ secrets_free(struct age_secrets *s)
     }
 }
 
+/* The three derivations below return 0, or -1 when HKDF or HMAC failed
+ * (they do not: their lengths are constant and libsodium's HMAC returns
+ * 0), which the callers report as EV_AGE_NOMEM. */
+
 /* The header MAC of hdr[0..len) under the file key. */
-static void
+static int
 header_mac(uint8_t mac[32], struct age_secrets *s, const char *hdr, size_t len)
 {
-    ev_hkdf_sha256(s->mac_key, sizeof s->mac_key, s->file_key, FILE_KEY_BYTES,
-                   NULL, 0, "header", 6);
-    ev_hmac_sha256(mac, s->mac_key, sizeof s->mac_key, hdr, len);
+    if (ev_hkdf_sha256(s->mac_key, sizeof s->mac_key, s->file_key,
+                       FILE_KEY_BYTES, NULL, 0, "header", 6) != 0) {
+        return -1;
+    }
+    return ev_hmac_sha256(mac, s->mac_key, sizeof s->mac_key, hdr, len);
 }
 
-static void
+static int
 payload_key(uint8_t key[EV_KEY_BYTES], const uint8_t file_key[16],
             const uint8_t nonce[PAYLOAD_NONCE_BYTES])
 {
-    ev_hkdf_sha256(key, EV_KEY_BYTES, file_key, FILE_KEY_BYTES, nonce,
-                   PAYLOAD_NONCE_BYTES, "payload", 7);
+    return ev_hkdf_sha256(key, EV_KEY_BYTES, file_key, FILE_KEY_BYTES, nonce,
+                          PAYLOAD_NONCE_BYTES, "payload", 7);
 }
 
 /* wrap key = HKDF(shared, share || recipient, "age-encryption.org/v1/X25519")
  */
-static void
+static int
 x25519_wrap_key(struct age_secrets *s, const uint8_t share[32],
                 const uint8_t recipient[32])
 {
@@ -156,8 +162,9 @@ x25519_wrap_key(struct age_secrets *s, const uint8_t share[32],
 
     memcpy(salt, share, 32);
     memcpy(salt + 32, recipient, 32);
-    ev_hkdf_sha256(s->wrap_key, sizeof s->wrap_key, s->shared, sizeof s->shared,
-                   salt, sizeof salt, x25519_info, sizeof x25519_info - 1);
+    return ev_hkdf_sha256(s->wrap_key, sizeof s->wrap_key, s->shared,
+                          sizeof s->shared, salt, sizeof salt, x25519_info,
+                          sizeof x25519_info - 1);
 }
 
 /* ===================================================================
@@ -183,12 +190,17 @@ append(char *dst, size_t len, const void *src, size_t n)
     return len + n;
 }
 
+/* Appends the base64 of in (at most COLS_BYTES: one line); *bad is set
+ * when it does not fit, which the callers' sizes rule out. */
 static size_t
-append_b64(char *dst, size_t len, const uint8_t *in, size_t n)
+append_b64(char *dst, size_t len, const uint8_t *in, size_t n, int *bad)
 {
     char b[COLS + 1];
 
-    ev_base64_raw_encode(b, sizeof b, in, n);
+    if (ev_base64_raw_encode(b, sizeof b, in, n) != 0) {
+        *bad = 1;
+        return len;
+    }
     return append(dst, len, b, strlen(b));
 }
 
@@ -201,7 +213,7 @@ ev_age_writer_new(ev_age_writer **wp, const uint8_t (*recipients)[32], size_t n,
     struct age_secrets *s = NULL;
     ev_age_writer *w = NULL;
     size_t len = 0;
-    int rc = EV_AGE_NOMEM;
+    int rc = EV_AGE_NOMEM, bad = 0;
 
     *wp = NULL;
     if (n == 0 || n > EV_AGE_MAX_RECIPIENTS || recipients == NULL ||
@@ -226,28 +238,45 @@ ev_age_writer_new(ev_age_writer **wp, const uint8_t (*recipients)[32], size_t n,
     len = append(hdr, len, version_line, sizeof version_line - 1);
     for (size_t i = 0; i < n; i++) {
         ev_random(s->eph, sizeof s->eph);
-        ev_x25519_base(share, s->eph);
+        if (ev_x25519_base(share, s->eph) != 0) {
+            rc = EV_AGE_NOMEM; /* libsodium failed */
+            goto cleanup;
+        }
         if (ev_x25519(s->shared, s->eph, recipients[i]) != 0) {
             rc = EV_AGE_KEY; /* a low-order point is no recipient */
             goto cleanup;
         }
-        x25519_wrap_key(s, share, recipients[i]);
-        ev_chunk_seal(body, s->file_key, FILE_KEY_BYTES, zero_nonce, NULL, 0,
-                      s->wrap_key);
+        if (x25519_wrap_key(s, share, recipients[i]) != 0 ||
+            ev_chunk_seal(body, s->file_key, FILE_KEY_BYTES, zero_nonce, NULL,
+                          0, s->wrap_key) != 0) {
+            rc = EV_AGE_NOMEM; /* libsodium or libcrypto failed */
+            goto cleanup;
+        }
         len = append(hdr, len, "-> X25519 ", 10);
-        len = append_b64(hdr, len, share, sizeof share);
+        len = append_b64(hdr, len, share, sizeof share, &bad);
         len = append(hdr, len, "\n", 1);
-        len = append_b64(hdr, len, body, sizeof body); /* 43 < 64 columns */
+        /* 43 < 64 columns */
+        len = append_b64(hdr, len, body, sizeof body, &bad);
         len = append(hdr, len, "\n", 1);
     }
     len = append(hdr, len, "---", 3);
-    header_mac(s->mac, s, hdr, len);
+    if (header_mac(s->mac, s, hdr, len) != 0) {
+        rc = EV_AGE_NOMEM; /* libsodium failed */
+        goto cleanup;
+    }
     len = append(hdr, len, " ", 1);
-    len = append_b64(hdr, len, s->mac, sizeof s->mac);
+    len = append_b64(hdr, len, s->mac, sizeof s->mac, &bad);
     len = append(hdr, len, "\n", 1);
+    if (bad) {
+        rc = EV_AGE_KEY; /* a header line over its buffer */
+        goto cleanup;
+    }
     ev_random(nonce, sizeof nonce);
     len = append(hdr, len, nonce, sizeof nonce);
-    payload_key(w->key, s->file_key, nonce);
+    if (payload_key(w->key, s->file_key, nonce) != 0) {
+        rc = EV_AGE_NOMEM; /* libsodium failed */
+        goto cleanup;
+    }
 
     rc = out(ctx, (const uint8_t *)hdr, len) == 0 ? EV_AGE_OK : EV_AGE_IO;
 cleanup:
@@ -267,7 +296,12 @@ seal_chunk(ev_age_writer *w, int last)
     uint8_t nonce[EV_CHUNK_NONCE_BYTES];
 
     ev_chunk_nonce(nonce, w->counter, last);
-    ev_chunk_seal(w->sealed, w->plain, w->plain_len, nonce, NULL, 0, w->key);
+    if (ev_chunk_seal(w->sealed, w->plain, w->plain_len, nonce, NULL, 0,
+                      w->key) != 0) {
+        /* libcrypto failed (w->sealed is wiped); the error sticks, so no
+         * other chunk is sealed under this nonce */
+        return EV_AGE_NOMEM;
+    }
     w->counter++;
     if (w->out(w->ctx, w->sealed, w->plain_len + EV_TAG_BYTES) != 0) {
         return EV_AGE_IO;
@@ -844,16 +878,19 @@ unwrap(const struct header *h, const ev_age_identity *ids, size_t nids,
 
     for (size_t i = 0; i < nids; i++) {
         const ev_age_identity *id = &ids[i];
-        if (id->kind == EV_AGE_ID_X25519) {
-            ev_x25519_base(pk, id->x25519_sk);
+        if (id->kind == EV_AGE_ID_X25519 &&
+            ev_x25519_base(pk, id->x25519_sk) != 0) {
+            return EV_AGE_KEY; /* an identity with no public key */
         }
         for (size_t j = 0; j < h->n; j++) {
             const struct stanza *st = &h->st[j];
             if (st->type == ST_X25519 && id->kind == EV_AGE_ID_X25519) {
                 if (ev_x25519(s->shared, id->x25519_sk, st->arg) != 0) {
-                    return EV_AGE_STANZA; /* low-order share: abort */
+                    return EV_AGE_STANZA; /* low-order share: give up */
                 }
-                x25519_wrap_key(s, st->arg, pk);
+                if (x25519_wrap_key(s, st->arg, pk) != 0) {
+                    return EV_AGE_NOMEM; /* libsodium failed */
+                }
             } else if (st->type == ST_SCRYPT && id->kind == EV_AGE_ID_SCRYPT) {
                 memcpy(salt, scrypt_label, sizeof scrypt_label - 1);
                 memcpy(salt + sizeof scrypt_label - 1, st->arg, 16);
@@ -912,8 +949,11 @@ ev_age_reader_new(ev_age_reader **rp, const ev_age_identity *ids, size_t n,
         rc = unwrap(h, ids, ids != NULL ? n : 0, s);
     }
     if (rc == EV_AGE_OK) {
-        header_mac(s->mac, s, h->buf, h->mac_len);
-        rc = ev_memeq(s->mac, h->mac, sizeof h->mac) ? EV_AGE_OK : EV_AGE_MAC;
+        if (header_mac(s->mac, s, h->buf, h->mac_len) != 0) {
+            rc = EV_AGE_NOMEM; /* libsodium failed */
+        } else if (!ev_memeq(s->mac, h->mac, sizeof h->mac)) {
+            rc = EV_AGE_MAC;
+        }
     }
     if (rc == EV_AGE_OK) {
         rc = src_read(r, nonce, sizeof nonce, &got);
@@ -921,8 +961,8 @@ ev_age_reader_new(ev_age_reader **rp, const ev_age_identity *ids, size_t n,
             rc = EV_AGE_TRUNCATED;
         }
     }
-    if (rc == EV_AGE_OK) {
-        payload_key(r->key, s->file_key, nonce);
+    if (rc == EV_AGE_OK && payload_key(r->key, s->file_key, nonce) != 0) {
+        rc = EV_AGE_NOMEM; /* libsodium failed */
     }
 cleanup:
     secrets_free(s);

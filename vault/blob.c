@@ -105,9 +105,9 @@ ev_chunk_ctx_free(ev_chunk_ctx *c)
     free(c);
 }
 
-uint32_t
-ev_blob_seal_chunk(ev_chunk_ctx *c, uint8_t *out, const uint8_t *in,
-                   size_t in_len, uint64_t counter,
+int
+ev_blob_seal_chunk(ev_chunk_ctx *c, uint8_t *out, uint32_t *entry,
+                   const uint8_t *in, size_t in_len, uint64_t counter,
                    const uint8_t dek[EV_KEY_BYTES])
 {
     uint8_t header[EV_BLOB_HEADER_BYTES];
@@ -115,6 +115,7 @@ ev_blob_seal_chunk(ev_chunk_ctx *c, uint8_t *out, const uint8_t *in,
     const uint8_t *body = in;
     size_t body_len = in_len;
     uint32_t compressed = 0;
+    int rc;
 
     ev_blob_header(header);
     ev_chunk_nonce(nonce, counter, 0);
@@ -127,11 +128,15 @@ ev_blob_seal_chunk(ev_chunk_ctx *c, uint8_t *out, const uint8_t *in,
             compressed = 1;
         }
     }
-    ev_chunk_seal(out, body, body_len, nonce, header, sizeof header, dek);
+    rc = ev_chunk_seal(out, body, body_len, nonce, header, sizeof header, dek);
     if (compressed) {
         ev_wipe(c->scratch, body_len);
     }
-    return (uint32_t)(body_len + EV_TAG_BYTES) | compressed << 31;
+    if (rc != 0) {
+        return EV_ENOMEM; /* libcrypto failed; out is wiped */
+    }
+    *entry = (uint32_t)(body_len + EV_TAG_BYTES) | compressed << 31;
+    return EV_OK;
 }
 
 int
@@ -173,10 +178,9 @@ ev_blob_open_chunk(ev_chunk_ctx *c, uint8_t *out, size_t plain_len,
     return EV_OK;
 }
 
-void
-ev_blob_seal_index(uint8_t *out, uint64_t content_len,
-                   const uint32_t *entries, uint64_t n,
-                   const uint8_t dek[EV_KEY_BYTES])
+int
+ev_blob_seal_index(uint8_t *out, uint64_t content_len, const uint32_t *entries,
+                   uint64_t n, const uint8_t dek[EV_KEY_BYTES])
 {
     uint8_t header[EV_BLOB_HEADER_BYTES];
     uint8_t nonce[EV_CHUNK_NONCE_BYTES];
@@ -191,7 +195,11 @@ ev_blob_seal_index(uint8_t *out, uint64_t content_len,
     }
     ev_blob_header(header);
     ev_chunk_nonce(nonce, n, 1);
-    ev_chunk_seal(out, out, plain_len, nonce, header, sizeof header, dek);
+    if (ev_chunk_seal(out, out, plain_len, nonce, header, sizeof header,
+                      dek) != 0) {
+        return EV_ENOMEM; /* libcrypto failed; out is wiped */
+    }
+    return EV_OK;
 }
 
 int
@@ -235,7 +243,7 @@ cleanup:
     return rc;
 }
 
-void
+int
 ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
                 const uint8_t dek[EV_KEY_BYTES])
 {
@@ -243,17 +251,23 @@ ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
     uint8_t block[64];
     size_t head = (size_t)(off % 64);
 
+    if (off > EV_BLOB_PADDING_MAX || n > EV_BLOB_PADDING_MAX - off) {
+        return -1; /* nothing written */
+    }
     memset(nonce, 0xff, sizeof nonce);
     nonce[11] = 0x02;
     if (head != 0) {
         size_t take = 64 - head < n ? 64 - head : n;
-        ev_keystream(block, sizeof block, nonce, (uint32_t)(off / 64), dek);
+        if (ev_keystream(block, sizeof block, nonce, off / 64, dek) != 0) {
+            return -1; /* ruled out above */
+        }
         memcpy(out, block + head, take);
         out += take;
         n -= take;
         off += take;
     }
-    if (n > 0) {
-        ev_keystream(out, n, nonce, (uint32_t)(off / 64), dek);
+    if (n > 0 && ev_keystream(out, n, nonce, off / 64, dek) != 0) {
+        return -1; /* ruled out above */
     }
+    return 0;
 }

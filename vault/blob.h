@@ -53,10 +53,11 @@ ev_chunk_ctx *ev_chunk_ctx_new(void);
 void ev_chunk_ctx_free(ev_chunk_ctx *c);
 
 /* Compresses (when it shrinks) and seals piece `counter`; writes the sealed
- * chunk to out (EV_CHUNK_SEALED_MAX bytes) and returns its index entry. */
-uint32_t ev_blob_seal_chunk(ev_chunk_ctx *c, uint8_t *out, const uint8_t *in,
-                            size_t in_len, uint64_t counter,
-                            const uint8_t dek[EV_KEY_BYTES]);
+ * chunk to out (EV_CHUNK_SEALED_MAX bytes) and its index entry to *entry.
+ * 0, or EV_ENOMEM when libcrypto failed (out wiped, *entry untouched). */
+int ev_blob_seal_chunk(ev_chunk_ctx *c, uint8_t *out, uint32_t *entry,
+                       const uint8_t *in, size_t in_len, uint64_t counter,
+                       const uint8_t dek[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 /* Opens a sealed chunk described by its index entry into out, which must
  * receive exactly plain_len bytes.  0, or EV_ECORRUPT. */
@@ -64,10 +65,11 @@ int ev_blob_open_chunk(ev_chunk_ctx *c, uint8_t *out, size_t plain_len,
                        const uint8_t *in, uint32_t entry, uint64_t counter,
                        const uint8_t dek[EV_KEY_BYTES]);
 
-/* Seals the index; out holds ev_blob_index_bytes(n). */
-void ev_blob_seal_index(uint8_t *out, uint64_t content_len,
-                        const uint32_t *entries, uint64_t n,
-                        const uint8_t dek[EV_KEY_BYTES]);
+/* Seals the index; out holds ev_blob_index_bytes(n).  0, or EV_ENOMEM
+ * when libcrypto failed (out wiped). */
+int ev_blob_seal_index(uint8_t *out, uint64_t content_len,
+                       const uint32_t *entries, uint64_t n,
+                       const uint8_t dek[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 /* Opens an index read from the blob (in_len bytes, counted from its end of
  * data).  Fills *content_len and the entries (n of them, n given by the
@@ -76,9 +78,14 @@ int ev_blob_open_index(uint64_t *content_len, uint32_t *entries, uint64_t n,
                        const uint8_t *in, size_t in_len,
                        const uint8_t dek[EV_KEY_BYTES]);
 
-/* Writes padding bytes [off, off + n) of a blob's padding. */
-void ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
-                     const uint8_t dek[EV_KEY_BYTES]);
+/* The longest padding: the keystream of one nonce, 2^32 64-byte blocks.
+ * Padmé adds less than 2^36 bytes to the largest blob evault makes. */
+#define EV_BLOB_PADDING_MAX ((uint64_t)1 << 38)
+
+/* Writes padding bytes [off, off + n) of a blob's padding.  0, or -1 when
+ * they pass EV_BLOB_PADDING_MAX (nothing written). */
+int ev_blob_padding(uint8_t *out, size_t n, uint64_t off,
+                    const uint8_t dek[EV_KEY_BYTES]) EV_MUST_CHECK;
 
 static inline uint32_t
 ev_entry_len(uint32_t e)

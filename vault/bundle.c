@@ -351,7 +351,10 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         goto cleanup;
     }
     memcpy(rcpt[opts->nto], box_pk, 32);
-    ev_minisign_keyid(keyid, ed_pk);
+    if (ev_minisign_keyid(keyid, ed_pk) != 0) {
+        rc = ev_fail(v, EV_EINVAL, "cannot encode the vault's keys");
+        goto cleanup;
+    }
 
     /* MANIFEST.json and SHA256SUMS.  bad: a member could not be set
      * (out of memory); jansson's setters fail on a NULL value too. */
@@ -1077,7 +1080,12 @@ verify_bundle(ev_vault *v, const char *path, int allow_legacy,
                 ev_sha256_update(h, buf, n);
                 total += n;
             }
-            ev_sha256_final(h, sha);
+            if (ev_sha256_final(h, sha) != 0) {
+                ev_sha256_free(h);
+                rc = ev_fail(v, EV_ENOMEM, "cannot hash '%s': libcrypto failed",
+                             p);
+                break;
+            }
             ev_sha256_free(h);
             if (r != ARCHIVE_EOF || total != (uint64_t)archive_entry_size(e)) {
                 rc = ev_fail(v, EV_ECORRUPT,

@@ -30,7 +30,9 @@
 
 #define IDENTITY_BYTES (EV_BOX_SK_BYTES + EV_SIGN_SK_BYTES)
 
-static void
+/* 0, or -1 when BLAKE2b refused its lengths (it does not: they are
+ * constant). */
+static int
 fingerprint(char out[32], const uint8_t box_pk[32], const uint8_t ed_pk[32])
 {
     uint8_t buf[21 + 64], h[13];
@@ -40,7 +42,9 @@ fingerprint(char out[32], const uint8_t box_pk[32], const uint8_t ed_pk[32])
     memcpy(buf, "evault fingerprint v1", 21);
     memcpy(buf + 21, box_pk, 32);
     memcpy(buf + 53, ed_pk, 32);
-    ev_blake2b(h, sizeof h, NULL, 0, buf, sizeof buf);
+    if (ev_blake2b(h, sizeof h, NULL, 0, buf, sizeof buf) != 0) {
+        return -1;
+    }
     ev_base32_encode(b32, h, sizeof h);
     for (size_t i = 0; i < 20; i++) {
         if (i > 0 && i % 4 == 0) {
@@ -49,6 +53,7 @@ fingerprint(char out[32], const uint8_t box_pk[32], const uint8_t ed_pk[32])
         out[o++] = b32[i];
     }
     out[o] = '\0';
+    return 0;
 }
 
 int
@@ -60,9 +65,13 @@ ev_identity_public(ev_vault *v, uint8_t box_pk[32], uint8_t ed_pk[32])
     if (rc != EV_OK) {
         return rc;
     }
-    ev_box_sk_to_pk(box_pk, sk);
+    rc = ev_box_sk_to_pk(box_pk, sk);
     ev_sign_sk_to_pk(ed_pk, sk + EV_BOX_SK_BYTES);
     ev_secure_free(sk);
+    if (rc != 0) {
+        return ev_fail(v, EV_ECORRUPT,
+                       "the vault's identity key gives no public key");
+    }
     return EV_OK;
 }
 
@@ -85,13 +94,13 @@ ev_identity(ev_vault *v, ev_identity_info *out)
         return rc;
     }
     snprintf(out->name, sizeof out->name, "%s", k.name);
-    ev_minisign_keyid(keyid, ed_pk);
-    if (ev_age_recipient_encode(out->age, sizeof out->age, box_pk) != 0 ||
+    if (ev_minisign_keyid(keyid, ed_pk) != 0 ||
+        ev_age_recipient_encode(out->age, sizeof out->age, box_pk) != 0 ||
         ev_minisign_pubkey_encode(out->minisign, sizeof out->minisign, ed_pk,
-                                  keyid) != 0) {
+                                  keyid) != 0 ||
+        fingerprint(out->fingerprint, box_pk, ed_pk) != 0) {
         return ev_fail(v, EV_EINVAL, "cannot encode the vault's keys");
     }
-    fingerprint(out->fingerprint, box_pk, ed_pk);
     return EV_OK;
 }
 
@@ -104,7 +113,9 @@ ev_identity_minisign_file(ev_vault *v, char *out, size_t cap)
     if (rc != EV_OK) {
         return rc;
     }
-    ev_minisign_keyid(keyid, ed_pk);
+    if (ev_minisign_keyid(keyid, ed_pk) != 0) {
+        return ev_fail(v, EV_EINVAL, "cannot encode the vault's keys");
+    }
     return ev_minisign_pubkey_file(out, cap, ed_pk, keyid,
                                    "evault vault signing key") == 0
                ? EV_OK
@@ -146,10 +157,10 @@ contact_check(ev_contact *c)
     }
     if (ev_age_recipient_decode(box_pk, c->age) != 0 ||
         ev_minisign_pubkey_decode(ed_pk, keyid, c->minisign,
-                                  strlen(c->minisign)) != 0) {
+                                  strlen(c->minisign)) != 0 ||
+        fingerprint(c->fingerprint, box_pk, ed_pk) != 0) {
         return EV_EINVAL;
     }
-    fingerprint(c->fingerprint, box_pk, ed_pk);
     return EV_OK;
 }
 

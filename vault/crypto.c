@@ -2,8 +2,12 @@
  * crypto.c - wrappers around libsodium and libcrypto (see crypto.h).
  *
  * Owns: every call to a cryptographic primitive.
- * Never: invents a primitive, keeps state between calls, or prints.
- * Misuse that could reuse a nonce or leak a key aborts here, loudly.
+ * Never: invents a primitive, keeps state between calls, prints, or stops
+ * the process.  A call that can fail is reported to the caller (-1, with
+ * the output wiped: no unauthenticated or partial bytes, no made-up
+ * digest); sizes libsodium would refuse (or stop the process on) are
+ * ruled out by _Static_assert or checked first; a result not looked at is
+ * one libsodium returns as 0 whatever it is given.
  */
 #include "crypto.h"
 
@@ -25,17 +29,30 @@ _Static_assert(EV_SALT_BYTES == crypto_pwhash_SALTBYTES, "salt size");
 _Static_assert(EV_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "sign sk");
 _Static_assert(EV_BOX_SK_BYTES == crypto_box_SECRETKEYBYTES, "box sk");
 _Static_assert(EV_BOX_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal bytes");
+/* libsodium's ChaCha20-Poly1305, the fallback of chunk_crypt, takes every
+ * chunk size libcrypto's int counts: it cannot refuse one. */
+_Static_assert(INT32_MAX <= crypto_aead_chacha20poly1305_ietf_MESSAGEBYTES_MAX,
+               "chunk size");
+
+/* The sizes given to libsodium below, which refuses only sizes outside
+ * these ranges: with them, crypto_kdf_derive_from_key and
+ * crypto_generichash (keyed hashes) return 0 whatever else they are
+ * given, and their results need no check. */
+_Static_assert(EV_KEY_BYTES >= crypto_kdf_BYTES_MIN &&
+                   EV_KEY_BYTES <= crypto_kdf_BYTES_MAX,
+               "subkey length");
+_Static_assert(crypto_kdf_KEYBYTES <= crypto_generichash_KEYBYTES_MAX,
+               "kdf key as a BLAKE2b key");
+_Static_assert(16 >= crypto_generichash_BYTES_MIN &&
+                   32 <= crypto_generichash_BYTES_MAX,
+               "keyed hash lengths");
+_Static_assert(EV_KEY_BYTES >= crypto_generichash_KEYBYTES_MIN &&
+                   EV_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX,
+               "keyed hash key length");
+_Static_assert(SIZE_MAX <= UINT64_MAX, "BLAKE2b takes any size_t input");
 
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'e', 'v', 'a', 'u',
                                                           'l', 't', '0', '1'};
-
-/* The one place that stops the process: a programming error that would
- * otherwise reuse a nonce or release unauthenticated data. */
-static void
-ev_misuse(void)
-{
-    abort();
-}
 
 int
 ev_crypto_init(void)
@@ -95,10 +112,9 @@ void
 ev_kdf_subkey(uint8_t out[EV_KEY_BYTES], enum ev_subkey id,
               const uint8_t mk[EV_KEY_BYTES])
 {
-    if (crypto_kdf_derive_from_key(out, EV_KEY_BYTES, (uint64_t)id,
-                                   kdf_context, mk) != 0) {
-        ev_misuse();
-    }
+    /* 0: the subkey length is asserted above */
+    (void)crypto_kdf_derive_from_key(out, EV_KEY_BYTES, (uint64_t)id,
+                                     kdf_context, mk);
 }
 
 void
@@ -106,6 +122,9 @@ ev_wrap(uint8_t *out, const uint8_t *in, size_t in_len, const uint8_t *ad,
         size_t ad_len, const uint8_t key[EV_KEY_BYTES])
 {
     randombytes_buf(out, EV_WRAP_NONCE_BYTES);
+    /* 0 for every input: libsodium would stop the process only for an
+     * in_len over SIZE_MAX - 16, which no in and out (in_len + 40 bytes)
+     * both in memory can have. */
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         out + EV_WRAP_NONCE_BYTES, NULL, in, in_len, ad, ad_len, NULL, out,
         key);
@@ -155,7 +174,7 @@ ev_chunk_nonce(uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint64_t counter,
 /* ChaCha20-Poly1305 of RFC 8439 by libsodium: the same bytes as OpenSSL
  * computes (OpenSSL is faster on large chunks), with no allocation.  For
  * when OpenSSL cannot get the memory for its context: sealing must not
- * abort, nor opening call an intact chunk forged, for lack of memory. */
+ * fail, nor opening call an intact chunk forged, for lack of memory. */
 static int
 chunk_crypt_sodium(int enc, uint8_t *out, const uint8_t *in, size_t len,
                    const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
@@ -182,10 +201,11 @@ chunk_crypt(int enc, uint8_t *out, const uint8_t *in, size_t len,
     EVP_CIPHER_CTX *c;
     int ok = 0, n = 0;
 
-    if (len > (size_t)INT32_MAX) {
+    if (len > (size_t)INT32_MAX || ad_len > (size_t)INT32_MAX) {
         return -1;
     }
-    /* Making and setting up the context may allocate; nothing after. */
+    /* Making and setting up the context may allocate; nothing after.  Up
+     * to here nothing is written, so libsodium can still do it all. */
     c = EVP_CIPHER_CTX_new();
     if (c == NULL ||
         EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL,
@@ -226,9 +246,17 @@ ev_chunk_seal(uint8_t *out, const uint8_t *in, size_t in_len,
               const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
               size_t ad_len, const uint8_t key[EV_KEY_BYTES])
 {
+    if (in_len > (size_t)INT32_MAX || ad_len > (size_t)INT32_MAX) {
+        return -1; /* nothing written */
+    }
     if (chunk_crypt(1, out, in, in_len, nonce, ad, ad_len, key,
                     out + in_len) != 0) {
-        ev_misuse(); /* sealing cannot fail but for a broken libcrypto */
+        /* libcrypto failed after it began to write (it allocates nothing
+         * there; test_faults_alloc never sees it): neither ciphertext
+         * without its tag nor half a chunk leaves, and the caller gives
+         * up the nonce. */
+        sodium_memzero(out, in_len + EV_TAG_BYTES);
+        return -1;
     }
     return 0;
 }
@@ -252,21 +280,33 @@ ev_chunk_open(uint8_t *out, const uint8_t *in, size_t in_len,
     return 0;
 }
 
-void
-ev_keystream(uint8_t *out, size_t n,
-             const uint8_t nonce[EV_CHUNK_NONCE_BYTES], uint32_t block,
-             const uint8_t key[EV_KEY_BYTES])
+int
+ev_keystream(uint8_t *out, size_t n, const uint8_t nonce[EV_CHUNK_NONCE_BYTES],
+             uint64_t block, const uint8_t key[EV_KEY_BYTES])
 {
+    uint64_t blocks = (uint64_t)(n / 64) + (n % 64 != 0);
+
+    /* The IETF block counter has 32 bits: libsodium stops the process
+     * rather than let it wrap. */
+    if (block > ((uint64_t)1 << 32) || blocks > ((uint64_t)1 << 32) - block) {
+        return -1;
+    }
     memset(out, 0, n);
-    crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, block, key);
+    crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, (uint32_t)block,
+                                       key);
+    return 0;
 }
 
 /* SHA-256 by OpenSSL (SHA extensions), or by libsodium when OpenSSL
- * cannot get the memory for its context (md NULL): the same digest, and
- * no abort for lack of memory. */
+ * cannot get the memory for its context (md NULL): the same digest.  The
+ * bytes of a stream are gone once hashed: should OpenSSL fail in the
+ * middle (it does not allocate there), nothing can take over, and final
+ * reports it.  libsodium's SHA-256 functions return 0 whatever they are
+ * given. */
 struct ev_sha256 {
     EVP_MD_CTX *md;
     crypto_hash_sha256_state st;
+    int failed; /* OpenSSL failed since the start: final returns -1 */
 };
 
 /* (Re)starts h, on OpenSSL when it can. */
@@ -298,27 +338,35 @@ ev_sha256_new(void)
 void
 ev_sha256_update(ev_sha256 *h, const void *in, size_t n)
 {
-    if (n == 0) {
+    if (n == 0 || h->failed) {
         return;
     }
     if (h->md == NULL) {
         crypto_hash_sha256_update(&h->st, in, n);
     } else if (EVP_DigestUpdate(h->md, in, n) != 1) {
-        ev_misuse();
+        h->failed = 1;
     }
 }
 
-void
+int
 ev_sha256_final(ev_sha256 *h, uint8_t out[32])
 {
     unsigned int len = 0;
+    int rc = 0;
 
-    if (h->md == NULL) {
+    if (h->failed) {
+        rc = -1;
+    } else if (h->md == NULL) {
         crypto_hash_sha256_final(&h->st, out);
     } else if (EVP_DigestFinal_ex(h->md, out, &len) != 1 || len != 32) {
-        ev_misuse();
+        rc = -1;
     }
+    if (rc != 0) {
+        sodium_memzero(out, 32); /* no made-up digest */
+    }
+    h->failed = 0;
     sha256_start(h);
+    return rc;
 }
 
 void
@@ -343,23 +391,59 @@ ev_sha256_once(uint8_t out[32], const void *in, size_t n)
 }
 
 void
-ev_keyed_hash(uint8_t *out, size_t out_len, const uint8_t key[EV_KEY_BYTES],
-              const void *in, size_t in_len)
+ev_sha256_two(uint8_t out[32], const void *a, size_t a_len, const void *b,
+              size_t b_len)
 {
-    if (crypto_generichash(out, out_len, in, in_len, key, EV_KEY_BYTES) !=
-        0) {
-        ev_misuse();
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    crypto_hash_sha256_state st;
+    unsigned int len = 0;
+
+    if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(md, a, a_len) == 1 &&
+        EVP_DigestUpdate(md, b, b_len) == 1 &&
+        EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32) {
+        EVP_MD_CTX_free(md);
+        return;
     }
+    EVP_MD_CTX_free(md);
+    /* Every byte is still at hand: libsodium hashes them all again. */
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, a, a_len);
+    crypto_hash_sha256_update(&st, b, b_len);
+    crypto_hash_sha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
 }
 
 void
+ev_keyed_hash16(uint8_t out[16], const uint8_t key[EV_KEY_BYTES],
+                const void *in, size_t in_len)
+{
+    /* 0: the lengths are asserted above */
+    (void)crypto_generichash(out, 16, in, in_len, key, EV_KEY_BYTES);
+}
+
+void
+ev_keyed_hash32(uint8_t out[32], const uint8_t key[EV_KEY_BYTES],
+                const void *in, size_t in_len)
+{
+    /* 0: the lengths are asserted above */
+    (void)crypto_generichash(out, 32, in, in_len, key, EV_KEY_BYTES);
+}
+
+int
 ev_blake2b(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
            const void *in, size_t in_len)
 {
-    if (crypto_generichash(out, out_len, in, in_len, key,
-                           key != NULL ? key_len : 0) != 0) {
-        ev_misuse();
+    /* The lengths BLAKE2b has; libsodium refuses others.  Checked first,
+     * so that nothing is written when one is wrong. */
+    if (out_len < 1 || out_len > crypto_generichash_BYTES_MAX ||
+        (key != NULL && key_len > crypto_generichash_KEYBYTES_MAX)) {
+        return -1;
     }
+    return crypto_generichash(out, out_len, in, in_len, key,
+                              key != NULL ? key_len : 0) == 0
+               ? 0
+               : -1;
 }
 
 int
@@ -382,19 +466,27 @@ ev_sign_keypair(uint8_t pk[EV_SIGN_PK_BYTES], uint8_t sk[EV_SIGN_SK_BYTES])
     crypto_sign_keypair(pk, sk);
 }
 
-void
+int
 ev_box_sk_to_pk(uint8_t pk[EV_BOX_PK_BYTES], const uint8_t sk[EV_BOX_SK_BYTES])
 {
-    crypto_scalarmult_base(pk, sk);
+    return ev_x25519_base(pk, sk);
 }
 
-void
+int
 ev_box_seal(uint8_t *out, const uint8_t *in, size_t in_len,
             const uint8_t pk[EV_BOX_PK_BYTES])
 {
-    if (crypto_box_seal(out, in, in_len, pk) != 0) {
-        ev_misuse();
+    if (in_len > crypto_box_MESSAGEBYTES_MAX ||
+        in_len > SIZE_MAX - EV_BOX_SEAL_OVERHEAD) {
+        return -1; /* libsodium would stop the process; nothing written */
     }
+    /* crypto_box_seal fails when pk is a low-order point: the shared key
+     * would be all zero.  It has written the ephemeral key by then. */
+    if (crypto_box_seal(out, in, in_len, pk) != 0) {
+        sodium_memzero(out, in_len + EV_BOX_SEAL_OVERHEAD);
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -439,13 +531,21 @@ ev_base64_len(size_t n)
     return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 }
 
-void
+/* The longest input whose base64 text's length a size_t holds: libsodium
+ * stops the process on a longer one, or on too small an output. */
+#define B64_IN_MAX ((SIZE_MAX - 5) / 4 * 3)
+
+int
 ev_base64_encode(char *out, size_t out_len, const uint8_t *in, size_t n)
 {
-    if (out_len < ev_base64_len(n)) {
-        ev_misuse();
+    if (n > B64_IN_MAX || out_len < ev_base64_len(n)) {
+        if (out_len > 0) {
+            out[0] = '\0';
+        }
+        return -1;
     }
     sodium_bin2base64(out, out_len, in, n, sodium_base64_VARIANT_ORIGINAL);
+    return 0;
 }
 
 long
@@ -472,46 +572,46 @@ ev_base64_decode(uint8_t *out, size_t out_len, const char *in, size_t in_len)
     return (long)n;
 }
 
+/* BLAKE2b-512: 64 bytes, the longest libsodium makes. */
+_Static_assert(crypto_generichash_BYTES_MAX == 64, "BLAKE2b-512");
+
 struct ev_blake2b_stream {
     crypto_generichash_state st; /* libsodium wants it 64-byte aligned */
-    size_t out_len;
+    int done; /* finished, or libsodium refused: final returns -1 */
 };
 
 ev_blake2b_stream *
-ev_blake2b_stream_new(size_t out_len)
+ev_blake2b_stream_new(void)
 {
     ev_blake2b_stream *h;
 
-    if (out_len < crypto_generichash_BYTES_MIN ||
-        out_len > crypto_generichash_BYTES_MAX) {
-        ev_misuse();
-    }
     h = aligned_alloc(_Alignof(ev_blake2b_stream), sizeof *h);
     if (h == NULL) {
         return NULL;
     }
-    h->out_len = out_len;
-    if (crypto_generichash_init(&h->st, NULL, 0, out_len) != 0) {
-        ev_misuse();
-    }
+    h->done = crypto_generichash_init(&h->st, NULL, 0, 64) != 0;
     return h;
 }
 
 void
 ev_blake2b_stream_update(ev_blake2b_stream *h, const void *in, size_t n)
 {
-    if (n > 0 && crypto_generichash_update(&h->st, in, n) != 0) {
-        ev_misuse();
+    if (n > 0 && !h->done && crypto_generichash_update(&h->st, in, n) != 0) {
+        h->done = 1;
     }
 }
 
-void
-ev_blake2b_stream_final(ev_blake2b_stream *h, uint8_t *out, size_t out_len)
+int
+ev_blake2b_stream_final(ev_blake2b_stream *h, uint8_t out[64])
 {
-    if (out_len != h->out_len ||
-        crypto_generichash_final(&h->st, out, out_len) != 0) {
-        ev_misuse();
+    int rc = h->done || crypto_generichash_final(&h->st, out, 64) != 0;
+
+    h->done = 1; /* the state is spent */
+    if (rc != 0) {
+        sodium_memzero(out, 64);
+        return -1;
     }
+    return 0;
 }
 
 void
@@ -525,24 +625,30 @@ ev_blake2b_stream_free(ev_blake2b_stream *h)
 
 /* ---- For the age format (age.c) ---- */
 
-void
+int
 ev_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len,
                const void *in, size_t in_len)
 {
     crypto_auth_hmacsha256_state st;
+    int rc = 0;
 
+    if (key == NULL && key_len > 0) {
+        return -1; /* libsodium would stop the process */
+    }
     if (crypto_auth_hmacsha256_init(&st, key, key_len) != 0 ||
         crypto_auth_hmacsha256_update(&st, in, in_len) != 0 ||
         crypto_auth_hmacsha256_final(&st, out) != 0) {
-        ev_misuse();
+        sodium_memzero(out, crypto_auth_hmacsha256_BYTES);
+        rc = -1;
     }
     sodium_memzero(&st, sizeof st);
+    return rc;
 }
 
-void
-ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
-               size_t ikm_len, const uint8_t *salt, size_t salt_len,
-               const void *info, size_t info_len)
+int
+ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_len,
+               const uint8_t *salt, size_t salt_len, const void *info,
+               size_t info_len)
 {
     static const uint8_t zero_salt[crypto_auth_hmacsha256_BYTES];
     uint8_t prk[crypto_auth_hmacsha256_BYTES];
@@ -550,13 +656,17 @@ ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
     crypto_auth_hmacsha256_state st;
     size_t done = 0;
     uint8_t ctr = 0;
+    int rc = 0;
 
     if (out_len > 255 * sizeof t) {
-        ev_misuse();
+        return -1; /* RFC 5869's limit; nothing written */
     }
     /* Extract: PRK = HMAC(salt, IKM). */
-    ev_hmac_sha256(prk, salt_len > 0 ? salt : zero_salt,
-                   salt_len > 0 ? salt_len : sizeof zero_salt, ikm, ikm_len);
+    if (ev_hmac_sha256(prk, salt_len > 0 ? salt : zero_salt,
+                       salt_len > 0 ? salt_len : sizeof zero_salt, ikm,
+                       ikm_len) != 0) {
+        return -1; /* prk is wiped */
+    }
     /* Expand: T(i) = HMAC(PRK, T(i-1) || info || i). */
     while (done < out_len) {
         size_t take = out_len - done < sizeof t ? out_len - done : sizeof t;
@@ -567,14 +677,19 @@ ev_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm,
             crypto_auth_hmacsha256_update(&st, info, info_len) != 0 ||
             crypto_auth_hmacsha256_update(&st, &ctr, 1) != 0 ||
             crypto_auth_hmacsha256_final(&st, t) != 0) {
-            ev_misuse();
+            rc = -1;
+            break;
         }
         memcpy(out + done, t, take);
         done += take;
     }
+    if (rc != 0) {
+        sodium_memzero(out, out_len); /* no key made of part of one */
+    }
     sodium_memzero(&st, sizeof st);
     sodium_memzero(prk, sizeof prk);
     sodium_memzero(t, sizeof t);
+    return rc;
 }
 
 int
@@ -587,12 +702,17 @@ ev_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
     return 0;
 }
 
-void
+int
 ev_x25519_base(uint8_t pk[32], const uint8_t sk[32])
 {
+    /* libsodium clamps sk, and no clamped scalar times the base point is
+     * the identity: 1.0.18 returns 0, a later one that refused an all-zero
+     * result would too.  Checked all the same. */
     if (crypto_scalarmult_base(pk, sk) != 0) {
-        ev_misuse();
+        sodium_memzero(pk, 32);
+        return -1;
     }
+    return 0;
 }
 
 int
@@ -617,14 +737,18 @@ ev_base64_raw_len(size_t n)
                                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 }
 
-void
+int
 ev_base64_raw_encode(char *out, size_t out_len, const uint8_t *in, size_t n)
 {
-    if (out_len < ev_base64_raw_len(n)) {
-        ev_misuse();
+    if (n > B64_IN_MAX || out_len < ev_base64_raw_len(n)) {
+        if (out_len > 0) {
+            out[0] = '\0';
+        }
+        return -1;
     }
     sodium_bin2base64(out, out_len, in, n,
                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    return 0;
 }
 
 long

@@ -192,8 +192,9 @@ recovery_check(uint8_t check[2], const uint8_t *secret)
     check[1] = (uint8_t)crc;
 }
 
-/* KEK = BLAKE2b-256(key = secret, label || vault id). */
-static void
+/* KEK = BLAKE2b-256(key = secret, label || vault id).  0, or -1 when
+ * BLAKE2b refused its lengths (it does not: they are constant). */
+static int
 secret_kek(ev_vault *v, uint8_t kek[EV_KEY_BYTES], const char *label,
            const uint8_t *secret, size_t secret_len)
 {
@@ -202,8 +203,8 @@ secret_kek(ev_vault *v, uint8_t kek[EV_KEY_BYTES], const char *label,
 
     memcpy(msg, label, n);
     memcpy(msg + n, v->vault_id, EV_VAULT_ID_BYTES);
-    ev_blake2b(kek, EV_KEY_BYTES, secret, secret_len, msg,
-               n + EV_VAULT_ID_BYTES);
+    return ev_blake2b(kek, EV_KEY_BYTES, secret, secret_len, msg,
+                      n + EV_VAULT_ID_BYTES);
 }
 
 /* Parses and checks the text form; 0 and the secret, or -1. */
@@ -263,10 +264,13 @@ ev_keyslot_add_recovery(ev_vault *v, char out[EV_RECOVERY_KEY_CHARS + 1],
     }
     out[o] = '\0';
     ev_wipe(b32, sizeof b32);
-    secret_kek(v, buf + EV_RECOVERY_SECRET_BYTES + 2, "evault recovery v1",
-               buf, EV_RECOVERY_SECRET_BYTES);
-    rc = add_slot(v, EV_SLOT_RECOVERY, params, sizeof params,
-                  buf + EV_RECOVERY_SECRET_BYTES + 2, NULL, NULL, 0, 0, id);
+    if (secret_kek(v, buf + EV_RECOVERY_SECRET_BYTES + 2, "evault recovery v1",
+                   buf, EV_RECOVERY_SECRET_BYTES) != 0) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot derive a key: libsodium failed");
+    } else {
+        rc = add_slot(v, EV_SLOT_RECOVERY, params, sizeof params,
+                      buf + EV_RECOVERY_SECRET_BYTES + 2, NULL, NULL, 0, 0, id);
+    }
     ev_secure_free(buf);
     if (rc != EV_OK) {
         ev_wipe(out, EV_RECOVERY_KEY_CHARS + 1);
@@ -290,7 +294,12 @@ ev_keyslot_add_member(ev_vault *v, const char *name, const uint8_t pk[32],
     }
     ev_random(kek, EV_KEY_BYTES);
     params[0] = 1;
-    ev_box_seal(params + 1, kek, EV_KEY_BYTES, pk);
+    if (ev_box_seal(params + 1, kek, EV_KEY_BYTES, pk) != 0) {
+        ev_secure_free(kek);
+        return ev_fail(v, EV_EINVAL,
+                       "'%s' is not a usable key (a low-order X25519 point)",
+                       recipient != NULL ? recipient : name);
+    }
     rc = add_slot(v, EV_SLOT_MEMBER, params, sizeof params, kek, name,
                   recipient, 0, 0, id);
     ev_secure_free(kek);
@@ -313,7 +322,11 @@ ev_keyslot_add_trustee(ev_vault *v,
     if (kek == NULL) {
         return ev_fail(v, EV_ENOMEM, "cannot lock memory for a key");
     }
-    secret_kek(v, kek, "evault trustee v1", secret, EV_TRUSTEE_SECRET_BYTES);
+    if (secret_kek(v, kek, "evault trustee v1", secret,
+                   EV_TRUSTEE_SECRET_BYTES) != 0) {
+        ev_secure_free(kek);
+        return ev_fail(v, EV_ENOMEM, "cannot derive a key: libsodium failed");
+    }
     params[0] = 1;
     params[1] = (uint8_t)k;
     params[2] = (uint8_t)n;
@@ -443,7 +456,8 @@ struct unlock_ctx {
 };
 
 /* Derives the slot's KEK into kek: 0, or -1 when this input does not
- * fit the slot (wrong member, impossible cost). */
+ * fit the slot (wrong member, impossible cost), or when the derivation
+ * failed (u->status set: the walk stops). */
 static int
 slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
 {
@@ -462,15 +476,23 @@ slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
         return ev_argon2id(kek, u->pass, u->pass_len, params + 17, ops, mem);
     }
     case EV_SLOT_RECOVERY:
-        secret_kek(u->v, kek, "evault recovery v1", u->secret,
-                   EV_RECOVERY_SECRET_BYTES);
+        if (secret_kek(u->v, kek, "evault recovery v1", u->secret,
+                       EV_RECOVERY_SECRET_BYTES) != 0) {
+            u->status = ev_fail(u->v, EV_ENOMEM,
+                                "cannot derive a key: libsodium failed");
+            return -1;
+        }
         return 0;
     case EV_SLOT_MEMBER:
         return ev_box_seal_open(kek, params + 1, MEMBER_PARAMS_BYTES - 1,
                                 u->member_pk, u->member_sk);
     case EV_SLOT_TRUSTEE:
-        secret_kek(u->v, kek, "evault trustee v1", u->secret,
-                   EV_TRUSTEE_SECRET_BYTES);
+        if (secret_kek(u->v, kek, "evault trustee v1", u->secret,
+                       EV_TRUSTEE_SECRET_BYTES) != 0) {
+            u->status = ev_fail(u->v, EV_ENOMEM,
+                                "cannot derive a key: libsodium failed");
+            return -1;
+        }
         return 0;
     default:
         return -1;
@@ -496,7 +518,7 @@ try_slot(void *arg, const ev_slot_row *row)
     }
     if (slot_kek(u, row, buf) != 0) {
         ev_secure_free(buf);
-        return 0;
+        return u->status != EV_EKEY; /* 1 stops the walk on a failure */
     }
     ad_len = slot_ad(u->v, ad, "evault keyslot v1", row->kind, row->params,
                      row->params_len);
@@ -607,7 +629,9 @@ ev_keyslot_unlock_member(ev_vault *v, const uint8_t sk[32])
 
     u.kind = EV_SLOT_MEMBER;
     u.member_sk = sk;
-    ev_box_sk_to_pk(u.member_pk, sk);
+    if (ev_box_sk_to_pk(u.member_pk, sk) != 0) {
+        return ev_fail(v, EV_EKEY, "this identity is not a usable key");
+    }
     return unlock(v, &u, "this identity");
 }
 

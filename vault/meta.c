@@ -42,7 +42,7 @@ ev_blind_value(ev_vault *v, uint8_t out[16], int field, const void *in,
     }
     buf[0] = (uint8_t)field;
     memcpy(buf + 1, in, in_len);
-    ev_keyed_hash(out, 16, v->keys->blind, buf, in_len + 1);
+    ev_keyed_hash16(out, v->keys->blind, buf, in_len + 1);
     ev_wipe(buf, in_len + 1);
     if (buf != stack) {
         free(buf);
@@ -74,7 +74,7 @@ ev_blind_text(ev_vault *v, uint8_t out[16], int field, const char *s)
     for (size_t i = 0; i < n; i++) {
         buf[1 + i] = (uint8_t)tolower((unsigned char)s[a + i]);
     }
-    ev_keyed_hash(out, 16, v->keys->blind, buf, n + 1);
+    ev_keyed_hash16(out, v->keys->blind, buf, n + 1);
     ev_wipe(buf, n + 1);
     if (buf != stack) {
         free(buf);
@@ -475,8 +475,7 @@ ev_meta_commitment(uint8_t out[32], const ev_record *r)
     ev_sha256_update(h, label, sizeof label - 1);
     ev_sha256_update(h, r->commit_salt, sizeof r->commit_salt);
     ev_sha256_update(h, js, strlen(js));
-    ev_sha256_final(h, out);
-    rc = EV_OK;
+    rc = ev_sha256_final(h, out) == 0 ? EV_OK : EV_ENOMEM;
 cleanup:
     if (js != NULL) {
         ev_wipe(js, strlen(js));

@@ -198,8 +198,8 @@ hash_stored(ev_vault *v, ev_store *s, const struct blob_ref *b,
         }
         off += n;
     }
-    if (rc == EV_OK) {
-        ev_sha256_final(h, out);
+    if (rc == EV_OK && ev_sha256_final(h, out) != 0) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot hash a blob: libcrypto failed");
     }
     ev_sha256_free(h);
     ev_store_reader_close(r);
@@ -254,8 +254,10 @@ copy_blob(ev_vault *v, ev_store *src, ev_store *dst,
         }
     }
     ev_store_reader_close(r);
+    if (rc == EV_OK && ev_sha256_final(h, src_hash) != 0) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot hash a blob: libcrypto failed");
+    }
     if (rc == EV_OK) {
-        ev_sha256_final(h, src_hash);
         rc = ev_store_tmp_commit(dst, fd, tmp, b->id, v->errmsg,
                                  sizeof v->errmsg);
         fd = -1;

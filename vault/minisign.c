@@ -175,7 +175,9 @@ ev_minisign_pubkey_encode(char *out, size_t cap,
     memcpy(bin, alg_pubkey, ALG_BYTES);
     memcpy(bin + ALG_BYTES, keyid, EV_MINISIGN_KEYID_BYTES);
     memcpy(bin + ALG_BYTES + EV_MINISIGN_KEYID_BYTES, pk, EV_MINISIGN_PK_BYTES);
-    ev_base64_encode(out, cap, bin, sizeof bin);
+    if (ev_base64_encode(out, cap, bin, sizeof bin) != 0) {
+        return EV_MS_NOMEM;
+    }
     return EV_MS_OK;
 }
 
@@ -291,8 +293,11 @@ ev_minisign_sign_hash(char *out, size_t cap,
     memcpy(signed_tc, sig, SIG_BYTES);
     memcpy(signed_tc + SIG_BYTES, trusted_comment, tn);
     ev_sign(global, signed_tc, SIG_BYTES + tn, sk);
-    ev_base64_encode(sig_b64, sizeof sig_b64, bin, sizeof bin);
-    ev_base64_encode(global_b64, sizeof global_b64, global, sizeof global);
+    if (ev_base64_encode(sig_b64, sizeof sig_b64, bin, sizeof bin) != 0 ||
+        ev_base64_encode(global_b64, sizeof global_b64, global,
+                         sizeof global) != 0) {
+        return EV_MS_NOMEM;
+    }
     n = snprintf(out, cap, "%s%s\n%s\n%s%s\n%s\n", untrusted_prefix,
                  untrusted_comment, sig_b64, trusted_prefix, trusted_comment,
                  global_b64);
@@ -313,7 +318,12 @@ ev_minisign_sign(char *out, size_t cap, const uint8_t *msg, size_t len,
 {
     uint8_t h[EV_MINISIGN_HASH_BYTES];
 
-    ev_blake2b(h, sizeof h, NULL, 0, msg, len);
+    if (cap > 0) {
+        out[0] = '\0';
+    }
+    if (ev_blake2b(h, sizeof h, NULL, 0, msg, len) != 0) {
+        return EV_MS_NOMEM; /* libsodium failed */
+    }
     return ev_minisign_sign_hash(out, cap, h, sk, keyid, untrusted_comment,
                                  trusted_comment);
 }
@@ -420,7 +430,9 @@ ev_minisign_verify(const char *sig, size_t sig_len, const uint8_t *msg,
         return rc;
     }
     if (hashed) {
-        ev_blake2b(h, sizeof h, NULL, 0, msg, msg_len);
+        if (ev_blake2b(h, sizeof h, NULL, 0, msg, msg_len) != 0) {
+            return EV_MS_NOMEM; /* libsodium failed */
+        }
         rc = ev_sign_verify(sig64, h, sizeof h, pk);
     } else {
         rc = ev_sign_verify(sig64, msg, msg_len, pk);
@@ -455,7 +467,7 @@ ev_minisign_verify_hash(const char *sig, size_t sig_len,
     return check_global(&s, pk, trusted_comment, tc_cap);
 }
 
-void
+int
 ev_minisign_keyid(uint8_t keyid[EV_MINISIGN_KEYID_BYTES],
                   const uint8_t pk[EV_MINISIGN_PK_BYTES])
 {
@@ -463,6 +475,9 @@ ev_minisign_keyid(uint8_t keyid[EV_MINISIGN_KEYID_BYTES],
 
     memcpy(buf, keyid_context, sizeof keyid_context - 1);
     memcpy(buf + sizeof keyid_context - 1, pk, EV_MINISIGN_PK_BYTES);
-    ev_blake2b(h, sizeof h, NULL, 0, buf, sizeof buf);
+    if (ev_blake2b(h, sizeof h, NULL, 0, buf, sizeof buf) != 0) {
+        return -1;
+    }
     memcpy(keyid, h, EV_MINISIGN_KEYID_BYTES);
+    return 0;
 }

@@ -119,8 +119,10 @@ int ev_minisign_verify_hash(const char *sig, size_t sig_len,
                             char *trusted_comment, size_t tc_cap);
 
 /* A keyid for keys evault makes: the first 8 bytes of
- * BLAKE2b-256("evault minisign keyid" || pk). */
-void ev_minisign_keyid(uint8_t keyid[EV_MINISIGN_KEYID_BYTES],
-                       const uint8_t pk[EV_MINISIGN_PK_BYTES]);
+ * BLAKE2b-256("evault minisign keyid" || pk).  0, or -1 when BLAKE2b
+ * refused its lengths (it does not: they are constant). */
+int ev_minisign_keyid(uint8_t keyid[EV_MINISIGN_KEYID_BYTES],
+                      const uint8_t pk[EV_MINISIGN_PK_BYTES])
+    __attribute__((warn_unused_result));
 
 #endif

@@ -58,17 +58,27 @@ ev_note_key_make(ev_note_key *k, const char *name, const uint8_t pk[32])
     return 0;
 }
 
-void
+int
 ev_note_key_format(char *out, size_t out_len, const ev_note_key *k)
 {
     uint8_t raw[33];
     char b64[64], hex[9];
+    int n;
 
     raw[0] = 0x01;
     memcpy(raw + 1, k->pk, 32);
-    ev_base64_encode(b64, sizeof b64, raw, sizeof raw);
+    if (ev_base64_encode(b64, sizeof b64, raw, sizeof raw) != 0) {
+        return -1;
+    }
     ev_hex(hex, k->id, 4);
-    snprintf(out, out_len, "%s+%s+%s", k->name, hex, b64);
+    n = snprintf(out, out_len, "%s+%s+%s", k->name, hex, b64);
+    if (n < 0 || (size_t)n >= out_len) {
+        if (out_len > 0) {
+            out[0] = '\0'; /* no key cut short */
+        }
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -117,7 +127,9 @@ checkpoint_body(char *out, size_t out_len, const ev_checkpoint *c)
     char b64[64];
     int n;
 
-    ev_base64_encode(b64, sizeof b64, c->root, EV_HASH_BYTES);
+    if (ev_base64_encode(b64, sizeof b64, c->root, EV_HASH_BYTES) != 0) {
+        return 0;
+    }
     if (c->time[0] != '\0') {
         n = snprintf(out, out_len, "%s\n%llu\n%s\ntime %s\n", c->origin,
                      (unsigned long long)c->size, b64, c->time);
@@ -142,7 +154,9 @@ ev_checkpoint_sign(char *out, size_t out_len, const ev_checkpoint *c,
     }
     memcpy(sig, k->id, 4);
     ev_sign(sig + 4, out, n, sk);
-    ev_base64_encode(b64, sizeof b64, sig, sizeof sig);
+    if (ev_base64_encode(b64, sizeof b64, sig, sizeof sig) != 0) {
+        return -1;
+    }
     m = snprintf(out + n, out_len - n, "\n%s%s %s\n", dash, k->name, b64);
     return m < 0 || (size_t)m >= out_len - n ? -1 : 0;
 }
@@ -295,7 +309,9 @@ ev_tlog_proof_format(char *out, size_t out_len, const uint8_t *extra,
     }
     n += (size_t)m;
     if (extra != NULL) {
-        ev_base64_encode(b64, sizeof b64, extra, extra_len);
+        if (ev_base64_encode(b64, sizeof b64, extra, extra_len) != 0) {
+            return 0;
+        }
         m = snprintf(out + n, out_len - n, "extra %s\n", b64);
         if (m < 0 || (size_t)m >= out_len - n) {
             return 0;
@@ -309,7 +325,9 @@ ev_tlog_proof_format(char *out, size_t out_len, const uint8_t *extra,
     }
     n += (size_t)m;
     for (size_t i = 0; i < npath; i++) {
-        ev_base64_encode(b64, sizeof b64, path[i], EV_HASH_BYTES);
+        if (ev_base64_encode(b64, sizeof b64, path[i], EV_HASH_BYTES) != 0) {
+            return 0;
+        }
         m = snprintf(out + n, out_len - n, "%s\n", b64);
         if (m < 0 || (size_t)m >= out_len - n) {
             return 0;

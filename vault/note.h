@@ -33,8 +33,10 @@ typedef struct ev_note_key {
 
 /* Fills key from a name and public key (computing the key id). */
 int ev_note_key_make(ev_note_key *k, const char *name, const uint8_t pk[32]);
-/* The verifier key text; out needs 256 bytes. */
-void ev_note_key_format(char *out, size_t out_len, const ev_note_key *k);
+/* The verifier key text; out needs 256 bytes.  0, or -1 when out_len is
+ * too small (out then ""). */
+int ev_note_key_format(char *out, size_t out_len, const ev_note_key *k)
+    __attribute__((warn_unused_result));
 /* Parses a verifier key (surrounding white space allowed).  0 or -1. */
 int ev_note_key_parse(ev_note_key *k, const char *text, size_t len);
 

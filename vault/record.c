@@ -300,6 +300,7 @@ struct chunk_job {
     uint8_t *in;
     uint8_t *out;
     uint32_t entry;
+    int rc;    /* of sealing: EV_ENOMEM when libcrypto failed */
     int whole; /* the whole file: hashed here too, and it finishes it */
     int used;  /* in has held plaintext: wiped at the end */
 };
@@ -349,6 +350,7 @@ seal_work(void *state, void *arg)
 {
     struct chunk_job *j = arg;
 
+    j->rc = EV_OK;
     if (j->whole) {
         /* nothing else of this file is in flight: no order to keep */
         ev_sha256_update(j->file->sha, j->in, j->in_len);
@@ -356,8 +358,8 @@ seal_work(void *state, void *arg)
             return;
         }
     }
-    j->entry = ev_blob_seal_chunk(state, j->out, j->in, j->in_len,
-                                  j->counter, j->file->dek);
+    j->rc = ev_blob_seal_chunk(state, j->out, &j->entry, j->in, j->in_len,
+                               j->counter, j->file->dek);
 }
 
 static void
@@ -741,7 +743,10 @@ file_finish(struct intake *k, struct file_job *f)
     uint64_t padded;
     int rc;
 
-    ev_sha256_final(f->sha, sha);
+    if (ev_sha256_final(f->sha, sha) != 0) {
+        return ev_fail(v, EV_ENOMEM, "cannot hash '%s': libcrypto failed",
+                       f->input->display);
+    }
     if (k->opts->input_ok != NULL && !k->opts->input_ok(k->opts->input_ctx)) {
         return ev_fail(v, EV_ECORRUPT,
                        "the input failed authentication: nothing was added");
@@ -771,8 +776,13 @@ file_finish(struct intake *k, struct file_job *f)
         rc = ev_fail(v, EV_ENOMEM, "out of memory");
         goto cleanup;
     }
-    ev_blob_seal_index(index, f->content_len, f->entries, f->nchunks,
-                       f->dek);
+    rc = ev_blob_seal_index(index, f->content_len, f->entries, f->nchunks,
+                            f->dek);
+    if (rc != EV_OK) {
+        rc = ev_fail(v, rc, "cannot seal the index of '%s': libcrypto failed",
+                     f->input->display);
+        goto cleanup;
+    }
     rc = sink_write(k, f, index, index_len);
     if (rc != EV_OK) {
         goto cleanup;
@@ -798,7 +808,12 @@ file_finish(struct intake *k, struct file_job *f)
         }
         while (rc == EV_OK && done < total) {
             size_t n = total - done < piece ? (size_t)(total - done) : piece;
-            ev_blob_padding(pad, n, done, f->dek);
+            if (ev_blob_padding(pad, n, done, f->dek) != 0) {
+                /* Padmé pads no blob evault takes that far */
+                rc = ev_fail(v, EV_EINVAL, "'%s' is too large",
+                             f->input->display);
+                break;
+            }
             rc = sink_write(k, f, pad, n);
             done += n;
         }
@@ -1064,7 +1079,10 @@ collect_one(struct intake *k, int failed)
     int rc = EV_OK;
 
     if (!failed) {
-        if (!j->marker && !f->hash_only) {
+        if (!j->marker && !f->hash_only && j->rc != EV_OK) {
+            rc = ev_fail(k->v, j->rc, "cannot seal '%s': libcrypto failed",
+                         f->input->display);
+        } else if (!j->marker && !f->hash_only) {
             f->entries[j->counter] = j->entry;
             rc = sink_write(k, f, j->out, ev_entry_len(j->entry));
         }
@@ -1508,6 +1526,10 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     if (total == 0) {
         return EV_OK;
     }
+    if (total > EV_BLOB_PADDING_MAX) {
+        return ev_fail(v, EV_ECORRUPT, "'%s': padding longer than evault makes",
+                       path);
+    }
     want = malloc(piece);
     got = malloc(piece);
     if (want == NULL || got == NULL) {
@@ -1517,7 +1539,11 @@ check_padding(ev_vault *v, const struct blob_src *src, uint64_t stored_len,
     }
     while (done < total) {
         size_t n = total - done < piece ? (size_t)(total - done) : piece;
-        ev_blob_padding(want, n, done, dek);
+        if (ev_blob_padding(want, n, done, dek) != 0) {
+            rc = ev_fail(v, EV_ECORRUPT,
+                         "'%s': padding longer than evault makes", path);
+            break;
+        }
         rc = src_read(src, got, n, stored_len + done);
         if (rc != EV_OK && rc != EV_ECORRUPT) {
             break;
@@ -1790,8 +1816,8 @@ done:
     if (rc == EV_OK && written != content_len) {
         rc = ev_fail(v, EV_ECORRUPT, "'%s': length mismatch", path);
     }
-    if (rc == EV_OK && h != NULL) {
-        ev_sha256_final(h, sha256);
+    if (rc == EV_OK && h != NULL && ev_sha256_final(h, sha256) != 0) {
+        rc = ev_fail(v, EV_ENOMEM, "cannot hash '%s': libcrypto failed", path);
     }
     /* The padding too: an altered byte anywhere in a blob is damage. */
     if (rc == EV_OK) {

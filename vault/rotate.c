@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(EV_BLOBID_BYTES == 32, "a blob id is a keyed BLAKE2b-256");
+
 #define RETIRED_LABEL "evault blobid retired v1"
 #define RETIRED_AD_BYTES (sizeof RETIRED_LABEL - 1 + EV_VAULT_ID_BYTES)
 #define CHECK_LABEL "evault key check v1"
@@ -129,7 +131,7 @@ void
 ev_blobid_of(const ev_blobid_keys *ks, size_t i, uint8_t id[EV_BLOBID_BYTES],
              const uint8_t sha256[32])
 {
-    ev_keyed_hash(id, EV_BLOBID_BYTES, ks->k + i * EV_KEY_BYTES, sha256, 32);
+    ev_keyed_hash32(id, ks->k + i * EV_KEY_BYTES, sha256, 32);
 }
 
 int
@@ -156,7 +158,7 @@ ev_blobid_names(ev_vault *v, const uint8_t sha256[32],
     int rc;
 
     /* The current key first: most blobs, and no catalog read. */
-    ev_keyed_hash(want, sizeof want, v->keys->blobid, sha256, 32);
+    ev_keyed_hash32(want, v->keys->blobid, sha256, 32);
     if (ev_memeq(want, id, sizeof want)) {
         return EV_OK;
     }
@@ -180,7 +182,7 @@ key_check_value(const ev_vault *v, const struct ev_keys *k, uint8_t out[32])
 
     memcpy(msg, CHECK_LABEL, sizeof CHECK_LABEL - 1);
     memcpy(msg + sizeof CHECK_LABEL - 1, v->vault_id, EV_VAULT_ID_BYTES);
-    ev_keyed_hash(out, 32, k->meta, msg, sizeof msg);
+    ev_keyed_hash32(out, k->meta, msg, sizeof msg);
 }
 
 int

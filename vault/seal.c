@@ -479,8 +479,8 @@ ev_vault_public_key(ev_vault *v, char *out, size_t out_len)
     if (rc == EV_OK) {
         rc = ev_custody_key(v, &k);
     }
-    if (rc == EV_OK) {
-        ev_note_key_format(out, out_len, &k);
+    if (rc == EV_OK && ev_note_key_format(out, out_len, &k) != 0) {
+        rc = ev_fail(v, EV_EINVAL, "the buffer for the key is too small");
     }
     return rc;
 }

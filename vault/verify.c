@@ -199,8 +199,8 @@ ev_sha256_file(const char *path, uint8_t sha256[EV_SHA256_BYTES],
     }
     if (got < 0) {
         rc = EV_EIO;
-    } else {
-        ev_sha256_final(h, sha256);
+    } else if (ev_sha256_final(h, sha256) != 0) {
+        rc = EV_ENOMEM; /* libcrypto failed */
     }
 cleanup:
     free(buf);

@@ -76,6 +76,17 @@ ALICE=$(age-keygen -y "$T/alice.key")
 expect_rc 0 "$E" key member add alice --age "$ALICE"
 expect_rc 3 "$E" key member add alice --age "$ALICE"
 expect_rc 2 "$E" key member add carol --age age1notarecipient
+# low-order X25519 points (zero, one, one of order 8) are well-formed
+# recipients that nothing can be sealed to: refused, no slot added (this
+# used to abort the process)
+for LOW in age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z \
+           age1qyqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqj7vrya \
+           age1ur4h5lpmgxu2u9jku0a0r87ydtdqnr0tnsetrlvxvgz3vh6fhqqqzyt4v9; do
+    expect_rc 2 "$E" key member add carol --age "$LOW"
+    grep -q "low-order" "$T/err" && ok || fail "low-order recipient: $LOW"
+done
+"$E" key ls > "$T/out" 2>&1
+grep -q carol "$T/out" && fail "a low-order recipient got a slot" || ok
 expect_rc 2 "$E" key member add carol
 env -u EVAULT_PASSPHRASE_FILE "$EVAULT" ls --identity "$T/alice.key" > "$T/out" 2>&1 \
     && grep -q "f1" "$T/out" && ok || fail "member identity opens"

@@ -64,7 +64,9 @@ fz_note_key_text(char out[256])
     ev_note_key k;
 
     fz_note_key(&k);
-    ev_note_key_format(out, 256, &k);
+    if (ev_note_key_format(out, 256, &k) != 0) {
+        abort();
+    }
 }
 
 /* Non-zero when seeds are wanted; then fz_seed writes them. */

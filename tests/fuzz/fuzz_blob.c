@@ -58,10 +58,12 @@ make_seeds(void)
     /* a real one-chunk blob: header, chunk, index */
     ev_blob_header(buf + 1);
     buf[0] = 0;
-    e = ev_blob_seal_chunk(ctx, buf + 1 + 16, (const uint8_t *)text,
-                           sizeof text - 1, 0, dek);
-    ev_blob_seal_index(buf + 1 + 16 + ev_entry_len(e), sizeof text - 1, &e, 1,
-                       dek);
+    if (ev_blob_seal_chunk(ctx, buf + 1 + 16, &e, (const uint8_t *)text,
+                           sizeof text - 1, 0, dek) != EV_OK ||
+        ev_blob_seal_index(buf + 1 + 16 + ev_entry_len(e), sizeof text - 1,
+                           &e, 1, dek) != EV_OK) {
+        abort();
+    }
     fz_seed("raw", buf, 1 + 16 + ev_entry_len(e) + ev_blob_index_bytes(1));
     /* an index plaintext of two chunks */
     idx[0] = 1;
@@ -188,8 +190,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > EV_CHUNK_BYTES) {
             break;
         }
-        entry = ev_blob_seal_chunk(ctx, in_buf, data + 1, len, 3, dek);
-        if (ev_blob_open_chunk(ctx, out_buf, len, in_buf, entry, 3, dek) !=
+        if (ev_blob_seal_chunk(ctx, in_buf, &entry, data + 1, len, 3, dek) !=
+                EV_OK ||
+            ev_blob_open_chunk(ctx, out_buf, len, in_buf, entry, 3, dek) !=
                 EV_OK ||
             memcmp(out_buf, data + 1, len) != 0) {
             abort();

@@ -68,8 +68,8 @@ minisign_pub(char *out, size_t cap)
     uint8_t pk[32], sk[64], kid[EV_MINISIGN_KEYID_BYTES];
 
     fz_sign_key(pk, sk);
-    ev_minisign_keyid(kid, pk);
-    if (ev_minisign_pubkey_file(out, cap, pk, kid, NULL) != 0) {
+    if (ev_minisign_keyid(kid, pk) != 0 ||
+        ev_minisign_pubkey_file(out, cap, pk, kid, NULL) != 0) {
         abort();
     }
 }
@@ -127,12 +127,11 @@ sign(const struct ent *of)
     char *sig = malloc(EV_MINISIGN_SIG_MAX);
 
     fz_sign_key(pk, sk);
-    ev_minisign_keyid(kid, pk);
-    if (sig == NULL || ev_minisign_sign(sig, EV_MINISIGN_SIG_MAX,
-                                        of != NULL ? (const uint8_t *)of->data
-                                                   : (const uint8_t *)"",
-                                        of != NULL ? of->len : 0, sk, kid, NULL,
-                                        "fuzz") != 0) {
+    if (sig == NULL || ev_minisign_keyid(kid, pk) != 0 ||
+        ev_minisign_sign(
+            sig, EV_MINISIGN_SIG_MAX,
+            of != NULL ? (const uint8_t *)of->data : (const uint8_t *)"",
+            of != NULL ? of->len : 0, sk, kid, NULL, "fuzz") != 0) {
         abort();
     }
     return sig;
