@@ -10,6 +10,8 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -1572,6 +1574,63 @@ test_add_empty_dir(void)
     ev_vault_free(v);
 }
 
+/* Argon2id cannot get its memory: said so, not "wrong passphrase".  The
+ * address space is limited in a child (not under ASan, whose shadow
+ * memory needs address space of its own). */
+static void
+test_unlock_out_of_memory(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+    static const ev_create_opts big = {1, 64 * 1024, NULL, NULL};
+    char dir[PATH_MAX], rec[EV_RECOVERY_KEY_CHARS + 1];
+    ev_vault *v = NULL;
+    int status = -1;
+    pid_t pid;
+
+    t_path(dir, sizeof dir, root, "v-oom");
+    CHECK_EQ(ev_vault_new(&v), EV_OK);
+    CHECK_EQ(ev_vault_create(v, dir, &big, T_PASS, strlen(T_PASS), rec),
+             EV_OK);
+    ev_vault_free(v);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit rl;
+        unsigned long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        int rc;
+        v = NULL;
+        if (f == NULL || fscanf(f, "%lu", &pages) != 1 ||
+            ev_vault_new(&v) != EV_OK || ev_vault_open(v, dir) != EV_OK) {
+            _exit(10);
+        }
+        fclose(f);
+        /* room for 16 MiB more: less than Argon2id's 64 MiB */
+        rl.rlim_cur = rl.rlim_max =
+            (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + 16 * 1024 * 1024;
+        if (setrlimit(RLIMIT_AS, &rl) != 0) {
+            _exit(11);
+        }
+        rc = ev_vault_unlock_passphrase(v, T_PASS, strlen(T_PASS));
+        if (rc != EV_ENOMEM) {
+            _exit(12);
+        }
+        _exit(strstr(ev_vault_errmsg(v), "Argon2id needs 64 MiB") != NULL
+                  ? 0
+                  : 13);
+    }
+    CHECK(pid > 0);
+    if (pid > 0) {
+        CHECK_EQ(waitpid(pid, &status, 0), pid);
+        CHECK(WIFEXITED(status));
+        CHECK_EQ(WEXITSTATUS(status), 0);
+    }
+    /* with the memory there, the same passphrase opens it */
+    v = t_vault_reopen(dir);
+    CHECK(v != NULL);
+    ev_vault_free(v);
+#endif
+}
+
 /* A new vault, with no record yet, checks clean.  (Last: under UBSan a
  * failure here stops the program.) */
 static void
@@ -1607,6 +1666,7 @@ main(void)
     test_filters();
     test_records();
     test_add_empty_dir();
+    test_unlock_out_of_memory();
     test_check_empty();
     t_rmtree(root);
     EV_TEST_END();

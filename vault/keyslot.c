@@ -473,7 +473,17 @@ slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
             u->bad_cost = 1;
             return -1;
         }
-        return ev_argon2id(kek, u->pass, u->pass_len, params + 17, ops, mem);
+        if (ev_argon2id(kek, u->pass, u->pass_len, params + 17, ops, mem) !=
+            0) {
+            /* The cost is in range, so only memory can be missing: not a
+             * wrong passphrase, and no other slot would fare better. */
+            u->status = ev_fail(u->v, EV_ENOMEM,
+                                "not enough memory to check the passphrase "
+                                "(Argon2id needs %llu MiB)",
+                                (unsigned long long)(mem / 1024));
+            return -1;
+        }
+        return 0;
     }
     case EV_SLOT_RECOVERY:
         if (secret_kek(u->v, kek, "evault recovery v1", u->secret,
