@@ -935,7 +935,9 @@ ev_age_reader_new(ev_age_reader **rp, const ev_age_identity *ids, size_t n,
     r->raw = malloc(RAW_BUF);
     r->key = ev_secure_alloc(EV_KEY_BYTES);
     r->sealed = malloc(SEALED_BYTES);
-    r->plain = malloc(CHUNK_BYTES);
+    /* guarded: what an age file holds may be a key (a protected identity
+     * file, a bundle's keys) */
+    r->plain = ev_secure_alloc(CHUNK_BYTES);
     if (r->raw == NULL || r->key == NULL || r->sealed == NULL ||
         r->plain == NULL) {
         goto cleanup;
@@ -1121,10 +1123,7 @@ ev_age_reader_free(ev_age_reader *r)
         ev_wipe(r->key, EV_KEY_BYTES);
         ev_secure_free(r->key);
     }
-    if (r->plain != NULL) {
-        ev_wipe(r->plain, CHUNK_BYTES);
-        free(r->plain);
-    }
+    ev_secure_free(r->plain); /* wipes */
     free(r->sealed);
     free(r->raw);
     free(r);
