@@ -214,10 +214,10 @@ cmd_open(int argc, char **argv)
     struct cli c = {.cmd = "open", .pass_fd = -1};
     const char *ident = NULL, *passfile = NULL, *out = NULL;
     ev_age_source src;
-    char *idtext = NULL, *pass = NULL, tmp[4096];
+    char *idtext = NULL, *pass = NULL;
     size_t idlen = 0, plen = 0;
     ev_vault *v = NULL;
-    int opt, rc, ex = EXIT_OK, in, ofd = 1, age_err = 0;
+    int opt, rc, ex = EXIT_OK, in, age_err = 0;
 
     while ((opt = getopt_long(argc, argv, "hi:o:", opts, NULL)) != -1) {
         switch (opt) {
@@ -273,31 +273,14 @@ cmd_open(int argc, char **argv)
         goto cleanup;
     }
     if (out != NULL) {
-        snprintf(tmp, sizeof tmp, "%s.evault-partial", out);
-        if (access(out, F_OK) == 0) {
-            close(in);
-            ex = cli_error(&c, EV_EEXIST, "'%s' already exists", out);
-            goto cleanup;
-        }
-        ofd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0600);
-        if (ofd < 0) {
-            close(in);
-            ex = cli_error(&c, EV_EIO, "cannot create '%s': %s", tmp,
-                           strerror(errno));
-            goto cleanup;
-        }
+        rc = ev_age_decrypt_file(&src, in, out, &age_err);
+    } else {
+        rc = ev_age_decrypt(&src, in, 1, &age_err);
     }
-    rc = ev_age_decrypt(&src, in, ofd, &age_err);
     close(in);
-    if (out != NULL) {
-        if (rc == EV_OK && (fsync(ofd) != 0 || rename(tmp, out) != 0)) {
-            rc = EV_EIO;
-        }
-        close(ofd);
-        if (rc != EV_OK) {
-            unlink(tmp);
-        }
+    if (rc == EV_EEXIST) {
+        ex = cli_error(&c, EV_EEXIST, "'%s' already exists", out);
+        goto cleanup;
     }
     if (rc != EV_OK) {
         ex = cli_error(&c, rc, "cannot open '%s': %s", argv[optind],

@@ -20,6 +20,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -586,6 +588,54 @@ ev_age_identity_decrypt(const char *text, size_t len, const char *pass,
     *out = buf;
     *out_len = n;
     return EV_OK;
+}
+
+int
+ev_age_decrypt_file(const ev_age_source *src, int in_fd, const char *path,
+                    int *age_err)
+{
+    char tmp[PATH_MAX];
+    int fd = ev_os_tmpfile(path, NULL), unnamed = fd >= 0, rc;
+
+    *age_err = EV_AGE_OK;
+    if (access(path, F_OK) == 0) {
+        if (unnamed) {
+            ev_os.close(fd);
+        }
+        return EV_EEXIST;
+    }
+    if (!unnamed) {
+        if ((size_t)snprintf(tmp, sizeof tmp, "%s.evault-partial", path) >=
+            sizeof tmp) {
+            return EV_EINVAL;
+        }
+        fd = ev_os.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            return errno == ENOSPC ? EV_ENOSPC : EV_EIO;
+        }
+    }
+    rc = ev_age_decrypt(src, in_fd, fd, age_err);
+    if (rc == EV_OK && ev_os.fsync(fd) != 0) {
+        rc = errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
+    }
+    if (unnamed) {
+        if (rc == EV_OK && ev_os_tmpfile_link(fd, path, 0) != 0) {
+            rc = errno == EEXIST                     ? EV_EEXIST
+                 : errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
+                                                      : EV_EIO;
+        }
+        ev_os.close(fd);
+        return rc;
+    }
+    ev_os.close(fd);
+    if (rc == EV_OK && link(tmp, path) != 0) { /* EEXIST: nothing replaced */
+        rc = errno == EEXIST ? EV_EEXIST : EV_EIO;
+    }
+    ev_os.unlink(tmp);
+    if (rc == EV_OK) {
+        ev_os_fsync_parent(path);
+    }
+    return rc;
 }
 
 const char *

@@ -569,6 +569,12 @@ typedef struct ev_age_source {
 } ev_age_source;
 EV_API int ev_age_decrypt(const ev_age_source *src, int in_fd, int out_fd,
                           int *age_err);
+/* The same into a new file at path (refused, EV_EEXIST, when it exists):
+ * it appears complete, synced, once every chunk was authenticated; until
+ * then it is an unnamed file where the file system allows, so a process
+ * killed halfway leaves no plaintext behind. */
+EV_API int ev_age_decrypt_file(const ev_age_source *src, int in_fd,
+                               const char *path, int *age_err);
 EV_API const char *ev_age_error_text(int age_err);
 
 /* What an identity file's text is: in the clear (AGE-SECRET-KEY-1..., or

@@ -183,6 +183,89 @@ ev_os_mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
+/* The folder of path, into dir: "." when path has no slash. */
+static int
+folder_of(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+
+    if (n >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, slash == NULL ? "." : path, n);
+    dir[n] = '\0';
+    return 0;
+}
+
+int
+ev_os_fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+
+    return folder_of(path, dir, sizeof dir) == 0 ? ev_os_fsync_dir(dir) : -1;
+}
+
+int
+ev_os_tmpfile(const char *path, int *direct)
+{
+    char dir[PATH_MAX];
+    int fd;
+
+    if (folder_of(path, dir, sizeof dir) != 0) {
+        return -1;
+    }
+    /* linking it later goes through /proc/self/fd */
+    if (access("/proc/self/fd", X_OK) != 0) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    if (direct == NULL) {
+        return ev_os.open(dir, O_TMPFILE | O_WRONLY, 0600);
+    }
+    fd = ev_os.open(dir, O_TMPFILE | O_WRONLY | O_DIRECT, 0600);
+    *direct = fd >= 0;
+    if (fd < 0 && errno == EINVAL) {
+        fd = ev_os.open(dir, O_TMPFILE | O_WRONLY, 0600);
+    }
+    return fd;
+}
+
+int
+ev_os_tmpfile_link(int fd, const char *path, int overwrite)
+{
+    char proc[64], dir[PATH_MAX], tmp[PATH_MAX];
+    int rc;
+
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (folder_of(path, dir, sizeof dir) != 0) {
+        return -1;
+    }
+    if (!overwrite) {
+        /* EEXIST when path exists: nothing is replaced, and no race */
+        rc = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+    } else {
+        /* a complete file under a passing name, then over path */
+        if ((size_t)snprintf(tmp, sizeof tmp, "%s.evault-%d-%ld", path,
+                             (int)getpid(), (long)fd) >= sizeof tmp) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+        if (rc == 0 && ev_os.rename(tmp, path) != 0) {
+            int saved = errno;
+            ev_os.unlink(tmp);
+            errno = saved;
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        rc = ev_os_fsync_dir(dir);
+    }
+    return rc;
+}
+
 int
 ev_os_clear_direct(int fd)
 {

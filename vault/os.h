@@ -45,6 +45,18 @@ int ev_os_fsync_dir(const char *dir);
 int ev_os_create_excl(const char *path);
 /* Turns O_DIRECT off on fd (for a last, unaligned write). */
 int ev_os_clear_direct(int fd);
+/* fsyncs the folder path is in ("." without a slash): 0 or -1. */
+int ev_os_fsync_parent(const char *path);
+/* An unnamed file (O_TMPFILE) in the folder path will be in: nothing of
+ * it can be seen, nor is left by a crash, until ev_os_tmpfile_link names
+ * it.  With direct, O_DIRECT is tried and *direct says whether it was
+ * set (NULL: never).  -1 with errno when the file system
+ * (or a missing /proc) does not allow it: use a named temporary file. */
+int ev_os_tmpfile(const char *path, int *direct);
+/* Names fd (from ev_os_tmpfile, written and synced) path, and syncs the
+ * folder.  Unless overwrite, fails with EEXIST when path exists.  0 or -1
+ * with errno. */
+int ev_os_tmpfile_link(int fd, const char *path, int overwrite);
 /* mkdir -p: path and every missing folder above it, each new one with
  * mode and synced into its parent.  0, or -1 with errno. */
 int ev_os_mkdirs(const char *path, mode_t mode);

@@ -1940,7 +1940,7 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
     char hex[17];
     const char *slash = strrchr(path, '/');
     ev_awriter *aw;
-    int fd, rc, err, direct;
+    int fd, rc, err, direct = 0, unnamed;
 
     ev_random(r, sizeof r);
     ev_hex(hex, r, sizeof r);
@@ -1961,13 +1961,20 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
                            "'%s' exists and is not a regular file", path);
         }
     }
-    /* O_DIRECT where the file system allows: no page-cache copy of what
-     * may be gigabytes of video. */
-    fd = ev_os.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT,
-                    0600);
-    direct = fd >= 0;
-    if (fd < 0 && errno == EINVAL) {
-        fd = ev_os_create_excl(tmp);
+    /* An unnamed file where the file system has them: a process killed
+     * while writing leaves no part of the evidence in plaintext behind.
+     * O_DIRECT where allowed: no page-cache copy of what may be gigabytes
+     * of video. */
+    fd = ev_os_tmpfile(path, &direct);
+    unnamed = fd >= 0;
+    if (fd < 0 && errno != ENOSPC && errno != EDQUOT) {
+        fd = ev_os.open(tmp,
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT,
+                        0600);
+        direct = fd >= 0;
+        if (fd < 0 && errno == EINVAL) {
+            fd = ev_os_create_excl(tmp);
+        }
     }
     if (fd < 0) {
         return ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
@@ -1987,7 +1994,21 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
     }
     if (rc == EV_OK && ev_os.fsync(fd) != 0) {
         rc = ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
-                     "cannot sync '%s': %s", tmp, strerror(errno));
+                     "cannot sync '%s': %s", unnamed ? path : tmp,
+                     strerror(errno));
+    }
+    if (unnamed) {
+        if (rc == EV_OK && ev_os_tmpfile_link(fd, path, overwrite) != 0) {
+            rc = errno == EEXIST
+                     ? ev_fail(v, EV_EEXIST, "'%s' already exists", path)
+                     : ev_fail(v,
+                               errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
+                                                                  : EV_EIO,
+                               "cannot create '%s': %s", path,
+                               strerror(errno));
+        }
+        ev_os.close(fd); /* unlinked, it is gone with its last descriptor */
+        return rc;
     }
     ev_os.close(fd);
     if (rc == EV_OK && !overwrite && access(path, F_OK) == 0) {
@@ -1996,6 +2017,9 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
     if (rc == EV_OK && ev_os.rename(tmp, path) != 0) {
         rc = ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
                      "cannot rename to '%s': %s", path, strerror(errno));
+    }
+    if (rc == EV_OK) {
+        ev_os_fsync_parent(path); /* the new name survives a power cut */
     }
     if (rc != EV_OK) {
         ev_os.unlink(tmp);

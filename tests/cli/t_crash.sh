@@ -147,4 +147,36 @@ cp "$T/out" "$T/add.out"
 [ -z "$(ls -A "$V/tmp")" ] && ok || fail "tmp/ not empty after a successful add: $(ls -A "$V/tmp" | head -3)"
 verify "final add"
 expect_rc 0 "$EVAULT" check --read-data
+
+# get -o and open -o killed while writing: no part of the plaintext is
+# left beside the destination (the file has no name until it is complete
+# and authenticated), or the whole file is there.
+head -c $((64 * 1048576)) /dev/urandom > "$T/long.bin"
+expect_rc 0 "$EVAULT" add --json "$T/long.bin"
+LONG=$(sed -n 's/^{"id":\([0-9]*\),.*/\1/p' "$T/out" | head -1)
+age-keygen -o "$T/long.key" 2> /dev/null
+age -r "$(age-keygen -y "$T/long.key")" -o "$T/long.age" "$T/long.bin"
+mkdir "$T/dest"
+cut_short=0
+for ms in 15 30 45 60 80 110; do
+    for cmd in get open; do
+        if [ $cmd = get ]; then
+            "$EVAULT" get "$LONG" -o "$T/dest/long.out" > /dev/null 2>&1 &
+        else
+            "$EVAULT" open "$T/long.age" -i "$T/long.key" -o "$T/dest/long.out" > /dev/null 2>&1 &
+        fi
+        pid=$!
+        sleep "0.$(printf '%03d' $ms)"
+        kill -9 $pid 2> /dev/null
+        wait $pid 2> /dev/null
+        if [ -e "$T/dest/long.out" ]; then
+            cmp -s "$T/dest/long.out" "$T/long.bin" && ok || fail "$cmd -o killed at $ms ms: a partial long.out"
+            rm -f "$T/dest/long.out"
+        else
+            cut_short=$((cut_short + 1))
+        fi
+        [ -z "$(ls -A "$T/dest")" ] && ok || fail "$cmd -o killed at $ms ms left: $(ls -A "$T/dest")"
+    done
+done
+echo "crash: get/open -o: $cut_short of 12 killed before the file appeared" >&2
 finish
