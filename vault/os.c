@@ -260,8 +260,15 @@ ev_os_tmpfile_link(int fd, const char *path, int overwrite)
             rc = -1;
         }
     }
-    if (rc == 0) {
-        rc = ev_os_fsync_dir(dir);
+    if (rc == 0 && ev_os_fsync_dir(dir) != 0) {
+        /* the name might not survive a power cut: take back a new one
+         * (a replaced file cannot be given back) */
+        int saved = errno;
+        if (!overwrite) {
+            ev_os.unlink(path);
+        }
+        errno = saved;
+        rc = -1;
     }
     return rc;
 }
