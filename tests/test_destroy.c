@@ -440,8 +440,10 @@ test_destroy(void)
         CHECK_EQ(ev_vault_sweep(v, &n), EV_OK);
         CHECK_EQ(n, 1);
         CHECK(access(path, F_OK) != 0);
+        CHECK(access(dir, F_OK) != 0); /* its folder went with it */
         CHECK(reads_back(v, y, &kept));
         free(kept.data);
+        mkdir(dir, 0700);
         CHECK_EQ(t_write_file(path, junk, sizeof junk), 0);
         CHECK_EQ(ev_record_destroy(v, y, "with a leftover", &d), EV_OK);
         CHECK_EQ(d.leftovers, 1);

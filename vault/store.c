@@ -513,6 +513,12 @@ dir_remove(ev_store *s, const uint8_t *id, char *errmsg, size_t errmsg_len)
     if (ev_os_fsync_dir(sub) != 0) {
         return fail(errno, "cannot sync", sub, errmsg, errmsg_len);
     }
+    /* Its folder too when it held only this blob: a destroy leaves no
+     * trace of it (ENOTEMPTY: others live there).  Adds hold the same
+     * write lock, so none can be filing a blob into it meanwhile. */
+    if (rmdir(sub) == 0) {
+        ev_os_fsync_dir(s->blobs); /* else an empty folder may come back */
+    }
     return EV_OK;
 }
 

@@ -265,7 +265,8 @@ grep -q "no record uses.*$ORPHAN" "$T/out" && ok || fail "check does not note th
 expect_rc 0 "$EVAULT" destroy --sweep
 grep -q "removed 1 blob file" "$T/out" && ok || fail "sweep: $(cat "$T/out")"
 [ ! -e "$ORPHAN" ] && ok || fail "sweep left the orphan"
-head -c 4096 /dev/urandom > "$ORPHAN"
+[ ! -e "$V/blobs/ee" ] && ok || fail "sweep left the orphan's empty folder"
+mkdir -p "$V/blobs/ee" && head -c 4096 /dev/urandom > "$ORPHAN"
 expect_rc 0 "$EVAULT" destroy "$K" --reason "done" --yes --json
 grep -q '"leftovers_removed":1' "$T/out" && ok || fail "destroy did not sweep: $(cat "$T/out")"
 [ ! -e "$ORPHAN" ] && ok || fail "destroy left the orphan"
@@ -357,6 +358,17 @@ LAST=$(sql "SELECT max(seq) FROM custody")
 tamper "last entry removed" - "DELETE FROM custody WHERE seq = $LAST"
 tamper "amendment put back" - "INSERT INTO amendments(id, record, meta) VALUES(99, $P, X'00')"
 expect_rc 0 "$EVAULT" check --read-data
+
+# The last blob in its folder: the folder goes with it, and a new add
+# makes it again.
+new_vault "$T/u" || finish
+head -c 3000000 /dev/urandom > "$T/only.bin"
+EVAULT_DIR=$T/u expect_rc 0 "$EVAULT" add "$T/only.bin"
+[ "$(find "$T/u/blobs" -mindepth 1 -type d | wc -l)" -eq 1 ] && ok || fail "setup: one blob folder"
+EVAULT_DIR=$T/u expect_rc 0 "$EVAULT" destroy 1 --reason "gone" --yes
+[ -z "$(find "$T/u/blobs" -mindepth 1)" ] && ok || fail "destroy left in blobs/: $(find "$T/u/blobs" -mindepth 1)"
+EVAULT_DIR=$T/u expect_rc 0 "$EVAULT" add "$T/only.bin"
+EVAULT_DIR=$T/u expect_rc 0 "$EVAULT" check --read-data
 
 # A destroyed record restored from an older copy of the catalog.
 new_vault "$T/w" || finish
