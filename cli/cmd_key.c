@@ -310,6 +310,18 @@ show_recovery(const struct key_args *a, const char *key)
     printf("    %s\n\n", key);
 }
 
+/* The new recovery key reached the screen (or the JSON reader): the
+ * vault stops warning that it may not have. */
+static void
+shown(ev_vault *v)
+{
+    if (fflush(stdout) != 0 || ev_keys_seen(v) != EV_OK) {
+        fprintf(stderr, "evault: warning: could not note that the new "
+                        "recovery key was shown: %s\n",
+                ev_vault_errmsg(v));
+    }
+}
+
 static int
 key_recovery(struct key_args *a, ev_vault *v)
 {
@@ -321,6 +333,7 @@ key_recovery(struct key_args *a, ev_vault *v)
     }
     show_recovery(a, key);
     ev_secret_wipe(key, sizeof key);
+    shown(v);
     return EXIT_OK;
 }
 
@@ -430,6 +443,7 @@ key_rotate(struct key_args *a, ev_vault *v)
         show_shares(a, lines, k, n);
         ev_secret_free(lines);
     }
+    shown(v);
     return EXIT_OK;
 }
 

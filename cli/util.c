@@ -589,6 +589,19 @@ cli_open(struct cli *c, ev_vault **out)
             return ex;
         }
     }
+    {
+        int unseen = 0;
+        if (ev_keys_unseen(v, &unseen) == EV_OK && unseen) {
+            fprintf(stderr,
+                    "evault: warning: the last new recovery key (from 'key "
+                    "rotate' or 'key recovery') may never have been shown: "
+                    "the command was stopped before it printed it, and the "
+                    "old recovery key no longer opens the vault\n");
+            cli_hint("run 'evault key recovery' now and write the new key "
+                     "down (after a rotation, also 'evault key shares' for "
+                     "each trustee set)");
+        }
+    }
     if (isatty(2)) {
         ev_vault_set_progress(v, cli_progress, NULL);
     }

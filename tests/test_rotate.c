@@ -1325,6 +1325,57 @@ test_scale(void)
     ev_vault_free(v);
 }
 
+/* A new recovery key is marked unseen in its own transaction until the
+ * caller says it was shown; the mark outlives the process. */
+static void
+test_unseen_recovery(void)
+{
+    char dir[PATH_MAX], rec[EV_RECOVERY_KEY_CHARS + 1];
+    char *lines = NULL;
+    int k = 0, n = 0, unseen = -1;
+    ev_vault *v;
+
+    t_path(dir, sizeof dir, root, "v-unseen");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    CHECK_EQ(ev_keys_unseen(v, &unseen), EV_OK);
+    CHECK_EQ(unseen, 0);
+    CHECK_EQ(ev_key_rotate(v, T_PASS, strlen(T_PASS), 1, 8192, rec, &lines,
+                           &k, &n),
+             EV_OK);
+    ev_secret_free(lines);
+    CHECK_EQ(ev_keys_unseen(v, &unseen), EV_OK);
+    CHECK_EQ(unseen, 1);
+    ev_vault_free(v); /* as a process killed before printing the key */
+    v = t_vault_reopen(dir);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    CHECK_EQ(ev_keys_unseen(v, &unseen), EV_OK);
+    CHECK_EQ(unseen, 1);
+    CHECK_EQ(ev_keys_seen(v), EV_OK);
+    ev_vault_free(v);
+    v = t_vault_reopen(dir);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    CHECK_EQ(ev_keys_unseen(v, &unseen), EV_OK);
+    CHECK_EQ(unseen, 0);
+    CHECK_EQ(ev_key_new_recovery(v, rec), EV_OK);
+    CHECK_EQ(ev_keys_unseen(v, &unseen), EV_OK);
+    CHECK_EQ(unseen, 1);
+    CHECK_EQ(ev_keys_seen(v), EV_OK);
+    CHECK_EQ(ev_keys_unseen(v, &unseen), EV_OK);
+    CHECK_EQ(unseen, 0);
+    CHECK_EQ(ev_check(v, EV_CHECK_READ_DATA, NULL, NULL, NULL), EV_OK);
+    ev_vault_free(v);
+}
+
 int
 main(void)
 {
@@ -1337,6 +1388,7 @@ main(void)
     test_failures();
     test_tombstone_and_no_blobs();
     test_key_check();
+    test_unseen_recovery();
     test_scale();
     t_rmtree(root);
     EV_TEST_END();

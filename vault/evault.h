@@ -304,6 +304,14 @@ EV_API int ev_key_rotate(ev_vault *v, const char *pass, size_t len,
                          uint64_t ops, uint64_t mem_kib,
                          char recovery[EV_RECOVERY_KEY_CHARS + 1],
                          char **lines, int *k, int *n);
+/* ev_key_rotate and ev_key_new_recovery leave a mark, in the same
+ * transaction, that their new recovery key has not been shown; the caller
+ * clears it with ev_keys_seen once it has shown the key.  *unseen is 1
+ * while the mark is there: a process killed between the two, and the old
+ * recovery key no longer opens the vault.  ev_keys_unseen needs an open
+ * vault, ev_keys_seen an unlocked one. */
+EV_API int ev_keys_unseen(ev_vault *v, int *unseen);
+EV_API int ev_keys_seen(ev_vault *v);
 /* After unlocking with the recovery key or trustee shares: adds a
  * passphrase slot and records the recovery in the custody log. */
 EV_API int ev_vault_recover(ev_vault *v, const char *pass, size_t len,

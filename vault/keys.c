@@ -294,6 +294,56 @@ ev_key_remove(ev_vault *v, int64_t slot, int force)
     return rc;
 }
 
+/* --- A new recovery key not yet shown --- */
+
+/* In the transaction that makes a new recovery key: until the caller says
+ * it was shown (ev_keys_seen), every unlock can warn that the only
+ * recovery key may never have reached a human (a process killed between
+ * the commit and the printing). */
+static int
+mark_unseen(ev_vault *v)
+{
+    int rc = ev_catalog_meta_put(v->cat, "keys_unseen", "1", 1);
+
+    return rc == EV_OK ? EV_OK
+                       : ev_fail_catalog(v, rc, "cannot change the key slots");
+}
+
+int
+ev_keys_unseen(ev_vault *v, int *unseen)
+{
+    ev_bytes b = {NULL, 0};
+    int rc;
+
+    *unseen = 0;
+    if (v->cat == NULL) {
+        return ev_fail(v, EV_EINVAL, "no vault is open");
+    }
+    rc = ev_catalog_meta_get(v->cat, "keys_unseen", &b);
+    ev_bytes_free(&b);
+    if (rc == EV_OK) {
+        *unseen = 1;
+        return EV_OK;
+    }
+    return rc == EV_ENOENT ? EV_OK
+                           : ev_fail_catalog(v, rc, "cannot read the catalog");
+}
+
+int
+ev_keys_seen(ev_vault *v)
+{
+    int rc = need_keys(v);
+
+    if (rc != EV_OK || (rc = begin(v)) != EV_OK) {
+        return rc;
+    }
+    rc = ev_catalog_meta_delete(v->cat, "keys_unseen");
+    if (rc != EV_OK) {
+        rc = ev_fail_catalog(v, rc, "cannot change the key slots");
+    }
+    return finish(v, rc, 0);
+}
+
 int
 ev_key_new_recovery(ev_vault *v, char recovery[EV_RECOVERY_KEY_CHARS + 1])
 {
@@ -314,6 +364,9 @@ ev_key_new_recovery(ev_vault *v, char recovery[EV_RECOVERY_KEY_CHARS + 1])
         }
         if (rc == EV_OK) {
             rc = ev_keyslot_add_recovery(v, recovery, &id);
+        }
+        if (rc == EV_OK) {
+            rc = mark_unseen(v);
         }
         if (rc == EV_OK) {
             rc = log_key(v, "key-recovery",
@@ -849,6 +902,9 @@ ev_key_rotate(ev_vault *v, const char *pass, size_t len, uint64_t ops,
             }
             remade++;
         }
+    }
+    if (rc == EV_OK) {
+        rc = mark_unseen(v);
     }
     if (rc == EV_OK) {
         rc = log_key(v, "key-rotate",

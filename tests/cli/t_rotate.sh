@@ -34,6 +34,19 @@ NEWKEY=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlin
 expect_rc 4 "$E" ls
 export EVAULT_PASSPHRASE_FILE=$T/p2
 expect_rc 0 "$E" check --read-data
+grep -q "may never have been shown" "$T/err" && fail "a warning after a rotation that showed its key: $(cat "$T/err")" || ok
+# A rotation stopped after its commit, before it printed the key (the
+# mark it commits is still there): every unlock warns, until a new
+# recovery key has been shown.
+sqlite3 "$V/vault.db" "INSERT INTO meta(key, value) VALUES('keys_unseen', x'31')"
+expect_rc 0 "$E" ls --json
+grep -q "^evault: warning: the last new recovery key .* may never have been shown" "$T/err" && ok ||
+    fail "no warning about an unseen recovery key: $(cat "$T/err")"
+grep -q "^hint: run 'evault key recovery' now" "$T/err" && ok || fail "no hint: $(cat "$T/err")"
+expect_rc 0 "$E" key recovery --json
+NEWKEY=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["recovery_key"])' "$T/out")
+expect_rc 0 "$E" ls --json
+[ ! -s "$T/err" ] && ok || fail "warning after key recovery showed the key: $(cat "$T/err")"
 "$E" ls --json | python3 -c 'import json,sys; print(sorted(json.loads(l)["sha256"] for l in sys.stdin))' > "$T/after"
 cmp -s "$T/before" "$T/after" && ok || fail "records differ after rotation"
 expect_rc 0 "$E" ls --tag tagged
