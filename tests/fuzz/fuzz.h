@@ -31,6 +31,16 @@ fz_sodium_init(void)
     }
 }
 
+/* Stops the run when a string a parser filled is not NUL-terminated
+ * within its buffer of cap bytes. */
+static inline void
+fz_terminated(const char *s, size_t cap)
+{
+    if (memchr(s, '\0', cap) == NULL) {
+        abort();
+    }
+}
+
 /* The signer of made checkpoints, proofs and bundles: Ed25519 from a fixed
  * seed, its note key named like a vault's. */
 #define FZ_LOG_NAME "evault.local/0123456789abcdef0123456789abcdef"

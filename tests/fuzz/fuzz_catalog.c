@@ -21,14 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-terminated(const char *s, size_t cap)
-{
-    if (memchr(s, '\0', cap) == NULL) {
-        abort();
-    }
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,9 +45,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: {
         ev_contact c;
         if (ev_contact_decode(text, n, &c) == EV_OK) {
-            terminated(c.name, sizeof c.name);
-            terminated(c.age, sizeof c.age);
-            terminated(c.minisign, sizeof c.minisign);
+            fz_terminated(c.name, sizeof c.name);
+            fz_terminated(c.age, sizeof c.age);
+            fz_terminated(c.minisign, sizeof c.minisign);
         }
         break;
     }
@@ -63,9 +55,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ev_slot_info s;
         memset(&s, 0, sizeof s);
         if (ev_slot_info_decode(text, &s) == EV_OK) {
-            terminated(s.label, sizeof s.label);
-            terminated(s.added_by, sizeof s.added_by);
-            terminated(s.recipient, sizeof s.recipient);
+            fz_terminated(s.label, sizeof s.label);
+            fz_terminated(s.added_by, sizeof s.added_by);
+            fz_terminated(s.recipient, sizeof s.recipient);
             if (s.threshold < 0 || s.threshold > 255 || s.shares < 0 ||
                 s.shares > 255) {
                 abort();
@@ -93,10 +85,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char small[8], big[200];
         for (size_t i = 0; keys[i] != NULL; i++) {
             if (ev_custody_field(text, keys[i], small, sizeof small) == 0) {
-                terminated(small, sizeof small);
+                fz_terminated(small, sizeof small);
             }
             if (ev_custody_field(text, keys[i], big, sizeof big) == 0) {
-                terminated(big, sizeof big);
+                fz_terminated(big, sizeof big);
             }
         }
         for (int64_t id = 0; id < 4; id++) {

@@ -30,14 +30,6 @@ on_key(void *ctx, const char *key, uint64_t size)
     return 0;
 }
 
-static void
-terminated(const char *s, size_t cap)
-{
-    if (memchr(s, '\0', cap) == NULL) {
-        abort();
-    }
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0:
         if (ev_s3_parse_list(in, n, on_key, &keys, &truncated, token,
                              sizeof token) == EV_OK) {
-            terminated(token, sizeof token);
+            fz_terminated(token, sizeof token);
             if (truncated && token[0] == '\0') {
                 abort(); /* a truncated list must say where to go on */
             }
@@ -63,10 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 1:
         if (ev_s3_xml_text(in, n, "Code", text, sizeof text) == 0) {
-            terminated(text, sizeof text);
+            fz_terminated(text, sizeof text);
         }
         if (ev_s3_xml_text(in, n, "Message", text, 8) == 0) {
-            terminated(text, 8);
+            fz_terminated(text, 8);
         }
         break;
     case 2:
@@ -76,14 +68,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (ev_s3_creds_parse(c, in, n, "evidence", err, sizeof err) ==
             EV_OK) {
-            terminated(c->access_key, sizeof c->access_key);
-            terminated(c->secret_key, sizeof c->secret_key);
-            terminated(c->token, sizeof c->token);
+            fz_terminated(c->access_key, sizeof c->access_key);
+            fz_terminated(c->secret_key, sizeof c->secret_key);
+            fz_terminated(c->token, sizeof c->token);
             if (c->access_key[0] == '\0' || c->secret_key[0] == '\0') {
                 abort();
             }
         } else {
-            terminated(err, sizeof err);
+            fz_terminated(err, sizeof err);
         }
         free(c);
         break;
@@ -96,8 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         url[n] = '\0';
         memset(&cfg, 0, sizeof cfg);
         if (ev_s3_parse_url(&cfg, url, err, sizeof err) == EV_OK) {
-            terminated(cfg.bucket, sizeof cfg.bucket);
-            terminated(cfg.prefix, sizeof cfg.prefix);
+            fz_terminated(cfg.bucket, sizeof cfg.bucket);
+            fz_terminated(cfg.prefix, sizeof cfg.prefix);
         }
         free(url);
         break;
@@ -106,10 +98,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ev_s3_config_decode(&cfg, in, n) == EV_OK) {
             char back[1024];
             size_t len;
-            terminated(cfg.bucket, sizeof cfg.bucket);
-            terminated(cfg.prefix, sizeof cfg.prefix);
-            terminated(cfg.endpoint, sizeof cfg.endpoint);
-            terminated(cfg.region, sizeof cfg.region);
+            fz_terminated(cfg.bucket, sizeof cfg.bucket);
+            fz_terminated(cfg.prefix, sizeof cfg.prefix);
+            fz_terminated(cfg.endpoint, sizeof cfg.endpoint);
+            fz_terminated(cfg.region, sizeof cfg.region);
             /* what decodes encodes and decodes to the same settings */
             if (ev_s3_config_encode(&cfg, back, sizeof back, &len) ==
                 EV_OK) {
