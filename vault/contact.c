@@ -594,48 +594,27 @@ int
 ev_age_decrypt_file(const ev_age_source *src, int in_fd, const char *path,
                     int *age_err)
 {
-    char tmp[PATH_MAX];
-    int fd = ev_os_tmpfile(path, NULL), unnamed = fd >= 0, rc;
+    ev_os_out o;
+    int rc;
 
     *age_err = EV_AGE_OK;
     if (access(path, F_OK) == 0) {
-        if (unnamed) {
-            ev_os.close(fd);
-        }
         return EV_EEXIST;
     }
-    if (!unnamed) {
-        if ((size_t)snprintf(tmp, sizeof tmp, "%s.evault-partial", path) >=
-            sizeof tmp) {
-            return EV_EINVAL;
-        }
-        fd = ev_os.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-            return errno == ENOSPC ? EV_ENOSPC : EV_EIO;
-        }
+    if (ev_os_out_open(&o, path, 0) != 0) {
+        return errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
     }
-    rc = ev_age_decrypt(src, in_fd, fd, age_err);
-    if (rc == EV_OK && ev_os.fsync(fd) != 0) {
-        rc = errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
-    }
-    if (unnamed) {
-        if (rc == EV_OK && ev_os_tmpfile_link(fd, path, 0) != 0) {
-            rc = errno == EEXIST                     ? EV_EEXIST
-                 : errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
-                                                      : EV_EIO;
-        }
-        ev_os.close(fd);
+    rc = ev_age_decrypt(src, in_fd, o.fd, age_err);
+    if (rc != EV_OK) {
+        ev_os_out_abort(&o);
         return rc;
     }
-    ev_os.close(fd);
-    if (rc == EV_OK && link(tmp, path) != 0) { /* EEXIST: nothing replaced */
-        rc = errno == EEXIST ? EV_EEXIST : EV_EIO;
+    if (ev_os_out_commit(&o, path, 0) != 0) {
+        return errno == EEXIST                     ? EV_EEXIST
+               : errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
+                                                    : EV_EIO;
     }
-    ev_os.unlink(tmp);
-    if (rc == EV_OK) {
-        ev_os_fsync_parent(path);
-    }
-    return rc;
+    return EV_OK;
 }
 
 const char *

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -132,25 +133,6 @@ ev_os_mkdir_if_missing(const char *path, mode_t mode)
     return -1;
 }
 
-/* fsyncs the directory holding path's last component: 0 or -1. */
-static int
-sync_parent(char *path)
-{
-    char *slash = strrchr(path, '/');
-    int rc;
-
-    if (slash == NULL) {
-        return ev_os_fsync_dir(".");
-    }
-    if (slash == path) {
-        return ev_os_fsync_dir("/");
-    }
-    *slash = '\0';
-    rc = ev_os_fsync_dir(path);
-    *slash = '/';
-    return rc;
-}
-
 int
 ev_os_mkdirs(const char *path, mode_t mode)
 {
@@ -170,7 +152,7 @@ ev_os_mkdirs(const char *path, mode_t mode)
             buf[i] = '\0';
         }
         if (ev_os.mkdir(buf, mode) == 0) {
-            if (sync_parent(buf) != 0) {
+            if (ev_os_fsync_parent(buf) != 0) {
                 return -1; /* the new entry might not survive a power cut */
             }
         } else if (errno != EEXIST) {
@@ -207,60 +189,103 @@ ev_os_fsync_parent(const char *path)
     return folder_of(path, dir, sizeof dir) == 0 ? ev_os_fsync_dir(dir) : -1;
 }
 
-int
-ev_os_tmpfile(const char *path, int *direct)
+/* Opens o->fd as an unnamed file (O_TMPFILE) in path's folder: 0, or -1
+ * with errno. */
+static int
+out_unnamed(ev_os_out *o, const char *path, int want_direct)
 {
     char dir[PATH_MAX];
-    int fd;
 
     if (folder_of(path, dir, sizeof dir) != 0) {
         return -1;
     }
-    /* linking it later goes through /proc/self/fd */
+    /* naming it later goes through /proc/self/fd */
     if (access("/proc/self/fd", X_OK) != 0) {
         errno = EOPNOTSUPP;
         return -1;
     }
-    if (direct == NULL) {
-        return ev_os.open(dir, O_TMPFILE | O_WRONLY, 0600);
+    o->fd = want_direct ? ev_os.open(dir, O_TMPFILE | O_WRONLY | O_DIRECT,
+                                     0600)
+                        : -1;
+    o->direct = o->fd >= 0;
+    if (o->fd < 0 && (!want_direct || errno == EINVAL)) {
+        o->fd = ev_os.open(dir, O_TMPFILE | O_WRONLY, 0600);
     }
-    fd = ev_os.open(dir, O_TMPFILE | O_WRONLY | O_DIRECT, 0600);
-    *direct = fd >= 0;
-    if (fd < 0 && errno == EINVAL) {
-        fd = ev_os.open(dir, O_TMPFILE | O_WRONLY, 0600);
-    }
-    return fd;
+    return o->fd >= 0 ? 0 : -1;
 }
 
 int
-ev_os_tmpfile_link(int fd, const char *path, int overwrite)
+ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
 {
-    char proc[64], dir[PATH_MAX], tmp[PATH_MAX];
-    int rc;
+    const char *slash = strrchr(path, '/');
+    uint8_t r[8];
+    char hex[17];
 
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    if (folder_of(path, dir, sizeof dir) != 0) {
+    memset(o, 0, sizeof *o);
+    o->unnamed = 1;
+    if (out_unnamed(o, path, want_direct) == 0) {
+        return 0;
+    }
+    if (errno == ENOSPC || errno == EDQUOT) {
         return -1;
     }
-    if (!overwrite) {
+    /* no unnamed files here: a hidden name beside path */
+    o->unnamed = 0;
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+    if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.evault-%s",
+                         slash == NULL ? 0 : (int)(slash - path + 1), path,
+                         slash == NULL ? path : slash + 1,
+                         hex) >= sizeof o->tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    o->fd = want_direct
+                ? ev_os.open(o->tmp,
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT,
+                             0600)
+                : -1;
+    o->direct = o->fd >= 0;
+    if (o->fd < 0 && (!want_direct || errno == EINVAL)) {
+        o->fd = ev_os_create_excl(o->tmp);
+    }
+    return o->fd >= 0 ? 0 : -1;
+}
+
+int
+ev_os_out_commit(ev_os_out *o, const char *path, int overwrite)
+{
+    char proc[64], tmp[PATH_MAX];
+    const char *from = o->tmp;
+    int rc = ev_os.fsync(o->fd);
+
+    if (rc == 0 && o->unnamed) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
+        from = proc;
+    }
+    if (rc == 0 && !overwrite) {
         /* EEXIST when path exists: nothing is replaced, and no race */
-        rc = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
-    } else {
+        rc = linkat(AT_FDCWD, from, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+    } else if (rc == 0 && o->unnamed) {
         /* a complete file under a passing name, then over path */
         if ((size_t)snprintf(tmp, sizeof tmp, "%s.evault-%d-%ld", path,
-                             (int)getpid(), (long)fd) >= sizeof tmp) {
+                             (int)getpid(), (long)o->fd) >= sizeof tmp) {
             errno = ENAMETOOLONG;
-            return -1;
-        }
-        rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
-        if (rc == 0 && ev_os.rename(tmp, path) != 0) {
-            int saved = errno;
-            ev_os.unlink(tmp);
-            errno = saved;
             rc = -1;
+        } else {
+            rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+            if (rc == 0 && ev_os.rename(tmp, path) != 0) {
+                int saved = errno;
+                ev_os.unlink(tmp);
+                errno = saved;
+                rc = -1;
+            }
         }
+    } else if (rc == 0) {
+        rc = ev_os.rename(o->tmp, path);
+        o->tmp[0] = '\0'; /* gone with the rename */
     }
-    if (rc == 0 && ev_os_fsync_dir(dir) != 0) {
+    if (rc == 0 && ev_os_fsync_parent(path) != 0) {
         /* the name might not survive a power cut: take back a new one
          * (a replaced file cannot be given back) */
         int saved = errno;
@@ -270,7 +295,25 @@ ev_os_tmpfile_link(int fd, const char *path, int overwrite)
         errno = saved;
         rc = -1;
     }
+    {
+        int saved = errno;
+        ev_os_out_abort(o);
+        errno = saved;
+    }
     return rc;
+}
+
+void
+ev_os_out_abort(ev_os_out *o)
+{
+    if (o->fd >= 0) {
+        ev_os.close(o->fd); /* an unnamed file is gone with it */
+    }
+    o->fd = -1;
+    if (!o->unnamed && o->tmp[0] != '\0') {
+        ev_os.unlink(o->tmp);
+        o->tmp[0] = '\0';
+    }
 }
 
 int

@@ -9,6 +9,7 @@
 #define EV_OS_H
 
 #include <dirent.h>
+#include <limits.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -47,16 +48,26 @@ int ev_os_create_excl(const char *path);
 int ev_os_clear_direct(int fd);
 /* fsyncs the folder path is in ("." without a slash): 0 or -1. */
 int ev_os_fsync_parent(const char *path);
-/* An unnamed file (O_TMPFILE) in the folder path will be in: nothing of
- * it can be seen, nor is left by a crash, until ev_os_tmpfile_link names
- * it.  With direct, O_DIRECT is tried and *direct says whether it was
- * set (NULL: never).  -1 with errno when the file system
- * (or a missing /proc) does not allow it: use a named temporary file. */
-int ev_os_tmpfile(const char *path, int *direct);
-/* Names fd (from ev_os_tmpfile, written and synced) path, and syncs the
- * folder.  Unless overwrite, fails with EEXIST when path exists.  0 or -1
- * with errno. */
-int ev_os_tmpfile_link(int fd, const char *path, int overwrite);
+/* A new output file that appears at its path only complete: an unnamed
+ * file (O_TMPFILE) in the path's folder, so a process killed while writing
+ * leaves nothing behind; where the file system has none, a hidden name
+ * beside the path (".NAME.evault-<16 hex>"), removed on failure.  With
+ * want_direct, O_DIRECT is tried and o->direct says whether it was set.
+ * 0, or -1 with errno. */
+typedef struct ev_os_out {
+    int fd;
+    int direct;
+    int unnamed;
+    char tmp[PATH_MAX]; /* the hidden name, when not unnamed */
+} ev_os_out;
+int ev_os_out_open(ev_os_out *o, const char *path, int want_direct);
+/* fsyncs the file, gives it the name path (unless overwrite, EEXIST when
+ * path exists: nothing is replaced), fsyncs the folder, and closes it.
+ * On failure nothing new stays at path or under the hidden name.  0, or
+ * -1 with errno. */
+int ev_os_out_commit(ev_os_out *o, const char *path, int overwrite);
+/* Closes and removes a file not committed. */
+void ev_os_out_abort(ev_os_out *o);
 /* mkdir -p: path and every missing folder above it, each new one with
  * mode and synced into its parent.  0, or -1 with errno. */
 int ev_os_mkdirs(const char *path, mode_t mode);

@@ -1935,21 +1935,10 @@ ev_record_read(ev_vault *v, int64_t id, int fd)
 int
 ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
 {
-    char tmp[PATH_MAX];
-    uint8_t r[8];
-    char hex[17];
-    const char *slash = strrchr(path, '/');
+    ev_os_out o;
     ev_awriter *aw;
-    int fd, rc, err, direct = 0, unnamed;
+    int rc, err;
 
-    ev_random(r, sizeof r);
-    ev_hex(hex, r, sizeof r);
-    if (slash != NULL) {
-        snprintf(tmp, sizeof tmp, "%.*s/.%s.evault-%s", (int)(slash - path),
-                 path, slash + 1, hex);
-    } else {
-        snprintf(tmp, sizeof tmp, ".%s.evault-%s", path, hex);
-    }
     if (!overwrite && access(path, F_OK) == 0) {
         return ev_fail(v, EV_EEXIST, "'%s' already exists", path);
     }
@@ -1961,26 +1950,15 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
                            "'%s' exists and is not a regular file", path);
         }
     }
-    /* An unnamed file where the file system has them: a process killed
-     * while writing leaves no part of the evidence in plaintext behind.
-     * O_DIRECT where allowed: no page-cache copy of what may be gigabytes
-     * of video. */
-    fd = ev_os_tmpfile(path, &direct);
-    unnamed = fd >= 0;
-    if (fd < 0 && errno != ENOSPC && errno != EDQUOT) {
-        fd = ev_os.open(tmp,
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT,
-                        0600);
-        direct = fd >= 0;
-        if (fd < 0 && errno == EINVAL) {
-            fd = ev_os_create_excl(tmp);
-        }
+    /* It appears only complete: a process killed while writing leaves no
+     * part of the evidence in plaintext behind.  O_DIRECT where allowed:
+     * no page-cache copy of what may be gigabytes of video. */
+    if (ev_os_out_open(&o, path, 1) != 0) {
+        return ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
+                                                             : EV_EIO,
+                       "cannot create '%s': %s", path, strerror(errno));
     }
-    if (fd < 0) {
-        return ev_fail(v, errno == ENOSPC ? EV_ENOSPC : EV_EIO,
-                       "cannot create '%s': %s", tmp, strerror(errno));
-    }
-    aw = ev_awriter_new(fd, direct);
+    aw = ev_awriter_new(o.fd, o.direct);
     if (aw == NULL) {
         rc = ev_fail(v, EV_ENOMEM, "out of memory");
     } else {
@@ -1989,40 +1967,20 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
         ev_awriter_free(aw);
         if (rc == EV_OK && err != 0) {
             rc = ev_fail(v, err == ENOSPC ? EV_ENOSPC : EV_EIO,
-                         "cannot write '%s': %s", tmp, strerror(err));
+                         "cannot write '%s': %s", path, strerror(err));
         }
-    }
-    if (rc == EV_OK && ev_os.fsync(fd) != 0) {
-        rc = ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
-                     "cannot sync '%s': %s", unnamed ? path : tmp,
-                     strerror(errno));
-    }
-    if (unnamed) {
-        if (rc == EV_OK && ev_os_tmpfile_link(fd, path, overwrite) != 0) {
-            rc = errno == EEXIST
-                     ? ev_fail(v, EV_EEXIST, "'%s' already exists", path)
-                     : ev_fail(v,
-                               errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
-                                                                  : EV_EIO,
-                               "cannot create '%s': %s", path,
-                               strerror(errno));
-        }
-        ev_os.close(fd); /* unlinked, it is gone with its last descriptor */
-        return rc;
-    }
-    ev_os.close(fd);
-    if (rc == EV_OK && !overwrite && access(path, F_OK) == 0) {
-        rc = ev_fail(v, EV_EEXIST, "'%s' already exists", path);
-    }
-    if (rc == EV_OK && ev_os.rename(tmp, path) != 0) {
-        rc = ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO,
-                     "cannot rename to '%s': %s", path, strerror(errno));
-    }
-    if (rc == EV_OK) {
-        ev_os_fsync_parent(path); /* the new name survives a power cut */
     }
     if (rc != EV_OK) {
-        ev_os.unlink(tmp);
+        ev_os_out_abort(&o);
+        return rc;
     }
-    return rc;
+    if (ev_os_out_commit(&o, path, overwrite) != 0) {
+        return errno == EEXIST
+                   ? ev_fail(v, EV_EEXIST, "'%s' already exists", path)
+                   : ev_fail(v,
+                             errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
+                                                                : EV_EIO,
+                             "cannot write '%s': %s", path, strerror(errno));
+    }
+    return EV_OK;
 }
