@@ -461,6 +461,85 @@ test_export_faults(void)
     ev_vault_free(v);
 }
 
+/* A file system without unnamed files (O_TMPFILE): get -o falls back to a
+ * hidden name beside the output, and still leaves nothing on failure. */
+static int
+open_no_tmpfile(const char *path, int flags, mode_t mode)
+{
+    if ((flags & O_TMPFILE) == O_TMPFILE) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    return ev_os_default.open(path, flags, mode);
+}
+
+static int
+only_source_left(void)
+{
+    DIR *d = opendir(root);
+    struct dirent *e;
+    int clean = 1;
+
+    while ((e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, "hidden-out") != NULL) {
+            fprintf(stderr, "left behind: %s\n", e->d_name);
+            clean = 0;
+        }
+    }
+    closedir(d);
+    return clean;
+}
+
+static void
+test_export_without_tmpfile(void)
+{
+    char vdir[PATH_MAX], src[PATH_MAX], out[PATH_MAX];
+    const struct known *k;
+    struct t_recs rs;
+    const char *paths[1];
+    uint8_t *got;
+    size_t got_n = 0;
+    ev_vault *v;
+
+    t_path(vdir, sizeof vdir, root, "vault-notmpfile");
+    v = t_vault_create(vdir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    make_file(root, "hidden-src.bin", 3 * MiB + 3, 777, 0);
+    t_path(src, sizeof src, root, "hidden-src.bin");
+    paths[0] = src;
+    memset(&rs, 0, sizeof rs);
+    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, t_collect, &rs), EV_OK);
+    t_path(out, sizeof out, root, "hidden-out");
+    k = lookup("hidden-src.bin");
+    ev_os = ev_os_default;
+    ev_os.open = open_no_tmpfile;
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0), EV_OK);
+    got = t_read_file(out, &got_n);
+    CHECK(got != NULL && k != NULL && got_n == k->n &&
+          memcmp(got, k->data, k->n) == 0);
+    free(got);
+    /* an existing file is kept, and refused */
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0), EV_EEXIST);
+    /* --force replaces it */
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 1), EV_OK);
+    unlink(out);
+    /* a failed write leaves neither the output nor its hidden name */
+    fault_at = 1;
+    fault_errno = ENOSPC;
+    atomic_store(&calls, 0);
+    atomic_store(&fired, 0);
+    ev_os.write = bad_write;
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0), EV_ENOSPC);
+    CHECK(atomic_load(&fired));
+    ev_os = ev_os_default;
+    CHECK(access(out, F_OK) != 0);
+    CHECK(only_source_left());
+    ev_vault_free(v);
+}
+
 /* ------------------------------------------------------------------ */
 /* Durability of a blob directory after a failed directory fsync        */
 /* ------------------------------------------------------------------ */
@@ -728,6 +807,7 @@ main(void)
     root = t_mkdtemp();
     test_add_faults();
     test_export_faults();
+    test_export_without_tmpfile();
     test_dir_fsync_retry();
     test_changing_files();
     disarm();
