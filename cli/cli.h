@@ -81,6 +81,9 @@ int cli_bad_option(struct cli *c, const char *usage, int argc, char **argv);
 /* Prints a name for a terminal or a tab-separated line: control
  * characters become '?', so one record is one line. */
 void cli_put_name(FILE *f, const char *s);
+/* Says that n unfinished files, left by an earlier get or open that was
+ * stopped, were removed from the folder of path (nothing when n is 0). */
+void cli_note_swept(const char *path, unsigned n);
 
 /* Reads the passphrase (file, fd, environment or terminal) into guarded
  * memory.  confirm: ask twice on a terminal.  Returns an exit code. */

@@ -102,7 +102,9 @@ run(int argc, char **argv, int is_cat)
         return ex;
     }
     if (out != NULL && strcmp(out, "-") != 0) {
-        rc = ev_record_export(v, id, out, force);
+        unsigned swept = 0;
+        rc = ev_record_export(v, id, out, force, &swept);
+        cli_note_swept(out, swept);
     } else {
         ev_record r;
         rc = ev_record_get(v, id, &r);

@@ -273,7 +273,9 @@ cmd_open(int argc, char **argv)
         goto cleanup;
     }
     if (out != NULL) {
-        rc = ev_age_decrypt_file(&src, in, out, &age_err);
+        unsigned swept = 0;
+        rc = ev_age_decrypt_file(&src, in, out, &age_err, &swept);
+        cli_note_swept(out, swept);
     } else {
         rc = ev_age_decrypt(&src, in, 1, &age_err);
     }

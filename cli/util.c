@@ -92,6 +92,18 @@ cli_hint(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void
+cli_note_swept(const char *path, unsigned n)
+{
+    if (n == 0) {
+        return;
+    }
+    fprintf(stderr, "note: removed %u unfinished file(s) that an interrupted "
+                    "'evault get' or 'evault open' left beside '", n);
+    cli_put_name(stderr, path);
+    fprintf(stderr, "'\n");
+}
+
 int
 cli_fail(struct cli *c, ev_vault *v, int status)
 {

@@ -14,8 +14,10 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/time.h>
 
 #define MiB ((size_t)1 << 20)
@@ -419,7 +421,7 @@ test_export_faults(void)
         for (int n = 1; n < 200; n++) {
             int rc, err = n % 2 ? ENOSPC : EIO;
             arm((enum fault_op)op, (n + 1) / 2, err);
-            rc = ev_record_export(v, r.id, out, 0);
+            rc = ev_record_export(v, r.id, out, 0, NULL);
             disarm();
             if (!atomic_load(&fired)) {
                 size_t got_n = 0;
@@ -516,15 +518,53 @@ test_export_without_tmpfile(void)
     k = lookup("hidden-src.bin");
     ev_os = ev_os_default;
     ev_os.open = open_no_tmpfile;
-    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0), EV_OK);
+    /* What a killed export left: removed before the next one, unless a
+     * live writer holds it or it is not evault's hidden name. */
+    {
+        static const char *const names[] = {
+            ".hidden-out.evault-0123456789abcdef",  /* killed: removed */
+            ".hidden-out2.evault-fedcba9876543210", /* being written */
+            ".hidden-out.evault-0123456789ABCDEF",  /* not evault's */
+            ".hidden-out.evault-0123456789abcde",   /* not evault's */
+            "hidden-out.evault-0123456789abcdef",   /* not hidden */
+        };
+        char p[PATH_MAX], link[PATH_MAX];
+        unsigned swept = 99;
+        int held;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            t_path(p, sizeof p, root, names[i]);
+            CHECK(t_write_file(p, "part of the plaintext", 21) == 0);
+        }
+        t_path(p, sizeof p, root, names[1]);
+        held = open(p, O_RDONLY);
+        CHECK(held >= 0 && flock(held, LOCK_EX) == 0);
+        /* a link with the name is never followed nor removed */
+        t_path(link, sizeof link, root, ".hidden-out3.evault-00112233445566ff");
+        CHECK(symlink(p, link) == 0);
+        CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0, &swept), EV_OK);
+        CHECK_EQ(swept, 1);
+        t_path(p, sizeof p, root, names[0]);
+        CHECK(access(p, F_OK) != 0);
+        for (size_t i = 1; i < sizeof names / sizeof names[0]; i++) {
+            t_path(p, sizeof p, root, names[i]);
+            CHECK(access(p, F_OK) == 0);
+            unlink(p);
+        }
+        CHECK(unlink(link) == 0);
+        close(held);
+        unlink(out);
+        /* nothing left to remove: none counted */
+        CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0, &swept), EV_OK);
+        CHECK_EQ(swept, 0);
+    }
     got = t_read_file(out, &got_n);
     CHECK(got != NULL && k != NULL && got_n == k->n &&
           memcmp(got, k->data, k->n) == 0);
     free(got);
     /* an existing file is kept, and refused */
-    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0), EV_EEXIST);
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0, NULL), EV_EEXIST);
     /* --force replaces it */
-    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 1), EV_OK);
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 1, NULL), EV_OK);
     unlink(out);
     /* a failed write leaves neither the output nor its hidden name */
     fault_at = 1;
@@ -532,7 +572,7 @@ test_export_without_tmpfile(void)
     atomic_store(&calls, 0);
     atomic_store(&fired, 0);
     ev_os.write = bad_write;
-    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0), EV_ENOSPC);
+    CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0, NULL), EV_ENOSPC);
     CHECK(atomic_load(&fired));
     ev_os = ev_os_default;
     CHECK(access(out, F_OK) != 0);

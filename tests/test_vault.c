@@ -716,13 +716,13 @@ test_sizes(const char *vdir, ev_vault *v)
                 size_t got_n = 0;
                 uint8_t *got;
                 snprintf(out, sizeof out, "%s/export-%s", root, name);
-                CHECK_EQ(ev_record_export(v, r.id, out, 0), EV_OK);
+                CHECK_EQ(ev_record_export(v, r.id, out, 0, NULL), EV_OK);
                 got = t_read_file(out, &got_n);
                 CHECK(got != NULL && got_n == n &&
                       (n == 0 || memcmp(got, data, n) == 0));
                 free(got);
-                CHECK_EQ(ev_record_export(v, r.id, out, 0), EV_EEXIST);
-                CHECK_EQ(ev_record_export(v, r.id, out, 1), EV_OK);
+                CHECK_EQ(ev_record_export(v, r.id, out, 0, NULL), EV_EEXIST);
+                CHECK_EQ(ev_record_export(v, r.id, out, 1, NULL), EV_OK);
                 unlink(out);
             }
             free(data);
@@ -933,7 +933,7 @@ test_hash_only(ev_vault *v)
     {
         char out[PATH_MAX];
         t_path(out, sizeof out, root, "hash-only-export");
-        CHECK_EQ(ev_record_export(v, r.id, out, 0), EV_ENOENT);
+        CHECK_EQ(ev_record_export(v, r.id, out, 0, NULL), EV_ENOENT);
         CHECK(access(out, F_OK) != 0); /* nothing left behind */
     }
 }

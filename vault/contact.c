@@ -592,17 +592,23 @@ ev_age_identity_decrypt(const char *text, size_t len, const char *pass,
 
 int
 ev_age_decrypt_file(const ev_age_source *src, int in_fd, const char *path,
-                    int *age_err)
+                    int *age_err, unsigned *swept)
 {
     ev_os_out o;
     int rc;
 
     *age_err = EV_AGE_OK;
+    if (swept != NULL) {
+        *swept = 0;
+    }
     if (access(path, F_OK) == 0) {
         return EV_EEXIST;
     }
     if (ev_os_out_open(&o, path, 0) != 0) {
         return errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
+    }
+    if (swept != NULL) {
+        *swept = o.swept;
     }
     rc = ev_age_decrypt(src, in_fd, o.fd, age_err);
     if (rc != EV_OK) {

@@ -367,9 +367,13 @@ EV_API int ev_record_stream(ev_vault *v, int64_t id,
 
 /* Like ev_record_read, into a new file at path (refuses to overwrite unless
  * overwrite is set).  The file appears under its name only once all of it
- * was authenticated and synced; on failure nothing is left behind. */
+ * was authenticated and synced; on failure nothing is left behind.  Where
+ * the file system has no unnamed files, it is written under a hidden name
+ * beside path (".NAME.evault-<16 hex>"); hidden names that a killed export
+ * left in that folder are removed first, and *swept (when not NULL)
+ * counts them. */
 EV_API int ev_record_export(ev_vault *v, int64_t id, const char *path,
-                            int overwrite);
+                            int overwrite, unsigned *swept);
 
 /* What ev_record_destroy did. */
 typedef struct ev_destroy_result {
@@ -580,9 +584,12 @@ EV_API int ev_age_decrypt(const ev_age_source *src, int in_fd, int out_fd,
 /* The same into a new file at path (refused, EV_EEXIST, when it exists):
  * it appears complete, synced, once every chunk was authenticated; until
  * then it is an unnamed file where the file system allows, so a process
- * killed halfway leaves no plaintext behind. */
+ * killed halfway leaves no plaintext behind.  Elsewhere, as
+ * ev_record_export: *swept (when not NULL) counts the hidden names of
+ * killed writers removed from path's folder. */
 EV_API int ev_age_decrypt_file(const ev_age_source *src, int in_fd,
-                               const char *path, int *age_err);
+                               const char *path, int *age_err,
+                               unsigned *swept);
 EV_API const char *ev_age_error_text(int age_err);
 
 /* What an identity file's text is: in the clear (AGE-SECRET-KEY-1..., or

@@ -6,6 +6,7 @@
  */
 #include "os.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int
@@ -214,23 +216,80 @@ out_unnamed(ev_os_out *o, const char *path, int want_direct)
     return o->fd >= 0 ? 0 : -1;
 }
 
-int
-ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
+/* ".NAME.evault-" and 16 lowercase hex digits: a hidden output name. */
+static int
+is_hidden_out(const char *name)
+{
+    size_t n = strlen(name);
+
+    /* at least one character of NAME */
+    if (name[0] != '.' || n < 2 + 8 + 16 ||
+        memcmp(name + n - 16 - 8, ".evault-", 8) != 0) {
+        return 0;
+    }
+    for (size_t i = n - 16; i < n; i++) {
+        if (!((name[i] >= '0' && name[i] <= '9') ||
+              (name[i] >= 'a' && name[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Removes the hidden outputs in dir that no process holds: what a killed
+ * export left behind, part of a plaintext file.  A writer holds a lock on
+ * its own from creation to commit.  Returns how many were removed. */
+static unsigned
+sweep_hidden(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned n = 0;
+
+    if (d == NULL) {
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st, again;
+        int fd;
+        if (!is_hidden_out(e->d_name)) {
+            continue;
+        }
+        fd = ev_os.openat(dirfd(d), e->d_name,
+                          O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                              O_CLOEXEC,
+                          0);
+        if (fd < 0) {
+            continue;
+        }
+        /* only a regular file no one holds, still under this name */
+        if (ev_os.fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            ev_os.flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dirfd(d), e->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+            again.st_dev == st.st_dev && again.st_ino == st.st_ino &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0) {
+            n++;
+        }
+        ev_os.close(fd);
+    }
+    closedir(d);
+    if (n > 0) {
+        ev_os_fsync_dir(dir);
+    }
+    return n;
+}
+
+/* Creates the hidden name beside path, locked against sweep_hidden:
+ * 0, or -1 with errno. */
+static int
+out_hidden(ev_os_out *o, const char *path, int want_direct)
 {
     const char *slash = strrchr(path, '/');
     uint8_t r[8];
     char hex[17];
+    struct stat st, named;
+    int busy = 0;
 
-    memset(o, 0, sizeof *o);
-    o->unnamed = 1;
-    if (out_unnamed(o, path, want_direct) == 0) {
-        return 0;
-    }
-    if (errno == ENOSPC || errno == EDQUOT) {
-        return -1;
-    }
-    /* no unnamed files here: a hidden name beside path */
-    o->unnamed = 0;
     randombytes_buf(r, sizeof r);
     sodium_bin2hex(hex, sizeof hex, r, sizeof r);
     if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.evault-%s",
@@ -240,16 +299,66 @@ ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
         errno = ENAMETOOLONG;
         return -1;
     }
-    o->fd = want_direct
-                ? ev_os.open(o->tmp,
-                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT,
-                             0600)
-                : -1;
+    o->fd = want_direct ? ev_os.open(o->tmp,
+                                     O_WRONLY | O_CREAT | O_EXCL |
+                                         O_NOFOLLOW | O_DIRECT,
+                                     0600)
+                        : -1;
     o->direct = o->fd >= 0;
     if (o->fd < 0 && (!want_direct || errno == EINVAL)) {
         o->fd = ev_os_create_excl(o->tmp);
     }
-    return o->fd >= 0 ? 0 : -1;
+    if (o->fd < 0) {
+        o->tmp[0] = '\0';
+        return -1;
+    }
+    /* Locked, and still ours: another process's sweep may have locked and
+     * removed it between its creation and the lock.  (Where the file
+     * system has no locks, no sweep can lock it either, and it is left.) */
+    if (ev_os.flock(o->fd, LOCK_EX | LOCK_NB) != 0) {
+        busy = errno == EWOULDBLOCK;
+    }
+    if (busy || ev_os.fstat(o->fd, &st) != 0 || lstat(o->tmp, &named) != 0 ||
+        named.st_dev != st.st_dev || named.st_ino != st.st_ino) {
+        ev_os.close(o->fd);
+        o->fd = -1;
+        o->tmp[0] = '\0';
+        errno = EAGAIN;
+        return -1;
+    }
+    return 0;
+}
+
+int
+ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
+{
+    char dir[PATH_MAX];
+
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    o->unnamed = 1;
+    if (out_unnamed(o, path, want_direct) == 0) {
+        return 0;
+    }
+    if (errno == ENOSPC || errno == EDQUOT) {
+        return -1;
+    }
+    /* no unnamed files here: a hidden name beside path, after removing
+     * what earlier killed exports left in this folder */
+    o->unnamed = 0;
+    if (folder_of(path, dir, sizeof dir) != 0) {
+        return -1;
+    }
+    o->swept = sweep_hidden(dir);
+    for (int tries = 0; tries < 3; tries++) {
+        if (out_hidden(o, path, want_direct) == 0) {
+            return 0;
+        }
+        if (errno != EAGAIN) {
+            return -1;
+        }
+    }
+    return -1;
 }
 
 int

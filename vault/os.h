@@ -51,13 +51,17 @@ int ev_os_fsync_parent(const char *path);
 /* A new output file that appears at its path only complete: an unnamed
  * file (O_TMPFILE) in the path's folder, so a process killed while writing
  * leaves nothing behind; where the file system has none, a hidden name
- * beside the path (".NAME.evault-<16 hex>"), removed on failure.  With
- * want_direct, O_DIRECT is tried and o->direct says whether it was set.
- * 0, or -1 with errno. */
+ * beside the path (".NAME.evault-<16 hex>"), removed on failure and
+ * locked while it is written.  Before making one, the hidden names in the
+ * folder that no process holds are removed: a process killed while
+ * writing left them, and o->swept counts them.  With want_direct,
+ * O_DIRECT is tried and o->direct says whether it was set.  0, or -1 with
+ * errno. */
 typedef struct ev_os_out {
     int fd;
     int direct;
     int unnamed;
+    unsigned swept;     /* hidden names of killed writers removed */
     char tmp[PATH_MAX]; /* the hidden name, when not unnamed */
 } ev_os_out;
 int ev_os_out_open(ev_os_out *o, const char *path, int want_direct);

@@ -1933,12 +1933,16 @@ ev_record_read(ev_vault *v, int64_t id, int fd)
 }
 
 int
-ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
+ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite,
+                 unsigned *swept)
 {
     ev_os_out o;
     ev_awriter *aw;
     int rc, err;
 
+    if (swept != NULL) {
+        *swept = 0;
+    }
     if (!overwrite && access(path, F_OK) == 0) {
         return ev_fail(v, EV_EEXIST, "'%s' already exists", path);
     }
@@ -1957,6 +1961,9 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite)
         return ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
                                                              : EV_EIO,
                        "cannot create '%s': %s", path, strerror(errno));
+    }
+    if (swept != NULL) {
+        *swept = o.swept;
     }
     aw = ev_awriter_new(o.fd, o.direct);
     if (aw == NULL) {
