@@ -126,6 +126,13 @@ run(int argc, char **argv, int is_cat)
     }
     if (rc != EV_OK) {
         ex = cli_fail(&c, v, rc);
+        if (rc == EV_EEXIST && out != NULL && !force) {
+            cli_hint("choose another name with -o, or add --force to "
+                     "replace it");
+        } else if (rc == EV_ENOENT &&
+                   strncmp(ev_vault_errmsg(v), "no record", 9) == 0) {
+            cli_hint("'evault ls' lists the records and their ids");
+        }
         if (rc == EV_ECORRUPT && out == NULL) {
             fprintf(stderr, "evault: the output written so far is not "
                             "trustworthy: discard it\n");

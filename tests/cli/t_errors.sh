@@ -76,6 +76,8 @@ cmp -s "$T/out" "$T/records.before" && ok ||
 # --- no such record -------------------------------------------------------
 expect_rc 3 "$EVAULT" get 999
 has_err '999'
+grep -q "^hint: 'evault ls' lists the records" "$T/err" && ok ||
+    fail "get 999: no hint to list the records"
 expect_rc 3 "$EVAULT" get 999 -o "$T/g999"
 [ ! -e "$T/g999" ] && ok || fail "get 999 -o left a file"
 [ -z "$(find "$T" -maxdepth 1 -name '.g999*')" ] && ok ||
@@ -150,6 +152,14 @@ expect_rc 0 "$EVAULT" ls --json
 cmp -s "$T/out" "$T/records.before" && ok ||
     fail "the vault lists other records after init over it"
 expect_rc 0 "$EVAULT" get 1 -o "$T/after-init"
+# a second get to the same file: refused, the file kept, a way out named
+cp "$T/after-init" "$T/after-init.kept"
+expect_rc 3 "$EVAULT" get 2 -o "$T/after-init"
+has_err 'already exists'
+grep -q '^hint: .*--force' "$T/err" && ok ||
+    fail "get -o over a file: no hint naming --force"
+cmp -s "$T/after-init" "$T/after-init.kept" && ok ||
+    fail "get -o over a file changed it"
 expect_rc 0 "$EVAULT" check --read-data
 
 # --- a newer format -------------------------------------------------------
