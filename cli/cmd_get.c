@@ -93,6 +93,15 @@ run(int argc, char **argv, int is_cat)
     if (ex != EXIT_OK) {
         return ex;
     }
+    /* An output that would be refused is refused before the access is
+     * logged. */
+    if (out != NULL && strcmp(out, "-") != 0 && !force &&
+        access(out, F_OK) == 0) {
+        ev_vault_free(v);
+        ex = cli_error(&c, EV_EEXIST, "'%s' already exists", out);
+        cli_hint("choose another name with -o, or add --force to replace it");
+        return ex;
+    }
     /* The custody log records the access before any byte leaves. */
     rc = ev_log_action(v, is_cat ? "cat" : "get", &id, 1,
                        out != NULL ? "to a file" : NULL);
@@ -129,9 +138,6 @@ run(int argc, char **argv, int is_cat)
         if (rc == EV_EEXIST && out != NULL && !force) {
             cli_hint("choose another name with -o, or add --force to "
                      "replace it");
-        } else if (rc == EV_ENOENT &&
-                   strncmp(ev_vault_errmsg(v), "no record", 9) == 0) {
-            cli_hint("'evault ls' lists the records and their ids");
         }
         if (rc == EV_ECORRUPT && out == NULL) {
             fprintf(stderr, "evault: the output written so far is not "

@@ -516,8 +516,13 @@ cmd_key(int argc, char **argv)
     if (a.npos != subs[i].npos ||
         (subs[i].run == key_member && strcmp(a.pos[0], "add") != 0 &&
          strcmp(a.pos[0], "rm") != 0)) {
-        return cli_usage_error(&a.c, usage, "wrong arguments for key %s",
-                               subs[i].name);
+        return cli_usage_error(
+            &a.c, usage, "%s",
+            subs[i].run == key_member
+                ? "key member takes 'add NAME --age age1...' or 'rm NAME'"
+            : subs[i].run == key_rm
+                ? "key rm takes one slot number (see 'evault key ls')"
+                : "this key command takes no arguments, only options");
     }
     ex = cli_open(&a.c, &v);
     if (ex != EXIT_OK) {

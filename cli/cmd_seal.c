@@ -121,7 +121,12 @@ cmd_seal(int argc, char **argv)
         }
         return attach(&c, tsr, tsa_ca);
     }
-    if ((case_name == NULL) == (optind == argc)) {
+    if (case_name == NULL && optind == argc) {
+        return cli_usage_error(&c, usage,
+                               "name the records to seal: their ids, or "
+                               "--case C");
+    }
+    if (case_name != NULL && optind != argc) {
         return cli_usage_error(&c, usage,
                                "give record ids or --case, not both");
     }

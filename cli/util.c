@@ -129,6 +129,11 @@ cli_fail(struct cli *c, ev_vault *v, int status)
                            "try again");
         }
         break;
+    case EV_ENOENT:
+        if (strncmp(detail, "no record ", 10) == 0) {
+            cli_hint("'evault ls' lists the records and their ids");
+        }
+        break;
     case EV_EBUSY:
         cli_hint("another evault command is writing to this vault; try again "
                  "when it is done");

@@ -420,7 +420,8 @@ EV_API int ev_vault_sweep(ev_vault *v, uint64_t *nremoved);
  * set at init, else "unnamed").  The name is copied. */
 EV_API int ev_vault_set_operator(ev_vault *v, const char *name);
 
-/* Appends an entry (action, records, note) to the custody log. */
+/* Appends an entry (action, records, note) to the custody log; EV_ENOENT,
+ * and nothing logged, when one of the records does not exist. */
 EV_API int ev_log_action(ev_vault *v, const char *action, const int64_t *ids,
                          size_t nids, const char *note);
 

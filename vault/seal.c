@@ -61,7 +61,23 @@ ev_log_action(ev_vault *v, const char *action, const int64_t *ids,
     if (rc != EV_OK) {
         return ev_fail_catalog(v, rc, "cannot write the custody log");
     }
-    rc = ev_custody_append(v, action, ids, nids, note, NULL);
+    /* An access to a record that does not exist is no access: the log
+     * would carry an id that names nothing. */
+    for (size_t i = 0; rc == EV_OK && i < nids; i++) {
+        ev_record_row row;
+        rc = ev_catalog_record_get(v->cat, ids[i], &row);
+        if (rc == EV_OK) {
+            ev_record_row_free(&row);
+        } else if (rc == EV_ENOENT) {
+            rc = ev_fail(v, EV_ENOENT, "no record %lld in this vault",
+                         (long long)ids[i]);
+        } else {
+            rc = ev_fail_catalog(v, rc, "cannot read the catalog");
+        }
+    }
+    if (rc == EV_OK) {
+        rc = ev_custody_append(v, action, ids, nids, note, NULL);
+    }
     if (rc == EV_OK) {
         rc = ev_catalog_commit(v->cat);
         if (rc != EV_OK) {

@@ -74,6 +74,8 @@ cmp -s "$T/out" "$T/records.before" && ok ||
     fail "a failed add changed the records"
 
 # --- no such record -------------------------------------------------------
+expect_rc 0 "$EVAULT" log
+cp "$T/out" "$T/log.before"
 expect_rc 3 "$EVAULT" get 999
 has_err '999'
 grep -q "^hint: 'evault ls' lists the records" "$T/err" && ok ||
@@ -85,6 +87,10 @@ expect_rc 3 "$EVAULT" get 999 -o "$T/g999"
 expect_rc 3 "$EVAULT" show 999
 has_err '999'
 expect_rc 3 "$EVAULT" cat 999
+# no access to a record that does not exist is logged
+expect_rc 0 "$EVAULT" log
+cmp -s "$T/out" "$T/log.before" && ok ||
+    fail "a failed access to record 999 was logged: $(diff "$T/log.before" "$T/out")"
 
 # --- passphrase sources ---------------------------------------------------
 expect_rc 3 "$EVAULT" ls --passphrase-file "$T/no-pass-file"
@@ -154,12 +160,17 @@ cmp -s "$T/out" "$T/records.before" && ok ||
 expect_rc 0 "$EVAULT" get 1 -o "$T/after-init"
 # a second get to the same file: refused, the file kept, a way out named
 cp "$T/after-init" "$T/after-init.kept"
+expect_rc 0 "$EVAULT" log
+cp "$T/out" "$T/log.before"
 expect_rc 3 "$EVAULT" get 2 -o "$T/after-init"
 has_err 'already exists'
 grep -q '^hint: .*--force' "$T/err" && ok ||
     fail "get -o over a file: no hint naming --force"
 cmp -s "$T/after-init" "$T/after-init.kept" && ok ||
     fail "get -o over a file changed it"
+expect_rc 0 "$EVAULT" log
+cmp -s "$T/out" "$T/log.before" && ok ||
+    fail "a refused get -o was logged as an access"
 expect_rc 0 "$EVAULT" check --read-data
 
 # --- a newer format -------------------------------------------------------

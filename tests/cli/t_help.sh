@@ -138,6 +138,18 @@ check_usage "$(usage_re destroy)" destroy --sweep 1
 check_usage "$(usage_re destroy)" destroy --sweep --reason r
 check_usage "$(usage_re destroy)" destroy 1 --reason r < /dev/null
 check_usage "$(usage_re init)" init
+# the error says what is missing, not something else
+check_usage "$(usage_re seal)" seal
+grep -q "name the records to seal" "$T/err" && ok ||
+    fail "bare seal: $(head -1 "$T/err")"
+check_usage "$(usage_re seal)" seal 1 --case C
+grep -q "not both" "$T/err" && ok || fail "seal ID --case: $(head -1 "$T/err")"
+check_usage "$(usage_re key)" key member add
+grep -q "add NAME --age" "$T/err" && ok ||
+    fail "key member add: $(head -1 "$T/err")"
+check_usage "$(usage_re key)" key rm
+grep -q "one slot number" "$T/err" && ok || fail "key rm: $(head -1 "$T/err")"
+check_usage "$(usage_re key)" key ls extra
 check_usage "$(usage_re init)" init "$T/a" "$T/b"
 check_usage "$(usage_re init)" init --argon2-passes 0 "$T/a"
 check_usage "$(usage_re init)" init --argon2-memory lots "$T/a"
