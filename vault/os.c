@@ -252,7 +252,10 @@ sweep_hidden(const char *dir)
     while ((e = readdir(d)) != NULL) {
         struct stat st, again;
         int fd;
-        if (!is_hidden_out(e->d_name)) {
+        /* never open anything but a regular file (a device could act) */
+        if (!is_hidden_out(e->d_name) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode)) {
             continue;
         }
         fd = ev_os.openat(dirfd(d), e->d_name,
