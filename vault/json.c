@@ -13,14 +13,30 @@
  */
 #include "json.h"
 
+#include "crypto.h"
+
 #include <stdlib.h>
+
+/* Most texts (a record's metadata, a log entry) fit this: one pass. */
+#define FIRST_TRY 1024
 
 char *
 ev_json_dumps(const json_t *j, size_t flags)
 {
-    size_t n = json_dumpb(j, NULL, 0, flags);
-    char *s;
+    char *s = malloc(FIRST_TRY);
+    size_t n;
 
+    if (s == NULL) {
+        return NULL;
+    }
+    n = json_dumpb(j, s, FIRST_TRY, flags);
+    if (n > 0 && n < FIRST_TRY) {
+        s[n] = '\0';
+        return s;
+    }
+    /* Too long (or failed): what was written may be secret. */
+    ev_wipe(s, FIRST_TRY);
+    free(s);
     if (n == 0) {
         return NULL;
     }
