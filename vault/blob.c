@@ -80,6 +80,10 @@ ev_chunk_ctx_new(void)
     if (c->cctx == NULL || c->dctx == NULL || c->scratch == NULL ||
         ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel,
                                             EV_ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_hashLog,
+                                            EV_ZSTD_HASH_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_chainLog,
+                                            EV_ZSTD_CHAIN_LOG)) ||
         ZSTD_isError(
             ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0)) ||
         ZSTD_isError(ZSTD_DCtx_setParameter(c->dctx, ZSTD_d_windowLogMax,
