@@ -369,9 +369,9 @@ EV_API int ev_record_stream(ev_vault *v, int64_t id,
  * overwrite is set).  The file appears under its name only once all of it
  * was authenticated and synced; on failure nothing is left behind.  Where
  * the file system has no unnamed files, it is written under a hidden name
- * beside path (".NAME.evault-<16 hex>"); hidden names that a killed export
- * left in that folder are removed first, and *swept (when not NULL)
- * counts them. */
+ * beside path (".NAME.evault-<16 hex>"), as is a replaced file for a
+ * moment.  Hidden names that a killed export left in that folder are
+ * removed first, and *swept (when not NULL) counts them. */
 EV_API int ev_record_export(ev_vault *v, int64_t id, const char *path,
                             int overwrite, unsigned *swept);
 
@@ -585,9 +585,9 @@ EV_API int ev_age_decrypt(const ev_age_source *src, int in_fd, int out_fd,
 /* The same into a new file at path (refused, EV_EEXIST, when it exists):
  * it appears complete, synced, once every chunk was authenticated; until
  * then it is an unnamed file where the file system allows, so a process
- * killed halfway leaves no plaintext behind.  Elsewhere, as
- * ev_record_export: *swept (when not NULL) counts the hidden names of
- * killed writers removed from path's folder. */
+ * killed halfway leaves no plaintext behind.  As in ev_record_export,
+ * *swept (when not NULL) counts the hidden names of killed writers
+ * removed from path's folder. */
 EV_API int ev_age_decrypt_file(const ev_age_source *src, int in_fd,
                                const char *path, int *age_err,
                                unsigned *swept);

@@ -213,6 +213,11 @@ out_unnamed(ev_os_out *o, const char *path, int want_direct)
     if (o->fd < 0 && (!want_direct || errno == EINVAL)) {
         o->fd = ev_os.open(dir, O_TMPFILE | O_WRONLY, 0600);
     }
+    if (o->fd >= 0) {
+        /* held, so that the passing name commit may give it is never
+         * taken for a killed writer's */
+        (void)ev_os.flock(o->fd, LOCK_EX | LOCK_NB);
+    }
     return o->fd >= 0 ? 0 : -1;
 }
 
@@ -282,24 +287,34 @@ sweep_hidden(const char *dir)
     return n;
 }
 
+/* A new hidden name beside path, ".NAME.evault-<16 hex>": 0, or -1. */
+static int
+hidden_name(char *out, size_t cap, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    uint8_t r[8];
+    char hex[17];
+
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+    if ((size_t)snprintf(out, cap, "%.*s.%s.evault-%s",
+                         slash == NULL ? 0 : (int)(slash - path + 1), path,
+                         slash == NULL ? path : slash + 1, hex) >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
 /* Creates the hidden name beside path, locked against sweep_hidden:
  * 0, or -1 with errno. */
 static int
 out_hidden(ev_os_out *o, const char *path, int want_direct)
 {
-    const char *slash = strrchr(path, '/');
-    uint8_t r[8];
-    char hex[17];
     struct stat st, named;
     int busy = 0;
 
-    randombytes_buf(r, sizeof r);
-    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
-    if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.evault-%s",
-                         slash == NULL ? 0 : (int)(slash - path + 1), path,
-                         slash == NULL ? path : slash + 1,
-                         hex) >= sizeof o->tmp) {
-        errno = ENAMETOOLONG;
+    if (hidden_name(o->tmp, sizeof o->tmp, path) != 0) {
         return -1;
     }
     o->fd = want_direct ? ev_os.open(o->tmp,
@@ -340,19 +355,19 @@ ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
     memset(o, 0, sizeof *o);
     o->fd = -1;
     o->unnamed = 1;
+    /* first, what earlier killed exports left in this folder */
+    if (folder_of(path, dir, sizeof dir) != 0) {
+        return -1;
+    }
+    o->swept = sweep_hidden(dir);
     if (out_unnamed(o, path, want_direct) == 0) {
         return 0;
     }
     if (errno == ENOSPC || errno == EDQUOT) {
         return -1;
     }
-    /* no unnamed files here: a hidden name beside path, after removing
-     * what earlier killed exports left in this folder */
+    /* no unnamed files here: a hidden name beside path */
     o->unnamed = 0;
-    if (folder_of(path, dir, sizeof dir) != 0) {
-        return -1;
-    }
-    o->swept = sweep_hidden(dir);
     for (int tries = 0; tries < 3; tries++) {
         if (out_hidden(o, path, want_direct) == 0) {
             return 0;
@@ -379,10 +394,9 @@ ev_os_out_commit(ev_os_out *o, const char *path, int overwrite)
         /* EEXIST when path exists: nothing is replaced, and no race */
         rc = linkat(AT_FDCWD, from, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
     } else if (rc == 0 && o->unnamed) {
-        /* a complete file under a passing name, then over path */
-        if ((size_t)snprintf(tmp, sizeof tmp, "%s.evault-%d-%ld", path,
-                             (int)getpid(), (long)o->fd) >= sizeof tmp) {
-            errno = ENAMETOOLONG;
+        /* a complete file under a passing hidden name, then over path:
+         * held by the lock on o->fd meanwhile, swept if killed */
+        if (hidden_name(tmp, sizeof tmp, path) != 0) {
             rc = -1;
         } else {
             rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);

@@ -52,9 +52,9 @@ int ev_os_fsync_parent(const char *path);
  * file (O_TMPFILE) in the path's folder, so a process killed while writing
  * leaves nothing behind; where the file system has none, a hidden name
  * beside the path (".NAME.evault-<16 hex>"), removed on failure and
- * locked while it is written.  Before making one, the hidden names in the
- * folder that no process holds are removed: a process killed while
- * writing left them, and o->swept counts them.  With want_direct,
+ * locked while it is written.  First, the hidden names in the folder that
+ * no process holds are removed: a process killed while writing left
+ * them, and o->swept counts them.  With want_direct,
  * O_DIRECT is tried and o->direct says whether it was set.  0, or -1 with
  * errno. */
 typedef struct ev_os_out {
