@@ -7,6 +7,7 @@
 
 #include <getopt.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char get_usage[] =
@@ -94,13 +95,22 @@ run(int argc, char **argv, int is_cat)
         return ex;
     }
     /* An output that would be refused is refused before the access is
-     * logged. */
-    if (out != NULL && strcmp(out, "-") != 0 && !force &&
-        access(out, F_OK) == 0) {
-        ev_vault_free(v);
-        ex = cli_error(&c, EV_EEXIST, "'%s' already exists", out);
-        cli_hint("choose another name with -o, or add --force to replace it");
-        return ex;
+     * logged: an existing file without --force, and anything there that
+     * is not a regular file (a link, even dangling, or a directory). */
+    if (out != NULL && strcmp(out, "-") != 0) {
+        struct stat st;
+        if (lstat(out, &st) == 0 && (!force || !S_ISREG(st.st_mode))) {
+            ev_vault_free(v);
+            if (!S_ISREG(st.st_mode)) {
+                return cli_error(&c, EV_EEXIST,
+                                 "'%s' exists and is not a regular file",
+                                 out);
+            }
+            ex = cli_error(&c, EV_EEXIST, "'%s' already exists", out);
+            cli_hint("choose another name with -o, or add --force to "
+                     "replace it");
+            return ex;
+        }
     }
     /* The custody log records the access before any byte leaves. */
     rc = ev_log_action(v, is_cat ? "cat" : "get", &id, 1,

@@ -501,6 +501,82 @@ only_source_left(void)
     return only_source_left_but(NULL);
 }
 
+/* A FAT or exFAT stick: no unnamed files, no hard links, and (say, an
+ * older kernel's driver) no RENAME_NOREPLACE. */
+static int
+link_unsupported(const char *from, const char *to)
+{
+    (void)from;
+    (void)to;
+    errno = EPERM;
+    return -1;
+}
+
+static int
+noreplace_unsupported(const char *from, const char *to)
+{
+    (void)from;
+    (void)to;
+    errno = EINVAL;
+    return -1;
+}
+
+static int
+same_as(const char *path, const struct known *k)
+{
+    size_t n = 0;
+    uint8_t *got = t_read_file(path, &n);
+    int same = got != NULL && k != NULL && n == k->n &&
+               memcmp(got, k->data, n) == 0;
+
+    free(got);
+    return same;
+}
+
+static void
+test_export_fat(ev_vault *v, int64_t id, const char *out,
+                const struct known *k)
+{
+    char keep[PATH_MAX];
+    unsigned swept = 9;
+
+    /* each way of giving the name without replacing a file */
+    for (int way = 0; way < 3; way++) {
+        ev_os = ev_os_default;
+        ev_os.open = open_no_tmpfile;
+        if (way >= 1) {
+            ev_os.rename_noreplace = noreplace_unsupported;
+        }
+        if (way == 2) {
+            ev_os.link = link_unsupported;
+        }
+        CHECK_EQ(ev_record_export(v, id, out, 0, NULL), EV_OK);
+        CHECK(same_as(out, k));
+        CHECK(t_write_file(out, "the user's file", 15) == 0);
+        CHECK_EQ(ev_record_export(v, id, out, 0, NULL), EV_EEXIST);
+        ev_os = ev_os_default;
+        CHECK(only_source_left_but(out));
+        {
+            size_t n = 0;
+            uint8_t *got = t_read_file(out, &n);
+            CHECK(got != NULL && n == 15 && memcmp(got, "the user's", 10) == 0);
+            free(got);
+        }
+        unlink(out);
+    }
+    /* A file to replace whose name looks like a killed export's is not
+     * swept away: --force replaces it only once the export is done. */
+    t_path(keep, sizeof keep, root, ".hidden-out9.evault-0123456789abcdef");
+    CHECK(t_write_file(keep, "the user's file", 15) == 0);
+    CHECK_EQ(ev_record_export(v, id, keep, 0, &swept), EV_EEXIST);
+    CHECK_EQ(swept, 0);
+    CHECK(access(keep, F_OK) == 0);
+    CHECK_EQ(ev_record_export(v, id, keep, 1, &swept), EV_OK);
+    CHECK_EQ(swept, 0);
+    CHECK(same_as(keep, k));
+    unlink(keep);
+}
+
 static void
 test_export_without_tmpfile(void)
 {
@@ -601,6 +677,7 @@ test_export_without_tmpfile(void)
     ev_os = ev_os_default;
     CHECK(access(out, F_OK) != 0);
     CHECK(only_source_left());
+    test_export_fat(v, rs.v[0].id, out, k);
     ev_vault_free(v);
 }
 

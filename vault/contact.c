@@ -604,11 +604,12 @@ ev_age_decrypt_file(const ev_age_source *src, int in_fd, const char *path,
     if (access(path, F_OK) == 0) {
         return EV_EEXIST;
     }
-    if (ev_os_out_open(&o, path, 0) != 0) {
-        return errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
-    }
+    rc = ev_os_out_open(&o, path, 0);
     if (swept != NULL) {
-        *swept = o.swept;
+        *swept = o.swept; /* removed even if what follows fails */
+    }
+    if (rc != 0) {
+        return errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
     }
     rc = ev_age_decrypt(src, in_fd, o.fd, age_err);
     if (rc != EV_OK) {

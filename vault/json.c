@@ -45,6 +45,7 @@ ev_json_dumps(const json_t *j, size_t flags)
         return NULL;
     }
     if (json_dumpb(j, s, n, flags) != n) {
+        ev_wipe(s, n);
         free(s);
         return NULL;
     }

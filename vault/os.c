@@ -29,14 +29,28 @@ sys_openat(int dirfd, const char *path, int flags, mode_t mode)
     return openat(dirfd, path, flags | O_CLOEXEC, mode);
 }
 
+static int
+sys_link(const char *from, const char *to)
+{
+    return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
+static int
+sys_rename_noreplace(const char *from, const char *to)
+{
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+}
+
 const struct ev_os ev_os_default = {
-    sys_open, sys_openat, close, read, pread, write,
-    fsync, fstat, rename, unlink, mkdir, flock,
+    sys_open, sys_openat, close, read,     pread,
+    write,    fsync,      fstat, rename,   unlink,
+    mkdir,    flock,      sys_link, sys_rename_noreplace,
 };
 
 struct ev_os ev_os = {
-    sys_open, sys_openat, close, read, pread, write,
-    fsync, fstat, rename, unlink, mkdir, flock,
+    sys_open, sys_openat, close, read,     pread,
+    write,    fsync,      fstat, rename,   unlink,
+    mkdir,    flock,      sys_link, sys_rename_noreplace,
 };
 
 ssize_t
@@ -243,9 +257,11 @@ is_hidden_out(const char *name)
 
 /* Removes the hidden outputs in dir that no process holds: what a killed
  * export left behind, part of a plaintext file.  A writer holds a lock on
- * its own from creation to commit.  Returns how many were removed. */
+ * its own from creation to commit.  keep, the name being written to, is
+ * never removed: it may be a file of that form to replace.  Returns how
+ * many were removed. */
 static unsigned
-sweep_hidden(const char *dir)
+sweep_hidden(const char *dir, const char *keep)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -258,15 +274,20 @@ sweep_hidden(const char *dir)
         struct stat st, again;
         int fd;
         /* never open anything but a regular file (a device could act) */
-        if (!is_hidden_out(e->d_name) ||
+        if (!is_hidden_out(e->d_name) || strcmp(e->d_name, keep) == 0 ||
             fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode)) {
             continue;
         }
+        /* for writing where allowed: on NFS an exclusive flock is a
+         * byte-range lock, which needs it */
         fd = ev_os.openat(dirfd(d), e->d_name,
-                          O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                              O_CLOEXEC,
-                          0);
+                          O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
+        if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+            fd = ev_os.openat(dirfd(d), e->d_name,
+                              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+                              0);
+        }
         if (fd < 0) {
             continue;
         }
@@ -304,6 +325,15 @@ hidden_name(char *out, size_t cap, const char *path)
         return -1;
     }
     return 0;
+}
+
+/* The last component of path. */
+static const char *
+slash_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash != NULL ? slash + 1 : path;
 }
 
 /* Creates the hidden name beside path, locked against sweep_hidden:
@@ -359,7 +389,7 @@ ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
     if (folder_of(path, dir, sizeof dir) != 0) {
         return -1;
     }
-    o->swept = sweep_hidden(dir);
+    o->swept = sweep_hidden(dir, slash_base(path));
     if (out_unnamed(o, path, want_direct) == 0) {
         return 0;
     }
@@ -379,6 +409,41 @@ ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
     return -1;
 }
 
+/* Gives the hidden file the name path unless path exists (EEXIST): 0, or
+ * -1 with errno. */
+static int
+commit_hidden(ev_os_out *o, const char *path)
+{
+    int rc = ev_os.rename_noreplace(o->tmp, path);
+
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        /* no RENAME_NOREPLACE here: a second name, then the hidden one
+         * goes with ev_os_out_abort */
+        rc = ev_os.link(o->tmp, path);
+        if (rc != 0 && (errno == EPERM || errno == EOPNOTSUPP)) {
+            /* and no links (FAT): look, then rename, which could replace
+             * a file made in between */
+            struct stat st;
+            if (lstat(path, &st) == 0) {
+                errno = EEXIST;
+                return -1;
+            }
+            if (errno != ENOENT) {
+                return -1;
+            }
+            rc = ev_os.rename(o->tmp, path);
+            if (rc == 0) {
+                o->tmp[0] = '\0';
+            }
+        }
+        return rc;
+    }
+    if (rc == 0) {
+        o->tmp[0] = '\0'; /* gone with the rename */
+    }
+    return rc;
+}
+
 int
 ev_os_out_commit(ev_os_out *o, const char *path, int overwrite)
 {
@@ -390,16 +455,18 @@ ev_os_out_commit(ev_os_out *o, const char *path, int overwrite)
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
         from = proc;
     }
-    if (rc == 0 && !overwrite) {
+    if (rc == 0 && !overwrite && o->unnamed) {
         /* EEXIST when path exists: nothing is replaced, and no race */
-        rc = linkat(AT_FDCWD, from, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+        rc = ev_os.link(from, path);
+    } else if (rc == 0 && !overwrite) {
+        rc = commit_hidden(o, path);
     } else if (rc == 0 && o->unnamed) {
         /* a complete file under a passing hidden name, then over path:
          * held by the lock on o->fd meanwhile, swept if killed */
         if (hidden_name(tmp, sizeof tmp, path) != 0) {
             rc = -1;
         } else {
-            rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+            rc = ev_os.link(proc, tmp);
             if (rc == 0 && ev_os.rename(tmp, path) != 0) {
                 int saved = errno;
                 ev_os.unlink(tmp);
@@ -409,7 +476,9 @@ ev_os_out_commit(ev_os_out *o, const char *path, int overwrite)
         }
     } else if (rc == 0) {
         rc = ev_os.rename(o->tmp, path);
-        o->tmp[0] = '\0'; /* gone with the rename */
+        if (rc == 0) {
+            o->tmp[0] = '\0'; /* gone with the rename */
+        }
     }
     if (rc == 0 && ev_os_fsync_parent(path) != 0) {
         /* the name might not survive a power cut: take back a new one

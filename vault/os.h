@@ -27,6 +27,10 @@ struct ev_os {
     int (*unlink)(const char *path);
     int (*mkdir)(const char *path, mode_t mode);
     int (*flock)(int fd, int op);
+    /* linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW) */
+    int (*link)(const char *from, const char *to);
+    /* renameat2(..., RENAME_NOREPLACE): EEXIST when to exists */
+    int (*rename_noreplace)(const char *from, const char *to);
 };
 
 /* The table in force; tests may overwrite entries and restore them. */

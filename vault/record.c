@@ -1957,13 +1957,14 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite,
     /* It appears only complete: a process killed while writing leaves no
      * part of the evidence in plaintext behind.  O_DIRECT where allowed:
      * no page-cache copy of what may be gigabytes of video. */
-    if (ev_os_out_open(&o, path, 1) != 0) {
+    rc = ev_os_out_open(&o, path, 1);
+    if (swept != NULL) {
+        *swept = o.swept; /* removed even if what follows fails */
+    }
+    if (rc != 0) {
         return ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
                                                              : EV_EIO,
                        "cannot create '%s': %s", path, strerror(errno));
-    }
-    if (swept != NULL) {
-        *swept = o.swept;
     }
     aw = ev_awriter_new(o.fd, o.direct);
     if (aw == NULL) {

@@ -168,9 +168,18 @@ grep -q '^hint: .*--force' "$T/err" && ok ||
     fail "get -o over a file: no hint naming --force"
 cmp -s "$T/after-init" "$T/after-init.kept" && ok ||
     fail "get -o over a file changed it"
+# a link (even dangling) or a directory is refused, --force or not
+ln -s "$T/nowhere" "$T/dangling"
+mkdir "$T/a-dir"
+expect_rc 3 "$EVAULT" get 2 -o "$T/dangling"
+has_err 'not a regular file'
+grep -q -- '--force' "$T/err" && fail "get -o LINK: a hint at --force, which cannot help" || ok
+expect_rc 3 "$EVAULT" get 2 -o "$T/a-dir" --force
+has_err 'not a regular file'
+[ -L "$T/dangling" ] && [ -d "$T/a-dir" ] && ok || fail "get -o changed a link or a directory"
 expect_rc 0 "$EVAULT" log
 cmp -s "$T/out" "$T/log.before" && ok ||
-    fail "a refused get -o was logged as an access"
+    fail "a refused get -o was logged as an access: $(diff "$T/log.before" "$T/out")"
 expect_rc 0 "$EVAULT" check --read-data
 
 # --- a newer format -------------------------------------------------------
