@@ -7,7 +7,6 @@
 
 #include <getopt.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char get_usage[] =
@@ -50,6 +49,21 @@ is_text(const ev_record *r)
                            strcmp(dot, ".md") == 0 || strcmp(dot, ".csv") == 0);
 }
 
+/* cli_fail, with a way out when the output is a file that exists. */
+static int
+fail(struct cli *c, ev_vault *v, int rc, int force)
+{
+    const char *msg = ev_vault_errmsg(v);
+    size_t n = strlen(msg);
+    int ex = cli_fail(c, v, rc);
+
+    if (rc == EV_EEXIST && !force && n >= 14 &&
+        strcmp(msg + n - 14, "already exists") == 0) {
+        cli_hint("choose another name with -o, or add --force to replace it");
+    }
+    return ex;
+}
+
 static int
 run(int argc, char **argv, int is_cat)
 {
@@ -61,7 +75,7 @@ run(int argc, char **argv, int is_cat)
     const char *usage = is_cat ? cat_usage : get_usage;
     struct cli c = {.cmd = is_cat ? "cat" : "get", .pass_fd = -1};
     const char *out = NULL;
-    int force = 0, opt, rc, ex;
+    int force = 0, to_file, opt, rc, ex;
     int64_t id;
     ev_vault *v;
 
@@ -90,37 +104,25 @@ run(int argc, char **argv, int is_cat)
     if (optind != argc - 1 || cli_parse_id(argv[optind], &id) != 0) {
         return cli_usage_error(&c, usage, "%s takes one record id", c.cmd);
     }
+    to_file = out != NULL && strcmp(out, "-") != 0;
     ex = cli_open(&c, &v);
     if (ex != EXIT_OK) {
         return ex;
     }
     /* An output that would be refused is refused before the access is
-     * logged: an existing file without --force, and anything there that
-     * is not a regular file (a link, even dangling, or a directory). */
-    if (out != NULL && strcmp(out, "-") != 0) {
-        struct stat st;
-        if (lstat(out, &st) == 0 && (!force || !S_ISREG(st.st_mode))) {
-            ev_vault_free(v);
-            if (!S_ISREG(st.st_mode)) {
-                return cli_error(&c, EV_EEXIST,
-                                 "'%s' exists and is not a regular file",
-                                 out);
-            }
-            ex = cli_error(&c, EV_EEXIST, "'%s' already exists", out);
-            cli_hint("choose another name with -o, or add --force to "
-                     "replace it");
-            return ex;
-        }
+     * logged.  Then the custody log records the access before any byte
+     * leaves. */
+    rc = to_file ? ev_record_export_check(v, out, force) : EV_OK;
+    if (rc == EV_OK) {
+        rc = ev_log_action(v, is_cat ? "cat" : "get", &id, 1,
+                           out != NULL ? "to a file" : NULL);
     }
-    /* The custody log records the access before any byte leaves. */
-    rc = ev_log_action(v, is_cat ? "cat" : "get", &id, 1,
-                       out != NULL ? "to a file" : NULL);
     if (rc != EV_OK) {
-        ex = cli_fail(&c, v, rc);
+        ex = fail(&c, v, rc, force);
         ev_vault_free(v);
         return ex;
     }
-    if (out != NULL && strcmp(out, "-") != 0) {
+    if (to_file) {
         unsigned swept = 0;
         rc = ev_record_export(v, id, out, force, &swept);
         cli_note_swept(out, swept);
@@ -144,11 +146,7 @@ run(int argc, char **argv, int is_cat)
         }
     }
     if (rc != EV_OK) {
-        ex = cli_fail(&c, v, rc);
-        if (rc == EV_EEXIST && out != NULL && !force) {
-            cli_hint("choose another name with -o, or add --force to "
-                     "replace it");
-        }
+        ex = fail(&c, v, rc, force);
         if (rc == EV_ECORRUPT && out == NULL) {
             fprintf(stderr, "evault: the output written so far is not "
                             "trustworthy: discard it\n");

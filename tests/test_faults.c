@@ -393,27 +393,43 @@ test_add_faults(void)
     }
 }
 
+/* A new vault vname in root holding one new file fname of n bytes (its
+ * record in rs), for the export tests; NULL when it cannot be made. */
+static ev_vault *
+vault_with_file(const char *vname, const char *fname, size_t n,
+                uint64_t seed, struct t_recs *rs)
+{
+    char vdir[PATH_MAX], src[PATH_MAX];
+    const char *paths[1] = {src};
+    ev_vault *v;
+
+    t_path(vdir, sizeof vdir, root, vname);
+    v = t_vault_create(vdir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return NULL;
+    }
+    make_file(root, fname, n, seed, 0);
+    t_path(src, sizeof src, root, fname);
+    memset(rs, 0, sizeof *rs);
+    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, t_collect, rs), EV_OK);
+    return v;
+}
+
 /* Exporting: a failed write, fsync or rename leaves no file behind. */
 static void
 test_export_faults(void)
 {
-    char vdir[PATH_MAX], src[PATH_MAX], out[PATH_MAX];
+    char out[PATH_MAX];
     ev_vault *v;
     struct t_rec r;
     struct t_recs rs;
-    const char *paths[1];
 
-    t_path(vdir, sizeof vdir, root, "vault-export");
-    v = t_vault_create(vdir, NULL);
-    CHECK(v != NULL);
+    v = vault_with_file("vault-export", "export-src.bin", 9 * MiB + 9, 999,
+                        &rs);
     if (v == NULL) {
         return;
     }
-    make_file(root, "export-src.bin", 9 * MiB + 9, 999, 0);
-    t_path(src, sizeof src, root, "export-src.bin");
-    paths[0] = src;
-    memset(&rs, 0, sizeof rs);
-    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, t_collect, &rs), EV_OK);
     CHECK_EQ(rs.n, 1);
     r = rs.v[0];
     t_path(out, sizeof out, root, "export-out");
@@ -580,25 +596,16 @@ test_export_fat(ev_vault *v, int64_t id, const char *out,
 static void
 test_export_without_tmpfile(void)
 {
-    char vdir[PATH_MAX], src[PATH_MAX], out[PATH_MAX];
+    char out[PATH_MAX];
     const struct known *k;
     struct t_recs rs;
-    const char *paths[1];
-    uint8_t *got;
-    size_t got_n = 0;
     ev_vault *v;
 
-    t_path(vdir, sizeof vdir, root, "vault-notmpfile");
-    v = t_vault_create(vdir, NULL);
-    CHECK(v != NULL);
+    v = vault_with_file("vault-notmpfile", "hidden-src.bin", 3 * MiB + 3, 777,
+                        &rs);
     if (v == NULL) {
         return;
     }
-    make_file(root, "hidden-src.bin", 3 * MiB + 3, 777, 0);
-    t_path(src, sizeof src, root, "hidden-src.bin");
-    paths[0] = src;
-    memset(&rs, 0, sizeof rs);
-    CHECK_EQ(ev_record_add_paths(v, paths, 1, NULL, t_collect, &rs), EV_OK);
     t_path(out, sizeof out, root, "hidden-out");
     k = lookup("hidden-src.bin");
     /* with unnamed files too, what a killed export left goes first */
@@ -657,10 +664,7 @@ test_export_without_tmpfile(void)
         CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0, &swept), EV_OK);
         CHECK_EQ(swept, 0);
     }
-    got = t_read_file(out, &got_n);
-    CHECK(got != NULL && k != NULL && got_n == k->n &&
-          memcmp(got, k->data, k->n) == 0);
-    free(got);
+    CHECK(same_as(out, k));
     /* an existing file is kept, and refused */
     CHECK_EQ(ev_record_export(v, rs.v[0].id, out, 0, NULL), EV_EEXIST);
     /* --force replaces it */

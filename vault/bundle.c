@@ -25,6 +25,7 @@
 #include "json.h"
 #include "minisign.h"
 #include "os.h"
+#include "util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -82,18 +83,12 @@ file_write(void *ctx, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int
-errno_status(int e)
-{
-    return e == ENOSPC || e == EDQUOT ? EV_ENOSPC : EV_EIO;
-}
-
 /* A write of the bundle failed somewhere below the tar and age layers:
  * say which file and why, with the status the errno stands for. */
 static int
 out_fail(ev_vault *v, const struct out *o, const char *tmp)
 {
-    return ev_fail(v, errno_status(o->err), "cannot write '%s': %s", tmp,
+    return ev_fail(v, ev_errno_status(o->err), "cannot write '%s': %s", tmp,
                    strerror(o->err));
 }
 
@@ -597,7 +592,7 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         goto cleanup;
     }
     if (ev_os.fsync(o.fd) != 0) {
-        rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", tmp,
+        rc = ev_fail(v, ev_errno_status(errno), "cannot sync '%s': %s", tmp,
                      strerror(errno));
         goto cleanup;
     }
@@ -622,7 +617,7 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
         goto cleanup;
     }
     if (ev_os.rename(tmp, out_path) != 0) {
-        rc = ev_fail(v, errno_status(errno), "cannot rename to '%s': %s",
+        rc = ev_fail(v, ev_errno_status(errno), "cannot rename to '%s': %s",
                      out_path, strerror(errno));
         ev_os.unlink(tmp);
         goto cleanup;
@@ -630,7 +625,7 @@ ev_share(ev_vault *v, const int64_t *ids, size_t nids,
     /* The bundle's name is durable before share reports success; a
      * bundle whose name may not survive a crash is removed. */
     if (ev_os_fsync_dir(dir) != 0) {
-        rc = ev_fail(v, errno_status(errno), "cannot sync '%s': %s", dir,
+        rc = ev_fail(v, ev_errno_status(errno), "cannot sync '%s': %s", dir,
                      strerror(errno));
         ev_os.unlink(out_path);
         goto cleanup;

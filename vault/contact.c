@@ -609,7 +609,7 @@ ev_age_decrypt_file(const ev_age_source *src, int in_fd, const char *path,
         *swept = o.swept; /* removed even if what follows fails */
     }
     if (rc != 0) {
-        return errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC : EV_EIO;
+        return ev_errno_status(errno);
     }
     rc = ev_age_decrypt(src, in_fd, o.fd, age_err);
     if (rc != EV_OK) {
@@ -617,9 +617,7 @@ ev_age_decrypt_file(const ev_age_source *src, int in_fd, const char *path,
         return rc;
     }
     if (ev_os_out_commit(&o, path, 0) != 0) {
-        return errno == EEXIST                     ? EV_EEXIST
-               : errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
-                                                    : EV_EIO;
+        return errno == EEXIST ? EV_EEXIST : ev_errno_status(errno);
     }
     return EV_OK;
 }

@@ -374,6 +374,11 @@ EV_API int ev_record_stream(ev_vault *v, int64_t id,
  * removed first, and *swept (when not NULL) counts them. */
 EV_API int ev_record_export(ev_vault *v, int64_t id, const char *path,
                             int overwrite, unsigned *swept);
+/* What ev_record_export checks of path before anything else: EV_EEXIST
+ * when something is there that is not a regular file, or a file and not
+ * overwrite; else EV_OK.  For a caller that logs the export first. */
+EV_API int ev_record_export_check(ev_vault *v, const char *path,
+                                  int overwrite);
 
 /* What ev_record_destroy did. */
 typedef struct ev_destroy_result {

@@ -205,16 +205,11 @@ ev_os_fsync_parent(const char *path)
     return folder_of(path, dir, sizeof dir) == 0 ? ev_os_fsync_dir(dir) : -1;
 }
 
-/* Opens o->fd as an unnamed file (O_TMPFILE) in path's folder: 0, or -1
- * with errno. */
+/* Opens o->fd as an unnamed file (O_TMPFILE) in dir: 0, or -1 with
+ * errno. */
 static int
-out_unnamed(ev_os_out *o, const char *path, int want_direct)
+out_unnamed(ev_os_out *o, const char *dir, int want_direct)
 {
-    char dir[PATH_MAX];
-
-    if (folder_of(path, dir, sizeof dir) != 0) {
-        return -1;
-    }
     /* naming it later goes through /proc/self/fd */
     if (access("/proc/self/fd", X_OK) != 0) {
         errno = EOPNOTSUPP;
@@ -308,25 +303,6 @@ sweep_hidden(const char *dir, const char *keep)
     return n;
 }
 
-/* A new hidden name beside path, ".NAME.evault-<16 hex>": 0, or -1. */
-static int
-hidden_name(char *out, size_t cap, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    uint8_t r[8];
-    char hex[17];
-
-    randombytes_buf(r, sizeof r);
-    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
-    if ((size_t)snprintf(out, cap, "%.*s.%s.evault-%s",
-                         slash == NULL ? 0 : (int)(slash - path + 1), path,
-                         slash == NULL ? path : slash + 1, hex) >= cap) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return 0;
-}
-
 /* The last component of path. */
 static const char *
 slash_base(const char *path)
@@ -336,13 +312,30 @@ slash_base(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
+/* A new hidden name beside path, ".NAME.evault-<16 hex>": 0, or -1. */
+static int
+hidden_name(char *out, size_t cap, const char *path)
+{
+    const char *base = slash_base(path);
+    uint8_t r[8];
+    char hex[17];
+
+    randombytes_buf(r, sizeof r);
+    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+    if ((size_t)snprintf(out, cap, "%.*s.%s.evault-%s", (int)(base - path),
+                         path, base, hex) >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
 /* Creates the hidden name beside path, locked against sweep_hidden:
  * 0, or -1 with errno. */
 static int
 out_hidden(ev_os_out *o, const char *path, int want_direct)
 {
     struct stat st, named;
-    int busy = 0;
 
     if (hidden_name(o->tmp, sizeof o->tmp, path) != 0) {
         return -1;
@@ -363,10 +356,8 @@ out_hidden(ev_os_out *o, const char *path, int want_direct)
     /* Locked, and still ours: another process's sweep may have locked and
      * removed it between its creation and the lock.  (Where the file
      * system has no locks, no sweep can lock it either, and it is left.) */
-    if (ev_os.flock(o->fd, LOCK_EX | LOCK_NB) != 0) {
-        busy = errno == EWOULDBLOCK;
-    }
-    if (busy || ev_os.fstat(o->fd, &st) != 0 || lstat(o->tmp, &named) != 0 ||
+    if ((ev_os.flock(o->fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) ||
+        ev_os.fstat(o->fd, &st) != 0 || lstat(o->tmp, &named) != 0 ||
         named.st_dev != st.st_dev || named.st_ino != st.st_ino) {
         ev_os.close(o->fd);
         o->fd = -1;
@@ -390,7 +381,7 @@ ev_os_out_open(ev_os_out *o, const char *path, int want_direct)
         return -1;
     }
     o->swept = sweep_hidden(dir, slash_base(path));
-    if (out_unnamed(o, path, want_direct) == 0) {
+    if (out_unnamed(o, dir, want_direct) == 0) {
         return 0;
     }
     if (errno == ENOSPC || errno == EDQUOT) {

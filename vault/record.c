@@ -582,7 +582,7 @@ fill_record(struct intake *k, ev_record *r, const char *name,
 static int
 sink_fail(struct intake *k, struct file_job *f, int err)
 {
-    return ev_fail(k->v, err == ENOSPC || err == EDQUOT ? EV_ENOSPC : EV_EIO,
+    return ev_fail(k->v, ev_errno_status(err),
                    "cannot write '%s': %s", f->tmpname, strerror(err));
 }
 
@@ -1933,6 +1933,23 @@ ev_record_read(ev_vault *v, int64_t id, int fd)
 }
 
 int
+ev_record_export_check(ev_vault *v, const char *path, int overwrite)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        return EV_OK;
+    }
+    /* --force replaces a file, never a device, link or directory. */
+    if (!S_ISREG(st.st_mode)) {
+        return ev_fail(v, EV_EEXIST, "'%s' exists and is not a regular file",
+                       path);
+    }
+    return overwrite ? EV_OK
+                     : ev_fail(v, EV_EEXIST, "'%s' already exists", path);
+}
+
+int
 ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite,
                  unsigned *swept)
 {
@@ -1943,16 +1960,9 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite,
     if (swept != NULL) {
         *swept = 0;
     }
-    if (!overwrite && access(path, F_OK) == 0) {
-        return ev_fail(v, EV_EEXIST, "'%s' already exists", path);
-    }
-    {
-        struct stat st;
-        /* --force replaces a file, never a device, link or directory. */
-        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-            return ev_fail(v, EV_EEXIST,
-                           "'%s' exists and is not a regular file", path);
-        }
+    rc = ev_record_export_check(v, path, overwrite);
+    if (rc != EV_OK) {
+        return rc;
     }
     /* It appears only complete: a process killed while writing leaves no
      * part of the evidence in plaintext behind.  O_DIRECT where allowed:
@@ -1962,9 +1972,8 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite,
         *swept = o.swept; /* removed even if what follows fails */
     }
     if (rc != 0) {
-        return ev_fail(v, errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
-                                                             : EV_EIO,
-                       "cannot create '%s': %s", path, strerror(errno));
+        return ev_fail(v, ev_errno_status(errno), "cannot create '%s': %s",
+                       path, strerror(errno));
     }
     aw = ev_awriter_new(o.fd, o.direct);
     if (aw == NULL) {
@@ -1985,9 +1994,7 @@ ev_record_export(ev_vault *v, int64_t id, const char *path, int overwrite,
     if (ev_os_out_commit(&o, path, overwrite) != 0) {
         return errno == EEXIST
                    ? ev_fail(v, EV_EEXIST, "'%s' already exists", path)
-                   : ev_fail(v,
-                             errno == ENOSPC || errno == EDQUOT ? EV_ENOSPC
-                                                                : EV_EIO,
+                   : ev_fail(v, ev_errno_status(errno),
                              "cannot write '%s': %s", path, strerror(errno));
     }
     return EV_OK;

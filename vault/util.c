@@ -8,6 +8,7 @@
 
 #include "evault.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -234,4 +235,10 @@ ev_parse_time(const char *in, char *out, size_t out_len)
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec);
     return EV_OK;
+}
+
+int
+ev_errno_status(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? EV_ENOSPC : EV_EIO;
 }

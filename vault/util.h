@@ -47,4 +47,8 @@ void ev_base32_encode(char *out, const uint8_t *in, size_t in_len);
  * more than out_len bytes would result. */
 long ev_base32_decode(uint8_t *out, size_t out_len, const char *in);
 
+/* The status an errno from a failed write stands for: EV_ENOSPC for a
+ * full disk or quota, else EV_EIO. */
+int ev_errno_status(int e);
+
 #endif
