@@ -171,6 +171,12 @@ ff_write(int fd, const void *buf, size_t n)
     return hit(K_WRITE, NULL) ? -1 : ev_os_default.write(fd, buf, n);
 }
 
+static ssize_t
+ff_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    return hit(K_WRITE, NULL) ? -1 : ev_os_default.pwrite(fd, buf, n, off);
+}
+
 /* A sync that does not fail does nothing: no test here cuts the power,
  * and thousands of runs of real syncs would take minutes. */
 static int
@@ -423,6 +429,7 @@ ff_install(void)
     }
     done = 1;
     ev_os.write = ff_write;
+    ev_os.pwrite = ff_pwrite;
     ev_os.fsync = ff_fsync;
     ev_os.rename = ff_rename;
 

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "os.h"
 #include "testutil.h"
+#include "testdb.h"
 
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -246,7 +247,7 @@ test_destroy(void)
 {
     char vdir[PATH_MAX];
     uint8_t key[128], key2[128], data[32];
-    size_t klen, k2len, dlen;
+    size_t klen, k2len, dlen, pack_len = 0;
     struct content big = {0}, copy = {0}, small = {0};
     ev_destroy_result d;
     struct entries e;
@@ -301,15 +302,33 @@ test_destroy(void)
     CHECK_EQ(r.state, EV_STATE_SEALED);
     ev_record_release(&r);
 
-    /* An inline record: the key and the bytes leave vault.db and its WAL
-     * while the handle is still open (the WAL file exists). */
+    /* A small record: the key leaves vault.db and its WAL while the handle
+     * is still open (the WAL file exists), and its bytes in vault.pack are
+     * overwritten with zeros, the file keeping its length. */
     klen = catalog_bytes(vdir, KEY_SQL, a, key, sizeof key);
-    dlen = catalog_bytes(vdir,
-                         "SELECT substr(data, 100, 32) FROM blobs WHERE id ="
-                         " (SELECT blob FROM records WHERE id = ?)",
-                         a, data, sizeof data);
+    {
+        char pack[PATH_MAX];
+        size_t plen = 0;
+        uint8_t *all;
+        int64_t off = t_db_int(vdir,
+                               "SELECT data FROM blobs WHERE id = (SELECT "
+                               "blob FROM records WHERE id = ?1) AND "
+                               "typeof(data) = 'integer'",
+                               a);
+        t_path(pack, sizeof pack, vdir, "vault.pack");
+        all = t_read_file(pack, &plen);
+        CHECK(all != NULL && off >= 0 && (size_t)off + 132 <= plen);
+        dlen = 0;
+        if (all != NULL && off >= 0 && (size_t)off + 132 <= plen) {
+            memcpy(data, all + off + 100, sizeof data);
+            dlen = sizeof data;
+        }
+        free(all);
+        pack_len = plen;
+    }
     CHECK(klen > 32);
     CHECK_EQ(dlen, 32);
+    CHECK(file_holds(vdir, "vault.pack", data, dlen) == 1);
     CHECK(file_holds(vdir, "vault.db", key, klen) == 1 ||
           file_holds(vdir, "vault.db-wal", key, klen) == 1);
     CHECK_EQ(ev_record_destroy(v, a, "the source withdrew", &d), EV_OK);
@@ -322,6 +341,9 @@ test_destroy(void)
     CHECK_EQ(file_size(vdir, "vault.db-wal"), 0);
     CHECK(key_gone(vdir, key, klen));
     CHECK(key_gone(vdir, data, dlen));
+    CHECK_EQ(file_holds(vdir, "vault.pack", data, dlen), 0);
+    CHECK_EQ(file_size(vdir, "vault.pack"), (long)pack_len);
+    CHECK_EQ(t_db_int(vdir, "SELECT count(*) FROM pack_free", 0), 0);
 
     /* Everything treats it as gone, and says so. */
     CHECK_EQ(ev_record_get(v, a, &r), EV_EDESTROYED);
@@ -572,9 +594,17 @@ test_check_tombstones(void)
 /* Faults: the N-th call fails                                         */
 /* ------------------------------------------------------------------ */
 
-enum fault_op { OP_OPEN, OP_FLOCK, OP_FSYNC, OP_UNLINK, OP_WRITE, OP_RENAME };
-static const char *const op_names[] = {"open",   "flock", "fsync",
-                                       "unlink", "write", "rename"};
+enum fault_op {
+    OP_OPEN,
+    OP_FLOCK,
+    OP_FSYNC,
+    OP_UNLINK,
+    OP_WRITE,
+    OP_PWRITE, /* vault.pack's wipe */
+    OP_RENAME
+};
+static const char *const op_names[] = {"open",  "flock",  "fsync", "unlink",
+                                       "write", "pwrite", "rename"};
 
 static atomic_int calls;
 static int fault_at;
@@ -625,6 +655,12 @@ bad_write(int fd, const void *buf, size_t n)
     return should_fail() ? -1 : ev_os_default.write(fd, buf, n);
 }
 
+static ssize_t
+bad_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    return should_fail() ? -1 : ev_os_default.pwrite(fd, buf, n, off);
+}
+
 static int
 bad_rename(const char *from, const char *to)
 {
@@ -655,6 +691,9 @@ arm(int op, int at, int err, int sticky)
         break;
     case OP_WRITE:
         ev_os.write = bad_write;
+        break;
+    case OP_PWRITE:
+        ev_os.pwrite = bad_pwrite;
         break;
     case OP_RENAME:
         ev_os.rename = bad_rename;
@@ -702,9 +741,12 @@ test_faults(void)
                 }
                 snprintf(name, sizeof name, "f-%s-%d-%d.bin", op_names[op], e,
                          at);
-                /* a blob file, or every third round kept in the catalog,
-                 * or shared with a second record */
-                id = add_bytes(v, name, at % 3 == 0 ? 2000 : MiB + 3, &c);
+                /* a blob file, or every third round (every round of
+                 * pwrite) one in vault.pack, or shared with a second
+                 * record */
+                id = add_bytes(v, name,
+                               at % 3 == 0 || op == OP_PWRITE ? 2000 : MiB + 3,
+                               &c);
                 if (at % 4 == 0) {
                     seed--;
                     snprintf(name, sizeof name, "g-%s-%d-%d.bin", op_names[op],
@@ -751,10 +793,14 @@ test_faults(void)
                 CHECK_EQ(ev_vault_sweep(v, &n), EV_OK);
                 CHECK_EQ(check_probs(v, &ps), EV_OK);
                 CHECK_EQ(ps.damage + ps.notes, 0);
+                CHECK_EQ(t_db_int(vdir, "SELECT count(*) FROM pack_free", 0),
+                         0);
                 ev_vault_free(v);
                 free(c.data);
-                if (!atomic_load(&fired)) {
-                    break; /* the destroy ran past the last such call */
+                if (!atomic_load(&fired) && at >= 3) {
+                    /* the destroy ran past the last such call (after at
+                     * least one round on a blob in vault.pack) */
+                    break;
                 }
             }
         }

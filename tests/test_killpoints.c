@@ -172,6 +172,18 @@ kos_write(int fd, const void *buf, size_t n)
     step();
     return ev_os_default.write(fd, buf, n);
 }
+static ssize_t
+kos_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    step();
+    return ev_os_default.pwrite(fd, buf, n, off);
+}
+static int
+kos_ftruncate(int fd, off_t len)
+{
+    step();
+    return ev_os_default.ftruncate(fd, len);
+}
 static int
 kos_fsync(int fd)
 {
@@ -206,6 +218,8 @@ install_killer(void)
     k_vfs.xDelete = k_delete;
     sqlite3_vfs_register(&k_vfs, 1);
     ev_os.write = kos_write;
+    ev_os.pwrite = kos_pwrite;
+    ev_os.ftruncate = kos_ftruncate;
     ev_os.fsync = kos_fsync;
     ev_os.rename = kos_rename;
     ev_os.unlink = kos_unlink;
@@ -529,7 +543,13 @@ killpoints(enum change c)
         CHECK(mkdir(b, 0700) == 0);
 
         if (c >= DESTROY_INLINE) {
-            /* the bare copy keeps the blob files as the kill left them */
+            /* the bare copy keeps vault.pack and the blob files as the
+             * kill left them */
+            t_path(a, sizeof a, dir, "vault.pack");
+            t_path(b, sizeof b, bare, "vault.pack");
+            if (access(a, F_OK) == 0) {
+                CHECK(copy_file(a, b) == 0);
+            }
             t_path(a, sizeof a, dir, "blobs");
             t_path(b, sizeof b, bare, "blobs");
             rmdir(b);

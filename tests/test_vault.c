@@ -9,12 +9,14 @@
 #include "testdb.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MiB ((size_t)1 << 20)
 
@@ -551,7 +553,7 @@ test_format_version(void)
     CHECK(v != NULL);
     ev_vault_free(v);
 
-    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='2' WHERE key='format'"), 0);
+    CHECK_EQ(t_db_exec(dir, "UPDATE meta SET value='3' WHERE key='format'"), 0);
     CHECK_EQ(ev_vault_new(&v), EV_OK);
     CHECK_EQ(ev_vault_open(v, dir), EV_EVERSION);
     CHECK(strstr(ev_vault_errmsg(v), "upgrade") != NULL);
@@ -1238,33 +1240,7 @@ test_tamper_file_blob(const char *vdir, ev_vault *v)
     free(data);
 }
 
-/* Reads or replaces one blob value (?1 = id for both; ?2 = the value). */
-static uint8_t *
-db_get(const char *vdir, const char *select, int64_t id, size_t *n)
-{
-    sqlite3 *db = t_db_open(vdir);
-    sqlite3_stmt *st = NULL;
-    uint8_t *buf = NULL;
-
-    *n = 0;
-    if (db == NULL) {
-        return NULL;
-    }
-    if (sqlite3_prepare_v2(db, select, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *n = (size_t)sqlite3_column_bytes(st, 0);
-            buf = malloc(*n + 1);
-            if (*n > 0) {
-                memcpy(buf, sqlite3_column_blob(st, 0), *n);
-            }
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return buf;
-}
-
+/* Replaces one blob value (?1 = id, ?2 = the value). */
 static int
 db_put(const char *vdir, const char *update, int64_t id, const uint8_t *p,
        size_t n)
@@ -1292,6 +1268,72 @@ static const char sel_data[] =
 static const char upd_data[] =
     "UPDATE blobs SET data = ?2 WHERE id = (SELECT blob FROM records "
     "WHERE id = ?1)";
+
+/* A small blob in vault.pack: where it starts (-1 when it is not there)
+ * and its bytes. */
+static int64_t
+pack_off(const char *vdir, int64_t id)
+{
+    return t_db_int(vdir,
+                    "SELECT CASE typeof(data) WHEN 'integer' THEN data "
+                    "ELSE -1 END FROM blobs WHERE id = (SELECT blob FROM "
+                    "records WHERE id = ?1)",
+                    id);
+}
+
+static uint8_t *
+pack_get(const char *vdir, int64_t id, size_t *n)
+{
+    char path[PATH_MAX];
+    size_t size = 0;
+    int64_t off = pack_off(vdir, id);
+    int64_t len = t_db_int(vdir,
+                           "SELECT padded_size FROM blobs WHERE id = (SELECT "
+                           "blob FROM records WHERE id = ?1)",
+                           id);
+    uint8_t *all, *p = NULL;
+
+    *n = 0;
+    t_path(path, sizeof path, vdir, "vault.pack");
+    all = t_read_file(path, &size);
+    if (all != NULL && off >= 0 && len > 0 && (uint64_t)(off + len) <= size &&
+        (p = malloc((size_t)len)) != NULL) {
+        memcpy(p, all + off, (size_t)len);
+        *n = (size_t)len;
+    }
+    free(all);
+    return p;
+}
+
+static int
+unlink_pack(const char *vdir)
+{
+    char path[PATH_MAX];
+
+    t_path(path, sizeof path, vdir, "vault.pack");
+    return unlink(path);
+}
+
+/* Writes n bytes at the blob's offset in vault.pack. */
+static int
+pack_put(const char *vdir, int64_t id, const uint8_t *p, size_t n)
+{
+    char path[PATH_MAX];
+    int64_t off = pack_off(vdir, id);
+    int fd, ok;
+
+    t_path(path, sizeof path, vdir, "vault.pack");
+    fd = open(path, O_WRONLY);
+    if (fd < 0 || off < 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    ok = pwrite(fd, p, n, (off_t)off) == (ssize_t)n;
+    close(fd);
+    return ok ? 0 : -1;
+}
 static const char sel_key[] =
     "SELECT key FROM blobs WHERE id = (SELECT blob FROM records WHERE "
     "id = ?1)";
@@ -1356,7 +1398,8 @@ test_tamper_catalog(const char *vdir, ev_vault **vp)
     e.v = *vp;
     e.id = r.id;
 
-    /* the inline blob: header, chunk, index, padding; then cut short */
+    /* the blob in vault.pack: header, chunk, index, padding; then cut
+     * short, and the file missing */
     {
         static const struct {
             const char *what;
@@ -1369,35 +1412,48 @@ test_tamper_catalog(const char *vdir, ev_vault **vp)
             {"inline index", 16 + 1016 + 7},
             {"inline padding", -1},
         };
-        size_t len = 0;
-        uint8_t *orig = db_get(vdir, sel_data, r.id, &len);
-        CHECK(orig != NULL);
+        size_t len = 0, pack_len = 0;
+        char pack[PATH_MAX], moved[PATH_MAX];
+        uint8_t *orig = pack_get(vdir, r.id, &len), *whole;
+        int64_t off = pack_off(vdir, r.id);
+        t_path(pack, sizeof pack, vdir, "vault.pack");
+        t_path(moved, sizeof moved, root, "vault.pack.moved");
+        whole = t_read_file(pack, &pack_len);
+        CHECK(orig != NULL && whole != NULL);
         CHECK_EQ(len, ev_padme(stored));
         CHECK(len > stored);
         for (size_t i = 0; orig != NULL && i < sizeof where / sizeof *where;
              i++) {
-            size_t off = where[i].off < 0 ? len - 1 : (size_t)where[i].off;
+            size_t at = where[i].off < 0 ? len - 1 : (size_t)where[i].off;
             ev_vault_free(*vp);
-            orig[off] ^= 0x02;
-            CHECK_EQ(db_put(vdir, upd_data, r.id, orig, len), 0);
-            orig[off] ^= 0x02;
+            orig[at] ^= 0x02;
+            CHECK_EQ(pack_put(vdir, r.id, orig, len), 0);
+            orig[at] ^= 0x02;
             *vp = e.v = t_vault_reopen(vdir);
             expect_damage(&e, where[i].what, 1);
             ev_vault_free(*vp);
-            CHECK_EQ(db_put(vdir, upd_data, r.id, orig, len), 0);
+            CHECK_EQ(pack_put(vdir, r.id, orig, len), 0);
             *vp = e.v = t_vault_reopen(vdir);
             CHECK_EQ(check_clean(*vp, NULL), EV_OK);
         }
-        if (orig != NULL) {
+        if (orig != NULL && whole != NULL && off >= 0) {
+            /* cut one byte into the blob: check names it without reading
+             * data */
             ev_vault_free(*vp);
-            CHECK_EQ(db_put(vdir, upd_data, r.id, orig, len - 1), 0);
+            CHECK_EQ(truncate(pack, (off_t)(off + (int64_t)len - 1)), 0);
             *vp = e.v = t_vault_reopen(vdir);
-            expect_damage(&e, "inline blob cut by one byte", 0);
+            expect_damage(&e, "blob in vault.pack cut by one byte", 0);
             ev_vault_free(*vp);
-            CHECK_EQ(db_put(vdir, upd_data, r.id, orig, len), 0);
+            CHECK_EQ(t_write_file(pack, whole, pack_len), 0);
+            CHECK_EQ(rename(pack, moved), 0);
+            *vp = e.v = t_vault_reopen(vdir);
+            expect_damage(&e, "vault.pack missing", 0);
+            ev_vault_free(*vp);
+            CHECK_EQ(rename(moved, pack), 0);
             *vp = e.v = t_vault_reopen(vdir);
         }
         free(orig);
+        free(whole);
         CHECK_EQ(check_clean(*vp, NULL), EV_OK);
     }
     /* records.meta (nonce, body, tag) and blobs.key (nonce, body, tag) */
@@ -1544,6 +1600,77 @@ test_records(void)
     ev_vault_free(v);
 }
 
+/* A vault of format 1 keeps small blobs' bytes in their rows: it still
+ * reads and checks, and the first add that appends to vault.pack makes it
+ * format 2 (with the pack_free table), so that an older evault, which
+ * knows no vault.pack, refuses it instead of calling its blobs missing. */
+static void
+test_format1_inline(void)
+{
+    char dir[PATH_MAX], in[PATH_MAX];
+    uint8_t a[3000], b[2000], *bytes;
+    size_t n = 0;
+    struct t_rec ra, rb;
+    ev_vault *v;
+
+    t_path(dir, sizeof dir, root, "v-format1");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    t_path(in, sizeof in, root, "format1-a.bin");
+    t_fill_random(a, sizeof a, 901);
+    CHECK_EQ(t_write_file(in, a, sizeof a), 0);
+    CHECK_EQ(add_one(v, in, NULL, &ra), EV_OK);
+    ev_vault_free(v);
+    /* what evault 1 wrote: the bytes in the row, no pack_free, format 1 */
+    bytes = pack_get(dir, ra.id, &n);
+    CHECK(bytes != NULL && n > sizeof a);
+    CHECK_EQ(db_put(dir, upd_data, ra.id, bytes, n), 0);
+    free(bytes);
+    CHECK_EQ(t_db_exec(dir, "DROP TABLE pack_free;"
+                            "DELETE FROM meta WHERE key = 'pack_end';"
+                            "UPDATE meta SET value = '1' WHERE key = 'format'"),
+             0);
+    CHECK_EQ(unlink_pack(dir), 0);
+    CHECK_EQ(pack_off(dir, ra.id), -1);
+    v = t_vault_reopen(dir);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    CHECK_EQ(check_clean(v, NULL), EV_OK);
+    CHECK(reads_back(v, ra.id, a, sizeof a));
+    /* a new small file goes to vault.pack, and the vault is format 2 */
+    t_path(in, sizeof in, root, "format1-b.bin");
+    t_fill_random(b, sizeof b, 902);
+    CHECK_EQ(t_write_file(in, b, sizeof b), 0);
+    CHECK_EQ(add_one(v, in, NULL, &rb), EV_OK);
+    CHECK(pack_off(dir, rb.id) >= 0);
+    CHECK_EQ(t_db_int(dir,
+                      "SELECT CAST(value AS TEXT) = '2' FROM meta WHERE "
+                      "key = 'format'",
+                      0),
+             1);
+    CHECK_EQ(t_db_int(dir,
+                      "SELECT count(*) FROM sqlite_schema WHERE name = "
+                      "'pack_free'",
+                      0),
+             1);
+    CHECK(reads_back(v, ra.id, a, sizeof a));
+    CHECK(reads_back(v, rb.id, b, sizeof b));
+    CHECK_EQ(check_clean(v, NULL), EV_OK);
+    /* the row's bytes are still checked */
+    ev_vault_free(v);
+    CHECK(t_db_flip(dir, sel_data, upd_data, ra.id, 40, 0x10) > 0);
+    v = t_vault_reopen(dir);
+    CHECK(v != NULL);
+    CHECK_EQ(read_status(v, ra.id), EV_ECORRUPT);
+    CHECK(reads_back(v, rb.id, b, sizeof b));
+    ev_vault_free(v);
+}
+
 /* An empty directory adds nothing and is no error; nor is an empty
  * directory inside another.  (Near the end: under UBSan a failure here
  * stops the program.) */
@@ -1665,6 +1792,7 @@ main(void)
     test_format_version();
     test_filters();
     test_records();
+    test_format1_inline();
     test_add_empty_dir();
     test_unlock_out_of_memory();
     test_check_empty();

@@ -9,6 +9,8 @@
 
 #include "evault.h"
 #include "os.h"
+#include "pack.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,7 +42,20 @@ struct ev_catalog {
     int txn;         /* inside a write transaction we began */
     int lost;        /* ... which SQLite has rolled back on an error */
     int unsynced;    /* the last commit may not survive a crash */
+    ev_pack *pack;   /* vault.pack, beside vault.db */
+    int pack_txn;    /* this transaction has appended to it */
 };
+
+/* The longest blob kept in vault.pack: one chunk, its index and padding
+ * (a larger length in a row is damage, not a reason to allocate). */
+#define PACK_BLOB_MAX ((uint64_t)2 << 20)
+
+/* Ranges of vault.pack whose blobs were destroyed and that are still to
+ * be overwritten with zeros (format 2; made by the first commit that
+ * appends to vault.pack in a vault of format 1). */
+#define PACK_FREE_SCHEMA                                                     \
+    "CREATE TABLE IF NOT EXISTS pack_free("                                  \
+    " off INTEGER PRIMARY KEY, len INTEGER NOT NULL);"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta("
@@ -66,7 +81,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS timestamps("
     " checkpoint INTEGER PRIMARY KEY, tsq BLOB, tsr BLOB);"
     "CREATE TABLE IF NOT EXISTS contacts("
-    " id INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+    " id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    PACK_FREE_SCHEMA;
 
 void
 ev_bytes_free(ev_bytes *b)
@@ -199,6 +215,23 @@ ev_catalog_open(ev_catalog **out, const char *path, int create, int busy_ms)
     if (c == NULL) {
         return EV_ENOMEM;
     }
+    {
+        /* DIR/vault.db -> DIR/vault.pack */
+        char pack[PATH_MAX];
+        size_t n = strlen(path);
+        if (n > 3 && strcmp(path + n - 3, ".db") == 0) {
+            n -= 3;
+        }
+        if (n + sizeof ".pack" > sizeof pack) {
+            snprintf(c->errmsg, sizeof c->errmsg, "path too long");
+            return EV_EINVAL;
+        }
+        memcpy(pack, path, n);
+        memcpy(pack + n, ".pack", sizeof ".pack");
+        if ((c->pack = ev_pack_new(pack)) == NULL) {
+            return EV_ENOMEM;
+        }
+    }
     if (create) {
         flags |= SQLITE_OPEN_CREATE;
     }
@@ -270,6 +303,7 @@ ev_catalog_close(ev_catalog *c)
         free(c->cache[i].sql);
     }
     sqlite3_close_v2(c->db);
+    ev_pack_free(c->pack);
     free(c);
 }
 
@@ -431,12 +465,53 @@ ev_catalog_unsynced(const ev_catalog *c)
     return c->unsynced;
 }
 
+static int meta_put_u64(ev_catalog *c, const char *key, uint64_t v);
+
+/* Before a commit that appended to vault.pack: the bytes are on disk,
+ * the new end goes into the same transaction as the rows that point
+ * there, and a vault of format 1 becomes format 2 (older versions of
+ * evault, which know no vault.pack, then refuse it). */
+static int
+pack_commit(ev_catalog *c)
+{
+    uint64_t end;
+    ev_bytes fmt = {NULL, 0};
+    int rc;
+
+    c->pack_txn = 0;
+    if (ev_pack_sync(c->pack, &end) != 0) {
+        int err = errno;
+        ev_pack_abandon(c->pack);
+        snprintf(c->errmsg, sizeof c->errmsg, "cannot write '%.400s': %s",
+                 ev_pack_path(c->pack), strerror(err));
+        c->last_status = err == ENOSPC || err == EDQUOT ? EV_ENOSPC : EV_EIO;
+        return c->last_status;
+    }
+    rc = meta_put_u64(c, "pack_end", end);
+    if (rc == EV_OK) {
+        rc = ev_catalog_meta_get(c, "format", &fmt);
+    }
+    if (rc == EV_OK && fmt.n == 1 && fmt.p[0] == '1') {
+        char v[16];
+        snprintf(v, sizeof v, "%d", EV_FORMAT_VERSION);
+        rc = exec(c, PACK_FREE_SCHEMA);
+        if (rc == EV_OK) {
+            rc = ev_catalog_meta_put(c, "format", v, strlen(v));
+        }
+    }
+    ev_bytes_free(&fmt);
+    return rc;
+}
+
 int
 ev_catalog_commit(ev_catalog *c)
 {
     int rc = txn_gone(c);
 
     c->unsynced = 0;
+    if (rc == EV_OK && c->pack_txn) {
+        rc = pack_commit(c);
+    }
     if (rc != EV_OK) {
         return rc;
     }
@@ -456,6 +531,10 @@ ev_catalog_commit(ev_catalog *c)
 void
 ev_catalog_rollback(ev_catalog *c)
 {
+    if (c->pack_txn) {
+        ev_pack_abandon(c->pack);
+        c->pack_txn = 0;
+    }
     if (!sqlite3_get_autocommit(c->db)) {
         sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
     }
@@ -691,6 +770,76 @@ ev_blob_row_free(ev_blob_row *r)
     ev_bytes_free(&r->data);
 }
 
+static int
+meta_get_u64(ev_catalog *c, const char *key, uint64_t *v)
+{
+    ev_bytes b = {NULL, 0};
+    int rc = ev_catalog_meta_get(c, key, &b);
+
+    *v = 0;
+    if (rc == EV_ENOENT) {
+        return EV_OK;
+    }
+    if (rc == EV_OK && b.n == 8) {
+        *v = ev_load64(b.p);
+    } else if (rc == EV_OK) {
+        snprintf(c->errmsg, sizeof c->errmsg, "meta '%s' is damaged", key);
+        rc = c->last_status = EV_ECORRUPT;
+    }
+    ev_bytes_free(&b);
+    return rc;
+}
+
+static int
+meta_put_u64(ev_catalog *c, const char *key, uint64_t v)
+{
+    uint8_t b[8];
+
+    ev_store64(b, v);
+    return ev_catalog_meta_put(c, key, b, sizeof b);
+}
+
+static int
+pack_fail(ev_catalog *c, const char *what)
+{
+    int err = errno;
+
+    snprintf(c->errmsg, sizeof c->errmsg, "cannot %s '%.400s': %s", what,
+             ev_pack_path(c->pack), strerror(err));
+    c->last_status = err == ENOSPC || err == EDQUOT ? EV_ENOSPC
+                     : err == ENOMEM                ? EV_ENOMEM
+                                                    : EV_EIO;
+    return c->last_status;
+}
+
+/* Appends a blob to vault.pack inside the open transaction. */
+static int
+pack_append(ev_catalog *c, const void *data, size_t n, uint64_t *off)
+{
+    int rc;
+
+    if (!c->txn) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "a blob is added outside a transaction");
+        return c->last_status = EV_EINVAL;
+    }
+    if (!c->pack_txn) {
+        uint64_t end;
+        rc = meta_get_u64(c, "pack_end", &end);
+        if (rc != EV_OK) {
+            return rc;
+        }
+        if (ev_pack_begin(c->pack, end) != 0) {
+            return pack_fail(c, "open");
+        }
+        c->pack_txn = 1;
+    }
+    if (ev_pack_append(c->pack, data, n, off) != 0) {
+        return pack_fail(c, "write");
+    }
+    return EV_OK;
+}
+
 int
 ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
                     size_t key_len, uint64_t padded_size, const void *data,
@@ -709,11 +858,54 @@ ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
     sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)padded_size);
     if (data != NULL) {
-        sqlite3_bind_blob64(st, 4, data, data_len, SQLITE_STATIC);
+        uint64_t off;
+        rc = pack_append(c, data, data_len, &off);
+        if (rc != EV_OK) {
+            finish(c, st);
+            return rc;
+        }
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)off);
     } else {
         sqlite3_bind_null(st, 4);
     }
     return step_done(c, st);
+}
+
+/* A blob in vault.pack: data_len is how much of it the file holds (less
+ * than padded_size when the file was cut), and with want_data that much
+ * is read into data.  A blob outside the file, or longer than a blob in
+ * vault.pack can be, has data_len 0: damage for check and the reader. */
+static int
+pack_blob(ev_catalog *c, ev_blob_row *b, int want_data)
+{
+    uint64_t size, off = (uint64_t)b->pack_off;
+    size_t got;
+
+    b->data_len = 0;
+    if (b->pack_off < 0 || b->padded_size > PACK_BLOB_MAX) {
+        return EV_OK;
+    }
+    if (!want_data) {
+        if (ev_pack_size(c->pack, &size) != 0) {
+            return pack_fail(c, "read");
+        }
+        if (off < size) {
+            b->data_len =
+                size - off < b->padded_size ? size - off : b->padded_size;
+        }
+        return EV_OK;
+    }
+    b->data.p = malloc(b->padded_size > 0 ? (size_t)b->padded_size : 1);
+    if (b->data.p == NULL) {
+        return EV_ENOMEM;
+    }
+    if (ev_pack_read(c->pack, b->data.p, (size_t)b->padded_size, off,
+                     &got) != 0) {
+        return pack_fail(c, "read");
+    }
+    b->data.n = got;
+    b->data_len = got;
+    return EV_OK;
 }
 
 int
@@ -723,12 +915,16 @@ ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
     sqlite3_stmt *st;
     int rc = prepare(c,
                      want_data ? "SELECT key, padded_size, data IS NOT NULL,"
-                                 " length(data), data FROM blobs WHERE id = ?"
+                                 " length(data), typeof(data) = 'integer',"
+                                 " data FROM blobs WHERE id = ?"
                                : "SELECT key, padded_size, data IS NOT NULL,"
-                                 " length(data) FROM blobs WHERE id = ?",
+                                 " length(data), typeof(data) = 'integer',"
+                                 " CASE typeof(data) WHEN 'integer' THEN data"
+                                 " END FROM blobs WHERE id = ?",
                      &st);
 
     memset(out, 0, sizeof *out);
+    out->pack_off = -1;
     if (rc != EV_OK) {
         return rc;
     }
@@ -739,8 +935,11 @@ ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
         out->inline_ = sqlite3_column_int(st, 2);
         out->data_len = (uint64_t)sqlite3_column_int64(st, 3);
         rc = copy_blob(&out->key, st, 0);
-        if (rc == EV_OK && want_data && out->inline_) {
-            rc = copy_blob(&out->data, st, 4);
+        if (rc == EV_OK && sqlite3_column_int(st, 4)) {
+            out->pack_off = sqlite3_column_int64(st, 5);
+            rc = pack_blob(c, out, want_data);
+        } else if (rc == EV_OK && want_data && out->inline_) {
+            rc = copy_blob(&out->data, st, 5);
         }
     } else if (rc == SQLITE_DONE) {
         snprintf(c->errmsg, sizeof c->errmsg, "blob missing from catalog");
@@ -1532,13 +1731,91 @@ int
 ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32])
 {
     sqlite3_stmt *st;
-    int rc = prepare(c, "DELETE FROM blobs WHERE id = ?", &st);
+    /* A blob in vault.pack leaves its range to be wiped (pack_free), in
+     * the same transaction. */
+    int rc = exec(c, PACK_FREE_SCHEMA);
 
+    if (rc == EV_OK) {
+        rc = prepare(c,
+                     "INSERT OR IGNORE INTO pack_free(off, len) "
+                     "SELECT data, padded_size FROM blobs WHERE id = ? AND "
+                     "typeof(data) = 'integer'",
+                     &st);
+    }
+    if (rc == EV_OK) {
+        sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+        rc = step_done(c, st);
+    }
+    if (rc == EV_OK) {
+        rc = prepare(c, "DELETE FROM blobs WHERE id = ?", &st);
+    }
     if (rc != EV_OK) {
         return rc;
     }
     sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
     return step_done(c, st);
+}
+
+int
+ev_catalog_pack_sweep(ev_catalog *c, uint64_t *nwiped)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t end = 0;
+    int rc, have = 0;
+
+    *nwiped = 0;
+    rc = ev_catalog_begin(c);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    rc = meta_get_u64(c, "pack_end", &end);
+    if (rc == EV_OK) {
+        rc = prepare(c,
+                     "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                     " AND name = 'pack_free'",
+                     &st);
+    }
+    if (rc == EV_OK) {
+        int r = sqlite3_step(st);
+        rc = r == SQLITE_ROW ? EV_OK : sql_status(c, r);
+        have = rc == EV_OK && sqlite3_column_int(st, 0) > 0;
+        finish(c, st);
+    }
+    if (rc == EV_OK && have) {
+        rc = prepare(c, "SELECT off, len FROM pack_free ORDER BY off", &st);
+        if (rc == EV_OK) {
+            int r;
+            while (rc == EV_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+                sqlite3_int64 off = sqlite3_column_int64(st, 0);
+                sqlite3_int64 len = sqlite3_column_int64(st, 1);
+                if (off >= 0 && len > 0 &&
+                    ev_pack_wipe(c->pack, (uint64_t)off, (uint64_t)len) !=
+                        0) {
+                    rc = pack_fail(c, "wipe a destroyed blob in");
+                }
+                (*nwiped)++;
+            }
+            if (rc == EV_OK && r != SQLITE_DONE) {
+                rc = sql_status(c, r);
+            }
+            finish(c, st);
+        }
+        if (rc == EV_OK) {
+            rc = exec(c, "DELETE FROM pack_free;");
+        }
+    }
+    /* Past the committed end: what a killed writer appended.  Holding the
+     * write lock, no writer is between its append and its commit. */
+    if (rc == EV_OK && ev_pack_cut(c->pack, end) != 0) {
+        rc = pack_fail(c, "cut");
+    }
+    if (rc == EV_OK) {
+        rc = ev_catalog_commit(c);
+    }
+    if (rc != EV_OK) {
+        ev_catalog_rollback(c);
+    }
+    return rc;
 }
 
 int

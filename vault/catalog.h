@@ -5,8 +5,11 @@
  *   meta(key, value)            format version, vault id, wrapped identity
  *   keyslots(id, kind, params, wrapped, info)
  *   blobs(n, id, key, padded_size, data)
- *                               key = wrapped DEK and lengths; data holds
- *                               small blobs inline, NULL for blob files
+ *                               key = wrapped DEK and lengths; data is a
+ *                               small blob's offset in vault.pack (an
+ *                               integer; padded_size is its length), its
+ *                               bytes (format 1), or NULL for blob files
+ *   pack_free(off, len)         ranges of vault.pack still to be wiped
  *   records(id, state, blob, padded_size, meta)
  *                               meta = encrypted metadata; a destroyed
  *                               record's row stays as a tombstone (state
@@ -97,16 +100,21 @@ int ev_catalog_keyslot_each(ev_catalog *c,
                             int (*fn)(void *ctx, const ev_slot_row *row),
                             void *ctx);
 
-/* A blob row.  data_len is 0 and inline_ 0 for a blob kept as a file. */
+/* A blob row.  inline_ is 1 for a blob kept with the catalog, in
+ * vault.pack or (format 1) in the row; data_len is 0 and inline_ 0 for a
+ * blob kept as a file. */
 typedef struct ev_blob_row {
     ev_bytes key;
     uint64_t padded_size;
     int inline_;
-    uint64_t data_len; /* bytes of the inline blob */
+    int64_t pack_off;  /* where it starts in vault.pack, or -1 */
+    uint64_t data_len; /* bytes of it that the row or vault.pack holds */
     ev_bytes data;
 } ev_blob_row;
 void ev_blob_row_free(ev_blob_row *r);
 
+/* With data, the blob is appended to vault.pack (inside a transaction;
+ * the commit syncs vault.pack first); without, it is a blob file. */
 int ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
                         size_t key_len, uint64_t padded_size,
                         const void *data, size_t data_len);
@@ -249,8 +257,15 @@ int64_t ev_catalog_rewrite_count(ev_catalog *c, enum ev_rewrite_table t);
 int ev_catalog_blob_user(ev_catalog *c, const uint8_t id[32], int64_t except,
                          int64_t *record);
 int ev_catalog_blob_known(ev_catalog *c, const uint8_t id[32], int *known);
+/* blob_delete of a blob in vault.pack also lists its range in pack_free,
+ * for ev_catalog_pack_sweep to wipe after the commit. */
 int ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32]);
 int ev_catalog_record_wipe(ev_catalog *c, int64_t id);
+/* In a transaction of its own (the caller holds the vault's write lock):
+ * overwrites with zeros every range listed in pack_free and forgets them,
+ * and cuts vault.pack back to its committed end (what a killed writer
+ * appended).  *nwiped: the ranges wiped. */
+int ev_catalog_pack_sweep(ev_catalog *c, uint64_t *nwiped);
 
 /* PRAGMA integrity_check: EV_OK or EV_ECORRUPT with the first problem. */
 int ev_catalog_integrity(ev_catalog *c);

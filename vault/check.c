@@ -259,6 +259,12 @@ check_blob(struct check *c, const ev_record_row *row, const ev_record *r)
                 "its data key fails authentication (altered)");
     } else if (content != r->size || b.padded_size != row->padded_size) {
         problem(c, r->id, EV_ECORRUPT, "its blob's sizes do not match");
+    } else if (b.pack_off >= 0 && b.data_len != b.padded_size) {
+        problem(c, r->id, EV_ECORRUPT,
+                "its blob is missing from vault.pack (%llu of %llu bytes "
+                "there)",
+                (unsigned long long)b.data_len,
+                (unsigned long long)b.padded_size);
     } else if (b.inline_ && b.data_len != b.padded_size) {
         problem(c, r->id, EV_ECORRUPT,
                 "its blob in the catalog has the wrong size");

@@ -22,10 +22,13 @@
  *   2. PRAGMA wal_checkpoint(TRUNCATE): the new pages overwrite the old
  *      ones in vault.db and the WAL, which holds older page images with
  *      the key, is cut to zero bytes.
- *   3. the blob file is removed and its directory fsynced;
+ *   3. the blob file is removed and its directory fsynced; a blob in
+ *      vault.pack, whose range step 1 listed in pack_free, is overwritten
+ *      with zeros and the file fsynced;
  *   4. blob files that no catalog row names are removed (a kill between 1
  *      and 3, or an add killed between its blob's rename and its commit,
- *      leaves one; without a key in the catalog it cannot be read).
+ *      leaves one; without a key in the catalog it cannot be read), and
+ *      so is what a killed add appended to vault.pack past its end.
  * A process killed before the commit changes nothing; after it, the record
  * is destroyed and whatever step is left is done by the next destroy or
  * ev_vault_sweep.  check notes a leftover blob file as harmless.
@@ -144,6 +147,19 @@ sweep_files(ev_vault *v, uint64_t *nremoved)
     return rc;
 }
 
+/* Wipes the ranges of destroyed blobs in vault.pack and cuts off what a
+ * killed add left past its end. */
+static int
+sweep_pack(ev_vault *v)
+{
+    uint64_t n;
+    int rc = ev_catalog_pack_sweep(v->cat, &n);
+
+    return rc == EV_OK ? EV_OK
+                       : ev_fail_catalog(v, rc, "cannot wipe destroyed blobs "
+                                                "in vault.pack");
+}
+
 static int
 wal_truncate(ev_vault *v)
 {
@@ -173,7 +189,11 @@ ev_vault_sweep(ev_vault *v, uint64_t *nremoved)
     if (rc != EV_OK) {
         return rc;
     }
-    rc = wal_truncate(v);
+    rc = sweep_pack(v);
+    rc2 = wal_truncate(v);
+    if (rc == EV_OK) {
+        rc = rc2;
+    }
     rc2 = sweep_files(v, nremoved);
     if (rc == EV_OK) {
         rc = rc2;
@@ -194,7 +214,8 @@ ev_vault_sweep(ev_vault *v, uint64_t *nremoved)
  * instead, a kill before step 2 left vault.db alone holding the key. */
 static int
 destroy_rows(ev_vault *v, int64_t id, const char *reason,
-             ev_destroy_result *out, uint8_t blob_id[EV_BLOBID_BYTES])
+             ev_destroy_result *out, uint8_t blob_id[EV_BLOBID_BYTES],
+             int *in_pack)
 {
     ev_record_row row;
     int rc = ev_catalog_begin_direct(v->cat);
@@ -230,9 +251,19 @@ destroy_rows(ev_vault *v, int64_t id, const char *reason,
         goto fail;
     }
     if (row.has_blob) {
+        ev_blob_row b;
         out->had_blob = 1;
         memcpy(blob_id, row.blob_id, EV_BLOBID_BYTES);
         rc = ev_catalog_blob_user(v->cat, blob_id, id, &out->shared_with);
+        if (rc == EV_OK) {
+            rc = ev_catalog_blob_get(v->cat, blob_id, 0, &b);
+            if (rc == EV_OK) {
+                *in_pack = b.pack_off >= 0;
+                ev_blob_row_free(&b);
+            } else if (rc == EV_ENOENT) {
+                rc = EV_OK; /* check reports the missing row */
+            }
+        }
         if (rc != EV_OK) {
             rc = ev_fail_catalog(v, rc, "cannot read the catalog");
             goto fail;
@@ -281,7 +312,7 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
 {
     uint8_t blob_id[EV_BLOBID_BYTES];
     char first[sizeof v->errmsg] = "", blob_err[sizeof v->errmsg] = "";
-    int took, rc, after = EV_OK;
+    int took, rc, after = EV_OK, in_pack = 0;
 
     memset(out, 0, sizeof *out);
     out->custody_seq = -1;
@@ -300,10 +331,16 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
     if (rc != EV_OK) {
         return rc;
     }
-    rc = destroy_rows(v, id, reason, out, blob_id);
+    rc = destroy_rows(v, id, reason, out, blob_id, &in_pack);
     if (rc == EV_OK) {
         /* From here on the record is destroyed: each later step is tried
-         * even when one before failed, and the first failure is kept. */
+         * even when one before failed, and the first failure is kept.
+         * vault.pack first: its sweep commits (pack_free emptied), and
+         * the WAL is to be empty at the end. */
+        int packed = sweep_pack(v);
+        if (packed != EV_OK) {
+            snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
+        }
         after = wal_truncate(v);
         if (after != EV_OK) {
             snprintf(first, sizeof first, "%s", v->errmsg);
@@ -314,11 +351,24 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
                      ev_catalog_errmsg(v->cat));
         }
         out->wal_cleared = after == EV_OK;
-        if (out->had_blob && out->shared_with == 0) {
+        if (out->had_blob && out->shared_with == 0 && in_pack) {
+            out->blob_removed = packed == EV_OK;
+            if (packed != EV_OK && after == EV_OK) {
+                after = packed;
+                snprintf(first, sizeof first,
+                         "its bytes in vault.pack could not be wiped (%.900s)",
+                         blob_err);
+            }
+        } else if (out->had_blob && out->shared_with == 0) {
             rc =
                 ev_store_remove(v->store, blob_id, v->errmsg, sizeof v->errmsg);
             out->blob_removed = rc == EV_OK;
             snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
+        }
+        if (!in_pack && packed != EV_OK && after == EV_OK) {
+            /* what an earlier destroy killed before its wipe left */
+            after = packed;
+            snprintf(first, sizeof first, "%s", blob_err);
         }
         rc = sweep_files(v, &out->leftovers);
         if (rc != EV_OK && after == EV_OK) {
@@ -326,7 +376,8 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
             snprintf(first, sizeof first, "%s", v->errmsg);
         }
         /* The sweep tries again a file the removal could not take. */
-        if (out->had_blob && out->shared_with == 0 && !out->blob_removed) {
+        if (out->had_blob && out->shared_with == 0 && !out->blob_removed &&
+            !in_pack) {
             out->blob_removed = blob_gone(v, blob_id);
             if (out->blob_removed && out->leftovers > 0) {
                 out->leftovers--; /* it was this record's, not a leftover */

@@ -37,7 +37,7 @@ typedef struct ev_vault ev_vault;
 /* A recovery key as printed: 9 groups of 4 characters joined by '-'. */
 #define EV_RECOVERY_KEY_CHARS 44
 /* The vault format this library writes and the newest it reads. */
-#define EV_FORMAT_VERSION 1
+#define EV_FORMAT_VERSION 2
 
 /* Record states, as stored in the catalog. */
 enum ev_state {

@@ -45,12 +45,14 @@ const struct ev_os ev_os_default = {
     sys_open, sys_openat, close, read,     pread,
     write,    fsync,      fstat, rename,   unlink,
     mkdir,    flock,      sys_link, sys_rename_noreplace,
+    pwrite,   ftruncate,
 };
 
 struct ev_os ev_os = {
     sys_open, sys_openat, close, read,     pread,
     write,    fsync,      fstat, rename,   unlink,
     mkdir,    flock,      sys_link, sys_rename_noreplace,
+    pwrite,   ftruncate,
 };
 
 ssize_t
@@ -103,6 +105,29 @@ ev_os_write_full(int fd, const void *buf, size_t n)
 
     while (done < n) {
         ssize_t r = ev_os.write(fd, (const char *)buf + done, n - done);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (r == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+int
+ev_os_pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        ssize_t r = ev_os.pwrite(fd, (const char *)buf + done, n - done,
+                                 off + (off_t)done);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;

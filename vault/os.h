@@ -31,6 +31,8 @@ struct ev_os {
     int (*link)(const char *from, const char *to);
     /* renameat2(..., RENAME_NOREPLACE): EEXIST when to exists */
     int (*rename_noreplace)(const char *from, const char *to);
+    ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
+    int (*ftruncate)(int fd, off_t len);
 };
 
 /* The table in force; tests may overwrite entries and restore them. */
@@ -42,6 +44,8 @@ extern const struct ev_os ev_os_default;
  * or -1 with errno set.  Retries EINTR. */
 ssize_t ev_os_read_full(int fd, void *buf, size_t n);
 ssize_t ev_os_pread_full(int fd, void *buf, size_t n, off_t off);
+/* Writes all n bytes at off or returns -1 with errno set. */
+int ev_os_pwrite_full(int fd, const void *buf, size_t n, off_t off);
 /* Writes all n bytes or returns -1 with errno set. */
 int ev_os_write_full(int fd, const void *buf, size_t n);
 /* fsyncs the directory that holds path (or dir itself). */

@@ -1625,7 +1625,12 @@ ev_blob_read(ev_vault *v, const uint8_t id[EV_BLOBID_BYTES], int fd,
     if (row.inline_) {
         src.mem = row.data.p;
         src.size = row.data.n;
-        snprintf(path, sizeof path, "inline blob");
+        if (row.pack_off >= 0) {
+            snprintf(path, sizeof path, "vault.pack at %lld",
+                     (long long)row.pack_off);
+        } else {
+            snprintf(path, sizeof path, "inline blob");
+        }
     } else {
         ev_store_blob_path(v->store, id, path, sizeof path);
         rc = ev_store_reader_open(v->store, id, &src.r, &src.size, v->errmsg,

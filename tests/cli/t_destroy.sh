@@ -42,6 +42,13 @@ expect_rc 0 "$EVAULT" amend "$P" --reason "wrong place" --location "Osh"
 sql() { sqlite3 "$V/vault.db" "$1"; }
 key_of() { sql "SELECT hex(key) FROM blobs WHERE id = (SELECT blob FROM records WHERE id = $1)"; }
 blob_path() { local h; h=$(sql "SELECT lower(hex(blob)) FROM records WHERE id = $1"); echo "$V/blobs/${h:0:2}/$h"; }
+# pack_hex ID: the bytes of the record's blob in vault.pack, in hex.
+pack_hex() {
+    local w="id = (SELECT blob FROM records WHERE id = $1)" off len
+    off=$(sql "SELECT data FROM blobs WHERE $w AND typeof(data) = 'integer'")
+    len=$(sql "SELECT padded_size FROM blobs WHERE $w")
+    [ -n "$off" ] && xxd -p -s "$off" -l "$len" "$V/vault.pack" | tr -d '\n'
+}
 
 # raw HEX...: how many of the byte strings occur in any file of the vault.
 raw() {
@@ -62,13 +69,13 @@ EOF
 # pieces HEX: the 32-byte slices of a hex string at several offsets.
 pieces() { local h=$1 n=${#1} o; for o in 0 $((n / 4)) $((n / 2)) $((n - 64)); do echo "${h:$o:64}"; done | sort -u; }
 
-# What must vanish: the wrapped keys, the inline bytes, the metadata and
+# What must vanish: the wrapped keys, the bytes in vault.pack, the metadata and
 # the amendment of the records about to be destroyed.  Each is found in
 # the files now (a slice may straddle two pages: one per item is enough).
 KEYS="$(key_of "$A") $(key_of "$P") $(key_of "$C")"
 ITEMS=(
-    "$(sql "SELECT hex(data) FROM blobs WHERE id = (SELECT blob FROM records WHERE id = $A)")"
-    "$(sql "SELECT hex(data) FROM blobs WHERE id = (SELECT blob FROM records WHERE id = $P)")"
+    "$(pack_hex "$A")"
+    "$(pack_hex "$P")"
     "$(sql "SELECT hex(meta) FROM records WHERE id = $A")"
     "$(sql "SELECT hex(meta) FROM records WHERE id = $P")"
     "$(sql "SELECT hex(meta) FROM amendments WHERE record = $P")")
@@ -83,8 +90,9 @@ CBLOB=$(blob_path "$C")
 [ -f "$CBLOB" ] && ok || fail "no blob file for record $C at $CBLOB"
 # shellcheck disable=SC2086
 [ "$(raw $KEYS)" -eq 3 ] && ok || fail "the search does not find the wrapped keys before destroy"
-[ "$(sql "SELECT count(*) FROM blobs WHERE data IS NOT NULL AND id = (SELECT blob FROM records WHERE id = $P)")" -eq 1 ] &&
-    ok || fail "photo.jpg is not kept inline (the test expects it)"
+[ "$(sql "SELECT count(*) FROM blobs WHERE typeof(data) = 'integer' AND id = (SELECT blob FROM records WHERE id = $P)")" -eq 1 ] &&
+    ok || fail "photo.jpg is not kept in vault.pack (the test expects it)"
+PACK_SIZE=$(stat -c %s "$V/vault.pack")
 
 # Refusals: nothing changes.
 expect_rc 2 "$EVAULT" destroy "$A" --yes
@@ -227,6 +235,10 @@ expect_rc 0 "$EVAULT" add "$T/in/after.txt"
 # shellcheck disable=SC2086
 [ "$(raw $KEYS $PIECES)" -eq 0 ] && ok ||
     fail "$(raw $KEYS $PIECES) key/data/metadata piece(s) of destroyed records are still in the vault's files"
+# Their bytes in vault.pack are zeros now, nothing else moved, and no
+# range is left to wipe.
+[ "$(stat -c %s "$V/vault.pack")" -ge "$PACK_SIZE" ] && ok || fail "vault.pack shrank below what it held"
+[ "$(sql "SELECT count(*) FROM pack_free")" -eq 0 ] && ok || fail "pack_free still lists ranges after destroy"
 
 # A destroy while another process reads the catalog: the record is
 # destroyed, but the WAL cannot be emptied until the reader ends (exit 5,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# t_tamper.sh - flip bytes in every region of a blob (file and in-catalog)
-# and of the catalog, and expect detection: `check --read-data` exits 1 and
+# t_tamper.sh - flip bytes in every region of a blob (a file of its own,
+# and one in vault.pack) and of the catalog, and expect detection: `check --read-data` exits 1 and
 # names the record, `get` exits 1 and writes no file, or unlock fails (4).
 # Never a success, never a get that returns wrong bytes.  Ends with a
-# property loop of random byte flips in vault.db and in blob files.
+# property loop of random byte flips in vault.db, vault.pack and in blob
+# files.
 . "$(dirname "$0")/lib.sh"
 
 # flip FILE OFFSET [MASK]: XOR one byte (OFFSET < 0 counts from the end).
@@ -114,11 +115,13 @@ F_CLIP=$(blob_file "$ID_CLIP")
 F_TXT=$(blob_file "$ID_TXT")
 [ -f "$F_CLIP" ] && [ -f "$F_TXT" ] && ok || { fail "blob files not found"; finish; }
 [ "$(blob_hex "$ID_CLIP")" = "$(blob_hex "$ID_COPY")" ] && ok || fail "identical files do not share a blob"
-n_inline=$(sqlite3 "$DB" "SELECT count(*) FROM blobs WHERE data IS NOT NULL")
-[ "$n_inline" -eq 5 ] && ok || fail "$n_inline inline blobs, wanted 5"
+n_inline=$(sqlite3 "$DB" "SELECT count(*) FROM blobs WHERE typeof(data) = 'integer'")
+[ "$n_inline" -eq 5 ] && ok || fail "$n_inline blobs in vault.pack, wanted 5"
+PACK=$V/vault.pack
 
 expect_rc 0 "$EVAULT" check --read-data
 cp -p "$DB" "$T/vault.db.orig"
+cp -p "$PACK" "$T/vault.pack.orig"
 [ ! -e "$DB-wal" ] && ok || fail "a WAL is left after a clean close (vault.db alone is not a full copy)"
 mkdir -p "$T/orig" "$T/got"
 cp -p "$F_CLIP" "$T/orig/clip"
@@ -263,6 +266,7 @@ cp -p "$T/orig/txt" "$F_TXT"; expect_clean "replaced"
 # --- the catalog ----------------------------------------------------------
 restore_db() {
     cp -p "$T/vault.db.orig" "$DB"
+    cp -p "$T/vault.pack.orig" "$PACK"
     rm -f "$DB-wal" "$DB-shm"
 }
 sql() { sqlite3 "$DB" "$1" || fail "sqlite3: $1"; }
@@ -331,30 +335,57 @@ catalog_case "an inline blob row deleted" 1 "$ID_SMALL"
 sql "DELETE FROM blobs WHERE id = X'$(blob_of "$ID_CLIP")'"
 catalog_case "a blob file's row deleted" 1 "$ID_CLIP $ID_COPY"
 
-# blobs.data: the in-catalog blobs, in each region.
+# vault.pack: the small blobs, in each region.  pack_off ID: where the
+# record's blob starts in vault.pack.
+pack_off() { sqlite3 "$DB" "SELECT data FROM blobs WHERE id = X'$(blob_of "$1")' AND typeof(data) = 'integer'"; }
+pack_len() { sqlite3 "$DB" "SELECT padded_size FROM blobs WHERE id = X'$(blob_of "$1")'"; }
 declare -A S
 while read -r name off; do S[$name]=$off; done < <(layout 5000)
-[ "$(sqlite3 "$DB" "SELECT length(data) FROM blobs WHERE id = X'$(blob_of "$ID_SMALL")'")" -eq "${S[end]}" ] \
-    && ok || fail "small.bin's inline blob is not ${S[end]} bytes"
+[ "$(pack_len "$ID_SMALL")" -eq "${S[end]}" ] \
+    && ok || fail "small.bin's blob is not ${S[end]} bytes"
+O_SMALL=$(pack_off "$ID_SMALL")
 for off in 0 7 "${S[chunk0]}" $((S[chunk0] + 2500)) $((S[index] - 1)) "${S[index]}" \
-           $((S[index] + 17)) $((S[padding] - 1)) "${S[padding]}" -1; do
-    flip_col blobs data "id = X'$(blob_of "$ID_SMALL")'" "$off"
-    catalog_case "blobs.data (inline) at offset $off" 1 "$ID_SMALL"
+           $((S[index] + 17)) $((S[padding] - 1)) "${S[padding]}" $((S[end] - 1)); do
+    flip "$PACK" $((O_SMALL + off))
+    catalog_case "vault.pack: small.bin at offset $off" 1 "$ID_SMALL"
 done
-for off in 0 20 -40 -1; do
-    flip_col blobs data "id = X'$(blob_of "$ID_NOTE")'" "$off"
-    catalog_case "blobs.data of note.txt at offset $off" 1 "$ID_NOTE"
-    flip_col blobs data "id = X'$(blob_of "$ID_EMPTY")'" "$off"
-    catalog_case "blobs.data of the empty file at offset $off" 1 "$ID_EMPTY"
+for id in "$ID_NOTE" "$ID_EMPTY"; do
+    o=$(pack_off "$id") n=$(pack_len "$id")
+    for off in 0 20 $((n - 40)) $((n - 1)); do
+        flip "$PACK" $((o + off))
+        catalog_case "vault.pack: record $id at offset $off of $n" 1 "$id"
+    done
 done
-sql "UPDATE blobs SET data = substr(data, 1, length(data) - 1) WHERE id = X'$(blob_of "$ID_SMALL")'"
-catalog_case "blobs.data truncated by 1 byte" 1 "$ID_SMALL"
-sql "UPDATE blobs SET data = data || X'00' WHERE id = X'$(blob_of "$ID_SMALL")'"
-catalog_case "blobs.data with 1 byte appended" 1 "$ID_SMALL"
-sql "UPDATE blobs SET data = (SELECT data FROM blobs WHERE id = X'$(blob_of "$ID_B")') WHERE id = X'$(blob_of "$ID_A")'"
-catalog_case "blobs.data copied from another blob of the same size" 1 "$ID_A"
+# cut into the last blob of the file
+LAST=$(sqlite3 "$DB" "SELECT r.id FROM records r JOIN blobs b ON b.id = r.blob WHERE typeof(b.data) = 'integer' ORDER BY b.data DESC LIMIT 1")
+truncate -s $(( $(pack_off "$LAST") + $(pack_len "$LAST") - 1 )) "$PACK"
+catalog_case "vault.pack cut by 1 byte" 1 "$LAST"
+: > "$PACK"
+catalog_case "vault.pack emptied" 1 "$ID_SMALL $ID_NOTE $ID_EMPTY $ID_A $ID_B"
+rm "$PACK"
+catalog_case "vault.pack deleted" 1 "$ID_SMALL $ID_NOTE $ID_EMPTY $ID_A $ID_B"
+# a.bin's bytes replaced by b.bin's (same length, other blob)
+dd if="$T/vault.pack.orig" of="$PACK" bs=1 skip="$(pack_off "$ID_B")" seek="$(pack_off "$ID_A")" \
+    count="$(pack_len "$ID_A")" conv=notrunc status=none
+catalog_case "vault.pack: a blob overwritten by another of the same size" 1 "$ID_A"
+# the rows: offsets moved, swapped, out of the file
+sql "UPDATE blobs SET data = data + 1 WHERE id = X'$(blob_of "$ID_SMALL")'"
+catalog_case "blobs.data (offset) one byte later" 1 "$ID_SMALL"
+sql "UPDATE blobs SET data = $(pack_off "$ID_B") WHERE id = X'$(blob_of "$ID_A")'"
+catalog_case "blobs.data (offset) pointing at a same-size blob" 1 "$ID_A"
+sql "UPDATE blobs SET data = 1000000000 WHERE id = X'$(blob_of "$ID_SMALL")'"
+catalog_case "blobs.data (offset) past the end of vault.pack" 1 "$ID_SMALL"
+sql "UPDATE blobs SET data = -5 WHERE id = X'$(blob_of "$ID_SMALL")'"
+catalog_case "blobs.data (offset) negative" 1 "$ID_SMALL"
+sql "UPDATE blobs SET data = (SELECT substr(x'$(xxd -p -s "$O_SMALL" -l "${S[end]}" "$PACK" | tr -d '\n')', 1)) WHERE id = X'$(blob_of "$ID_SMALL")'"
+[ "$(sqlite3 "$DB" "SELECT typeof(data) FROM blobs WHERE id = X'$(blob_of "$ID_SMALL")'")" = blob ] && ok || fail "setup: bytes into the row"
+"$EVAULT" check --read-data > /dev/null 2>&1 && ok || fail "a blob's bytes in its row (format 1) do not check"
+flip_col blobs data "id = X'$(blob_of "$ID_SMALL")'" 30
+catalog_case "blobs.data (bytes in the row, format 1) flipped" 1 "$ID_SMALL"
 sql "UPDATE blobs SET data = NULL WHERE id = X'$(blob_of "$ID_SMALL")'"
-catalog_case "blobs.data set to NULL (inline blob turned into a missing file)" 1 "$ID_SMALL"
+catalog_case "blobs.data set to NULL (a small blob turned into a missing file)" 1 "$ID_SMALL"
+sql "UPDATE blobs SET padded_size = 5000000 WHERE id = X'$(blob_of "$ID_SMALL")'"
+catalog_case "blobs.padded_size of a small blob far too large" 1 "$ID_SMALL"
 
 # blind indexes
 read -r bf bv < <(sqlite3 -separator ' ' "$DB" "SELECT field, hex(value) FROM blind WHERE record = $ID_CLIP ORDER BY field LIMIT 1")
@@ -423,6 +454,16 @@ for i in $(seq 1 40); do
     "$EVAULT" check --read-data > /dev/null 2>&1
     rc=$?
     [ "$rc" -le 5 ] && ok || fail "vault.db flip #$i at $off: check crashed (exit $rc)"
+    restore_db
+done
+# 20 random byte flips in vault.pack: check always finds damage, and no
+# get returns wrong bytes.
+for i in $(seq 1 20); do
+    read -r off mask < <(randflip "$PACK")
+    for id in $ALL_IDS; do cat_safe "$id" "vault.pack flip #$i at $off (xor $mask)"; done
+    "$EVAULT" check --read-data > /dev/null 2>&1
+    rc=$?
+    [ "$rc" -eq 1 ] && ok || fail "vault.pack flip #$i at $off (xor $mask): check exited $rc, wanted 1"
     restore_db
 done
 # 20 random byte flips in the blob files: always detected.

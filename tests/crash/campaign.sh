@@ -159,6 +159,7 @@ PY
 bare_copy() {
     rm -rf "$C/atk"; mkdir -p "$C/atk/tmp"
     cp "$C/raw/vault.db" "$C/atk/"
+    [ ! -e "$C/raw/vault.pack" ] || cp "$C/raw/vault.pack" "$C/atk/"
     cp -a "$C/raw/blobs" "$C/atk/blobs"
 }
 # drop_ids IDS FILE: FILE's lines whose first field is not in IDS
@@ -168,11 +169,13 @@ nrec() { if [ -f "$C/prev" ]; then wc -l < "$C/prev"; else echo 0; fi; }
 # The checks every round ends with, on the vault as the kill left it.
 common_checks() {
     local f rel
-    # no stray files: the catalog, its log, the lock, blobs/xx/id, tmp/*.tmp
+    # no stray files: the catalog, its log, the lock, vault.pack,
+    # blobs/xx/id, tmp/*.tmp
     while IFS= read -r -d '' f; do
         rel=${f#"$V"/}
         case $rel in
         vault.db | vault.db-wal | vault.db-shm | vault.db-journal | lock) ;;
+        vault.pack) ;;
         blobs/[0-9a-f][0-9a-f]/*) ;;
         tmp/*.tmp) TMPLEFT=$((TMPLEFT + 1)) ;;
         *) fail "unexpected file in the vault: $rel" ;;
