@@ -35,7 +35,8 @@ static const char help[] =
     "  -y, --yes                  do not ask for confirmation\n"
     "      --sweep                only finish earlier work: remove blob files\n"
     "                             that no record uses (left by an interrupted\n"
-    "                             add or destroy) and empty the catalog's\n"
+    "                             add or destroy), wipe destroyed blobs left\n"
+    "                             in vault.pack, and empty the catalog's\n"
     "                             write-ahead log\n"
     "      --json                 the result as one JSON object\n"
     CLI_COMMON_HELP;
