@@ -14,6 +14,7 @@
 #include "evault.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,36 @@ chunk_crypt_sodium(int enc, uint8_t *out, const uint8_t *in, size_t len,
                : -1;
 }
 
+/* OpenSSL 3 looks an algorithm up in its providers, under a lock, each
+ * time a context is set up with EVP_sha256() or EVP_chacha20_poly1305();
+ * fetched once, the lookup is gone from the 10,000 records of an add of
+ * small files.  NULL (no provider): the legacy object, which looks up as
+ * before. */
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *fetched_sha256;
+static EVP_CIPHER *fetched_chacha;
+
+static void
+fetch_algorithms(void)
+{
+    fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    fetched_chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+}
+
+static const EVP_MD *
+sha256_md(void)
+{
+    pthread_once(&fetch_once, fetch_algorithms);
+    return fetched_sha256 != NULL ? fetched_sha256 : EVP_sha256();
+}
+
+static const EVP_CIPHER *
+chacha_cipher(void)
+{
+    pthread_once(&fetch_once, fetch_algorithms);
+    return fetched_chacha != NULL ? fetched_chacha : EVP_chacha20_poly1305();
+}
+
 static int
 chunk_crypt(int enc, uint8_t *out, const uint8_t *in, size_t len,
             const uint8_t nonce[EV_CHUNK_NONCE_BYTES], const uint8_t *ad,
@@ -208,7 +239,7 @@ chunk_crypt(int enc, uint8_t *out, const uint8_t *in, size_t len,
      * to here nothing is written, so libsodium can still do it all. */
     c = EVP_CIPHER_CTX_new();
     if (c == NULL ||
-        EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL,
+        EVP_CipherInit_ex(c, chacha_cipher(), NULL, NULL, NULL,
                           enc) != 1 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, EV_CHUNK_NONCE_BYTES,
                             NULL) != 1 ||
@@ -313,7 +344,7 @@ struct ev_sha256 {
 static void
 sha256_start(ev_sha256 *h)
 {
-    if (h->md != NULL && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+    if (h->md != NULL && EVP_DigestInit_ex(h->md, sha256_md(), NULL) != 1) {
         EVP_MD_CTX_free(h->md);
         h->md = NULL;
     }
@@ -385,7 +416,7 @@ ev_sha256_once(uint8_t out[32], const void *in, size_t n)
     unsigned int len = 0;
 
     /* EVP_Digest makes a context: without memory, libsodium's */
-    if (EVP_Digest(in, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
+    if (EVP_Digest(in, n, out, &len, sha256_md(), NULL) != 1 || len != 32) {
         crypto_hash_sha256(out, in, n);
     }
 }
@@ -398,7 +429,7 @@ ev_sha256_two(uint8_t out[32], const void *a, size_t a_len, const void *b,
     crypto_hash_sha256_state st;
     unsigned int len = 0;
 
-    if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+    if (md != NULL && EVP_DigestInit_ex(md, sha256_md(), NULL) == 1 &&
         EVP_DigestUpdate(md, a, a_len) == 1 &&
         EVP_DigestUpdate(md, b, b_len) == 1 &&
         EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32) {
