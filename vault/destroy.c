@@ -16,7 +16,8 @@
  *   1. the writer lock, then one transaction: the destroy entry is
  *      appended (and the log head), the row becomes a tombstone, its blind
  *      index and amendment rows are deleted, and the blob row (wrapped data
- *      key, inline bytes) is deleted unless another record names the blob;
+ *      key; a format-1 blob's bytes) is deleted unless another record
+ *      names the blob;
  *      COMMIT, with a rollback journal, so that vault.db alone holds no
  *      key once it is done.  secure_delete zeroes the freed bytes.
  *   2. PRAGMA wal_checkpoint(TRUNCATE): the new pages overwrite the old

@@ -8,11 +8,12 @@
  *
  * Intake: one thread reads each file in 1 MiB pieces and hashes them with
  * SHA-256; workers compress and seal the pieces; the same thread writes the
- * sealed chunks in order.  A blob of one chunk (content up to 1 MiB) is kept
- * inline in the catalog, so thousands of small files cost one fsync per
- * batch; a larger blob goes to a temporary file that is fsynced and renamed
- * before its record is inserted.  Records are committed in batches (1000
- * records, 32 MiB inline or one second), and reported after the commit.
+ * sealed chunks in order.  A blob of one chunk (content up to 1 MiB) is
+ * appended to vault.pack (pack.c), so thousands of small files cost one
+ * fsync per batch; a larger blob goes to a temporary file that is fsynced
+ * and renamed before its record is inserted.  Records are committed in
+ * batches (1000 records, 32 MiB in vault.pack or one second), and reported
+ * after the commit.
  */
 #include "blob.h"
 #include "custody.h"
