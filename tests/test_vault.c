@@ -1671,6 +1671,75 @@ test_format1_inline(void)
     ev_vault_free(v);
 }
 
+static long
+pack_size(const char *vdir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    t_path(path, sizeof path, vdir, "vault.pack");
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* What a killed add appended to vault.pack past its committed end is no
+ * damage, and goes: the next add writes over it from the end, the sweep
+ * cuts it off. */
+static void
+test_pack_tail(void)
+{
+    char dir[PATH_MAX], in[PATH_MAX], pack[PATH_MAX];
+    uint8_t a[4000], b[1500], junk[5000];
+    struct t_rec ra, rb;
+    uint64_t nswept = 0;
+    long end;
+    ev_vault *v;
+    FILE *f;
+
+    t_path(dir, sizeof dir, root, "v-tail");
+    t_path(pack, sizeof pack, dir, "vault.pack");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    CHECK_EQ(pack_size(dir), -1); /* no small blob yet: no file */
+    t_path(in, sizeof in, root, "tail-a.bin");
+    t_fill_random(a, sizeof a, 911);
+    CHECK_EQ(t_write_file(in, a, sizeof a), 0);
+    CHECK_EQ(add_one(v, in, NULL, &ra), EV_OK);
+    end = pack_size(dir);
+    CHECK(end > (long)sizeof a);
+    t_fill_random(junk, sizeof junk, 912);
+    f = fopen(pack, "ab");
+    CHECK(f != NULL && fwrite(junk, 1, sizeof junk, f) == sizeof junk);
+    if (f != NULL) {
+        fclose(f);
+    }
+    CHECK_EQ(check_clean(v, NULL), EV_OK);
+    /* the next add starts at the committed end */
+    t_path(in, sizeof in, root, "tail-b.bin");
+    t_fill_random(b, sizeof b, 913);
+    CHECK_EQ(t_write_file(in, b, sizeof b), 0);
+    CHECK_EQ(add_one(v, in, NULL, &rb), EV_OK);
+    CHECK_EQ(pack_off(dir, rb.id), end);
+    CHECK(pack_size(dir) < end + (long)sizeof junk);
+    CHECK(reads_back(v, ra.id, a, sizeof a));
+    CHECK(reads_back(v, rb.id, b, sizeof b));
+    end = pack_size(dir);
+    /* the sweep cuts a tail */
+    f = fopen(pack, "ab");
+    CHECK(f != NULL && fwrite(junk, 1, 100, f) == 100);
+    if (f != NULL) {
+        fclose(f);
+    }
+    CHECK_EQ(pack_size(dir), end + 100);
+    CHECK_EQ(ev_vault_sweep(v, &nswept), EV_OK);
+    CHECK_EQ(pack_size(dir), end);
+    CHECK_EQ(check_clean(v, NULL), EV_OK);
+    CHECK(reads_back(v, rb.id, b, sizeof b));
+    ev_vault_free(v);
+}
+
 /* An empty directory adds nothing and is no error; nor is an empty
  * directory inside another.  (Near the end: under UBSan a failure here
  * stops the program.) */
@@ -1793,6 +1862,7 @@ main(void)
     test_filters();
     test_records();
     test_format1_inline();
+    test_pack_tail();
     test_add_empty_dir();
     test_unlock_out_of_memory();
     test_check_empty();
