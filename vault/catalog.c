@@ -314,6 +314,12 @@ ev_catalog_begin(ev_catalog *c)
     if (c->txn && sqlite3_get_autocommit(c->db)) {
         c->txn = c->lost = 0; /* one that failed and was never ended */
     }
+    if (c->pack_txn) {
+        /* appends of a transaction that never ended: where the next one
+         * starts is read again under the new write lock */
+        ev_pack_abandon(c->pack);
+        c->pack_txn = 0;
+    }
     rc = exec(c, "BEGIN IMMEDIATE;");
     if (rc == EV_OK) {
         c->txn = 1;
