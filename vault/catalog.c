@@ -314,7 +314,7 @@ ev_catalog_begin(ev_catalog *c)
     if (c->txn && sqlite3_get_autocommit(c->db)) {
         c->txn = c->lost = 0; /* one that failed and was never ended */
     }
-    if (c->pack_txn) {
+    if (c->pack_txn && sqlite3_get_autocommit(c->db)) {
         /* appends of a transaction that never ended: where the next one
          * starts is read again under the new write lock */
         ev_pack_abandon(c->pack);
@@ -817,6 +817,39 @@ pack_fail(ev_catalog *c, const char *what)
     return c->last_status;
 }
 
+/* Where vault.pack's committed bytes end: pack_end, or further when a row
+ * says so (a pack_end lowered by tampering must not make the next writer
+ * cut off, and write over, blobs that rows still name). */
+static int
+pack_live_end(ev_catalog *c, uint64_t *end)
+{
+    sqlite3_stmt *st;
+    int rc = meta_get_u64(c, "pack_end", end);
+
+    if (rc == EV_OK) {
+        rc = prepare(c,
+                     "SELECT coalesce(max(data + padded_size), 0) FROM blobs"
+                     " WHERE typeof(data) = 'integer' AND data >= 0 AND"
+                     " padded_size BETWEEN 0 AND ?1",
+                     &st);
+    }
+    if (rc == EV_OK) {
+        int r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)PACK_BLOB_MAX);
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            sqlite3_int64 m = sqlite3_column_int64(st, 0);
+            if (m > 0 && (uint64_t)m > *end) {
+                *end = (uint64_t)m;
+            }
+        } else {
+            rc = sql_status(c, r);
+        }
+        finish(c, st);
+    }
+    return rc;
+}
+
 /* Appends a blob to vault.pack inside the open transaction. */
 static int
 pack_append(ev_catalog *c, const void *data, size_t n, uint64_t *off)
@@ -830,7 +863,7 @@ pack_append(ev_catalog *c, const void *data, size_t n, uint64_t *off)
     }
     if (!c->pack_txn) {
         uint64_t end;
-        rc = meta_get_u64(c, "pack_end", &end);
+        rc = pack_live_end(c, &end);
         if (rc != EV_OK) {
             return rc;
         }
@@ -902,7 +935,8 @@ pack_blob(ev_catalog *c, ev_blob_row *b, int want_data)
     }
     b->data.p = malloc(b->padded_size > 0 ? (size_t)b->padded_size : 1);
     if (b->data.p == NULL) {
-        return EV_ENOMEM;
+        snprintf(c->errmsg, sizeof c->errmsg, "out of memory");
+        return c->last_status = EV_ENOMEM;
     }
     if (ev_pack_read(c->pack, b->data.p, (size_t)b->padded_size, off,
                      &got) != 0) {
@@ -1743,12 +1777,14 @@ ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32])
     if (rc == EV_OK) {
         rc = prepare(c,
                      "INSERT OR IGNORE INTO pack_free(off, len) "
-                     "SELECT data, padded_size FROM blobs WHERE id = ? AND "
-                     "typeof(data) = 'integer'",
+                     "SELECT data, padded_size FROM blobs WHERE id = ?1 AND "
+                     "typeof(data) = 'integer' AND data >= 0 AND "
+                     "padded_size BETWEEN 1 AND ?2",
                      &st);
     }
     if (rc == EV_OK) {
         sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)PACK_BLOB_MAX);
         rc = step_done(c, st);
     }
     if (rc == EV_OK) {
@@ -1759,6 +1795,35 @@ ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32])
     }
     sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
     return step_done(c, st);
+}
+
+/* Does a blob that a row still names lie (partly) in [off, off + len)?
+ * Then those bytes are evidence, whatever pack_free says. */
+static int
+pack_range_live(ev_catalog *c, uint64_t off, uint64_t len, int *live)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(c,
+                     "SELECT EXISTS(SELECT 1 FROM blobs WHERE typeof(data) ="
+                     " 'integer' AND data < ?1 + ?2 AND"
+                     " data + padded_size > ?1)",
+                     &st);
+
+    *live = 1;
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)off);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *live = sqlite3_column_int(st, 0) != 0;
+        rc = EV_OK;
+    } else {
+        rc = sql_status(c, rc);
+    }
+    finish(c, st);
+    return rc;
 }
 
 int
@@ -1773,7 +1838,7 @@ ev_catalog_pack_sweep(ev_catalog *c, uint64_t *nwiped)
     if (rc != EV_OK) {
         return rc;
     }
-    rc = meta_get_u64(c, "pack_end", &end);
+    rc = pack_live_end(c, &end);
     if (rc == EV_OK) {
         rc = prepare(c,
                      "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
@@ -1793,12 +1858,19 @@ ev_catalog_pack_sweep(ev_catalog *c, uint64_t *nwiped)
             while (rc == EV_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
                 sqlite3_int64 off = sqlite3_column_int64(st, 0);
                 sqlite3_int64 len = sqlite3_column_int64(st, 1);
-                if (off >= 0 && len > 0 &&
-                    ev_pack_wipe(c->pack, (uint64_t)off, (uint64_t)len) !=
-                        0) {
-                    rc = pack_fail(c, "wipe a destroyed blob in");
+                int live = 1;
+                if (off < 0 || len <= 0 || (uint64_t)len > PACK_BLOB_MAX) {
+                    continue; /* no range a destroy lists: leave it be */
                 }
-                (*nwiped)++;
+                rc = pack_range_live(c, (uint64_t)off, (uint64_t)len, &live);
+                if (rc == EV_OK && !live) {
+                    if (ev_pack_wipe(c->pack, (uint64_t)off, (uint64_t)len) !=
+                        0) {
+                        rc = pack_fail(c, "wipe a destroyed blob in");
+                    } else {
+                        (*nwiped)++;
+                    }
+                }
             }
             if (rc == EV_OK && r != SQLITE_DONE) {
                 rc = sql_status(c, r);

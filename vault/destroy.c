@@ -313,6 +313,7 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
 {
     uint8_t blob_id[EV_BLOBID_BYTES];
     char first[sizeof v->errmsg] = "", blob_err[sizeof v->errmsg] = "";
+    char pack_err[sizeof v->errmsg] = "";
     int took, rc, after = EV_OK, in_pack = 0;
 
     memset(out, 0, sizeof *out);
@@ -340,7 +341,7 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
          * the WAL is to be empty at the end. */
         int packed = sweep_pack(v);
         if (packed != EV_OK) {
-            snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
+            snprintf(pack_err, sizeof pack_err, "%s", v->errmsg);
         }
         after = wal_truncate(v);
         if (after != EV_OK) {
@@ -358,7 +359,7 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
                 after = packed;
                 snprintf(first, sizeof first,
                          "its bytes in vault.pack could not be wiped (%.900s)",
-                         blob_err);
+                         pack_err);
             }
         } else if (out->had_blob && out->shared_with == 0) {
             rc =
@@ -366,10 +367,11 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
             out->blob_removed = rc == EV_OK;
             snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
         }
-        if (!in_pack && packed != EV_OK && after == EV_OK) {
-            /* what an earlier destroy killed before its wipe left */
+        if (packed != EV_OK && after == EV_OK) {
+            /* a shared blob, or no blob: what an earlier destroy, killed
+             * before its wipe, left in vault.pack */
             after = packed;
-            snprintf(first, sizeof first, "%s", blob_err);
+            snprintf(first, sizeof first, "%s", pack_err);
         }
         rc = sweep_files(v, &out->leftovers);
         if (rc != EV_OK && after == EV_OK) {

@@ -70,6 +70,25 @@ ev_pack_path(const ev_pack *p)
     return p->path;
 }
 
+/* fd is a regular file; else it is closed, with errno EINVAL. */
+static int
+regular(int fd)
+{
+    struct stat st;
+    int err;
+
+    if (ev_os.fstat(fd, &st) != 0) {
+        err = errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        err = EINVAL;
+    } else {
+        return fd;
+    }
+    ev_os.close(fd);
+    errno = err;
+    return -1;
+}
+
 /* Opens the file for reading (0, or -1 with errno ENOENT when missing). */
 static int
 open_read(ev_pack *p)
@@ -77,7 +96,13 @@ open_read(ev_pack *p)
     if (p->fd >= 0) {
         return 0;
     }
-    p->fd = ev_os.open(p->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    /* O_NONBLOCK: a FIFO put in its place must not hang every reader;
+     * anything but a regular file is refused */
+    p->fd =
+        ev_os.open(p->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+    if (p->fd >= 0) {
+        p->fd = regular(p->fd);
+    }
     return p->fd >= 0 ? 0 : -1;
 }
 
@@ -90,8 +115,10 @@ open_write(ev_pack *p)
     if (p->fd >= 0 && p->rw) {
         return 0;
     }
-    fd = ev_os.open(p->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (fd < 0 && errno == ENOENT) {
+    fd = ev_os.open(p->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd >= 0) {
+        fd = regular(fd);
+    } else if (errno == ENOENT) {
         fd = ev_os.open(
             p->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         /* its name must last as long as the rows that will point in it */
@@ -121,13 +148,10 @@ ev_pack_size(ev_pack *p, uint64_t *size)
 
     *size = 0;
     if (open_read(p) != 0) {
-        return errno == ENOENT ? 0 : -1;
+        /* missing, or a link or not a regular file: it holds no blob */
+        return errno == ENOENT || errno == EINVAL || errno == ELOOP ? 0 : -1;
     }
     if (ev_os.fstat(p->fd, &st) != 0) {
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;
         return -1;
     }
     *size = (uint64_t)st.st_size;
@@ -226,7 +250,7 @@ ev_pack_read(ev_pack *p, void *buf, size_t n, uint64_t off, size_t *got)
         return -1;
     }
     if (open_read(p) != 0) {
-        return errno == ENOENT ? 0 : -1;
+        return errno == ENOENT || errno == EINVAL || errno == ELOOP ? 0 : -1;
     }
     if (off > (uint64_t)INT64_MAX - n) {
         return 0;

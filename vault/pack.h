@@ -39,7 +39,8 @@ int ev_pack_sync(ev_pack *p, uint64_t *end);
 void ev_pack_abandon(ev_pack *p);
 
 /* Reads up to n bytes at off into buf; *got is less than n when the file
- * ends first, 0 when there is no file.  Bytes appended in the current
+ * ends first, 0 when there is no file (or something else than a regular
+ * file has its name).  Bytes appended in the current
  * transaction are readable too. */
 int ev_pack_read(ev_pack *p, void *buf, size_t n, uint64_t off, size_t *got);
 /* The file's size, 0 when it is missing. */

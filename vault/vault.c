@@ -5,7 +5,7 @@
  * meta table's keys, and the master key's lifetime in guarded memory.
  * Never: prints, prompts, or keeps a key outside sodium_malloc memory.
  *
- * meta keys: "magic" = "evault", "format" = "1" (ASCII), "vault_id" = 16
+ * meta keys: "magic" = "evault", "format" = "2" (ASCII), "vault_id" = 16
  * random bytes, "identity" = XChaCha20-Poly1305(identity key, X25519 sk ||
  * Ed25519 sk, ad = "evault identity v1" || vault id).
  */
