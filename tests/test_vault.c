@@ -1682,6 +1682,19 @@ pack_size(const char *vdir)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* Appends n bytes to path, as a killed writer would leave them. */
+static int
+append_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "ab");
+    int ok = f != NULL && fwrite(p, 1, n, f) == n;
+
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
 /* What a killed add appended to vault.pack past its committed end is no
  * damage, and goes: the next add writes over it from the end, the sweep
  * cuts it off. */
@@ -1694,7 +1707,6 @@ test_pack_tail(void)
     uint64_t nswept = 0;
     long end;
     ev_vault *v;
-    FILE *f;
 
     t_path(dir, sizeof dir, root, "v-tail");
     t_path(pack, sizeof pack, dir, "vault.pack");
@@ -1711,11 +1723,7 @@ test_pack_tail(void)
     end = pack_size(dir);
     CHECK(end > (long)sizeof a);
     t_fill_random(junk, sizeof junk, 912);
-    f = fopen(pack, "ab");
-    CHECK(f != NULL && fwrite(junk, 1, sizeof junk, f) == sizeof junk);
-    if (f != NULL) {
-        fclose(f);
-    }
+    CHECK_EQ(append_file(pack, junk, sizeof junk), 0);
     CHECK_EQ(check_clean(v, NULL), EV_OK);
     /* the next add starts at the committed end */
     t_path(in, sizeof in, root, "tail-b.bin");
@@ -1728,11 +1736,7 @@ test_pack_tail(void)
     CHECK(reads_back(v, rb.id, b, sizeof b));
     end = pack_size(dir);
     /* the sweep cuts a tail */
-    f = fopen(pack, "ab");
-    CHECK(f != NULL && fwrite(junk, 1, 100, f) == 100);
-    if (f != NULL) {
-        fclose(f);
-    }
+    CHECK_EQ(append_file(pack, junk, 100), 0);
     CHECK_EQ(pack_size(dir), end + 100);
     CHECK_EQ(ev_vault_sweep(v, &nswept), EV_OK);
     CHECK_EQ(pack_size(dir), end);

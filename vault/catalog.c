@@ -632,6 +632,20 @@ step_done(ev_catalog *c, sqlite3_stmt *st)
     return status;
 }
 
+/* Steps a statement that returns one integer, and finalizes it. */
+static int
+step_int64(ev_catalog *c, sqlite3_stmt *st, int64_t *out)
+{
+    int rc = sqlite3_step(st);
+    int status = rc == SQLITE_ROW ? EV_OK : sql_status(c, rc);
+
+    if (status == EV_OK) {
+        *out = sqlite3_column_int64(st, 0);
+    }
+    finish(c, st);
+    return status;
+}
+
 static int
 copy_blob(ev_bytes *out, sqlite3_stmt *st, int col)
 {
@@ -834,18 +848,12 @@ pack_live_end(ev_catalog *c, uint64_t *end)
                      &st);
     }
     if (rc == EV_OK) {
-        int r;
+        int64_t m = 0;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)PACK_BLOB_MAX);
-        r = sqlite3_step(st);
-        if (r == SQLITE_ROW) {
-            sqlite3_int64 m = sqlite3_column_int64(st, 0);
-            if (m > 0 && (uint64_t)m > *end) {
-                *end = (uint64_t)m;
-            }
-        } else {
-            rc = sql_status(c, r);
+        rc = step_int64(c, st, &m);
+        if (rc == EV_OK && m > 0 && (uint64_t)m > *end) {
+            *end = (uint64_t)m;
         }
-        finish(c, st);
     }
     return rc;
 }
@@ -1797,41 +1805,12 @@ ev_catalog_blob_delete(ev_catalog *c, const uint8_t id[32])
     return step_done(c, st);
 }
 
-/* Does a blob that a row still names lie (partly) in [off, off + len)?
- * Then those bytes are evidence, whatever pack_free says. */
-static int
-pack_range_live(ev_catalog *c, uint64_t off, uint64_t len, int *live)
-{
-    sqlite3_stmt *st;
-    int rc = prepare(c,
-                     "SELECT EXISTS(SELECT 1 FROM blobs WHERE typeof(data) ="
-                     " 'integer' AND data < ?1 + ?2 AND"
-                     " data + padded_size > ?1)",
-                     &st);
-
-    *live = 1;
-    if (rc != EV_OK) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)off);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *live = sqlite3_column_int(st, 0) != 0;
-        rc = EV_OK;
-    } else {
-        rc = sql_status(c, rc);
-    }
-    finish(c, st);
-    return rc;
-}
-
 int
 ev_catalog_pack_sweep(ev_catalog *c, uint64_t *nwiped)
 {
     sqlite3_stmt *st = NULL;
     uint64_t end = 0;
-    int rc, have = 0;
+    int rc;
 
     *nwiped = 0;
     rc = ev_catalog_begin(c);
@@ -1840,46 +1819,39 @@ ev_catalog_pack_sweep(ev_catalog *c, uint64_t *nwiped)
     }
     rc = pack_live_end(c, &end);
     if (rc == EV_OK) {
+        rc = exec(c, PACK_FREE_SCHEMA); /* a format-1 vault has none */
+    }
+    /* Only a range no longer than a blob there can be, and one that no
+     * row still points into: those bytes are evidence, whatever a
+     * (tampered) pack_free row says. */
+    if (rc == EV_OK) {
         rc = prepare(c,
-                     "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-                     " AND name = 'pack_free'",
+                     "SELECT off, len FROM pack_free f WHERE off >= 0 AND"
+                     " len BETWEEN 1 AND ?1 AND NOT EXISTS(SELECT 1 FROM"
+                     " blobs WHERE typeof(data) = 'integer' AND"
+                     " data < f.off + f.len AND data + padded_size > f.off)"
+                     " ORDER BY off",
                      &st);
     }
     if (rc == EV_OK) {
-        int r = sqlite3_step(st);
-        rc = r == SQLITE_ROW ? EV_OK : sql_status(c, r);
-        have = rc == EV_OK && sqlite3_column_int(st, 0) > 0;
+        int r;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)PACK_BLOB_MAX);
+        while (rc == EV_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+            uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
+            uint64_t len = (uint64_t)sqlite3_column_int64(st, 1);
+            if (ev_pack_wipe(c->pack, off, len) != 0) {
+                rc = pack_fail(c, "wipe a destroyed blob in");
+            } else {
+                (*nwiped)++;
+            }
+        }
+        if (rc == EV_OK && r != SQLITE_DONE) {
+            rc = sql_status(c, r);
+        }
         finish(c, st);
     }
-    if (rc == EV_OK && have) {
-        rc = prepare(c, "SELECT off, len FROM pack_free ORDER BY off", &st);
-        if (rc == EV_OK) {
-            int r;
-            while (rc == EV_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-                sqlite3_int64 off = sqlite3_column_int64(st, 0);
-                sqlite3_int64 len = sqlite3_column_int64(st, 1);
-                int live = 1;
-                if (off < 0 || len <= 0 || (uint64_t)len > PACK_BLOB_MAX) {
-                    continue; /* no range a destroy lists: leave it be */
-                }
-                rc = pack_range_live(c, (uint64_t)off, (uint64_t)len, &live);
-                if (rc == EV_OK && !live) {
-                    if (ev_pack_wipe(c->pack, (uint64_t)off, (uint64_t)len) !=
-                        0) {
-                        rc = pack_fail(c, "wipe a destroyed blob in");
-                    } else {
-                        (*nwiped)++;
-                    }
-                }
-            }
-            if (rc == EV_OK && r != SQLITE_DONE) {
-                rc = sql_status(c, r);
-            }
-            finish(c, st);
-        }
-        if (rc == EV_OK) {
-            rc = exec(c, "DELETE FROM pack_free;");
-        }
+    if (rc == EV_OK) {
+        rc = exec(c, "DELETE FROM pack_free;");
     }
     /* Past the committed end: what a killed writer appended.  Holding the
      * write lock, no writer is between its append and its commit. */

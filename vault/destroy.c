@@ -355,12 +355,6 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
         out->wal_cleared = after == EV_OK;
         if (out->had_blob && out->shared_with == 0 && in_pack) {
             out->blob_removed = packed == EV_OK;
-            if (packed != EV_OK && after == EV_OK) {
-                after = packed;
-                snprintf(first, sizeof first,
-                         "its bytes in vault.pack could not be wiped (%.900s)",
-                         pack_err);
-            }
         } else if (out->had_blob && out->shared_with == 0) {
             rc =
                 ev_store_remove(v->store, blob_id, v->errmsg, sizeof v->errmsg);
@@ -368,10 +362,12 @@ ev_record_destroy(ev_vault *v, int64_t id, const char *reason,
             snprintf(blob_err, sizeof blob_err, "%s", v->errmsg);
         }
         if (packed != EV_OK && after == EV_OK) {
-            /* a shared blob, or no blob: what an earlier destroy, killed
+            /* this record's bytes, or what an earlier destroy, killed
              * before its wipe, left in vault.pack */
             after = packed;
-            snprintf(first, sizeof first, "%s", pack_err);
+            snprintf(first, sizeof first,
+                     "bytes in vault.pack could not be wiped (%.900s)",
+                     pack_err);
         }
         rc = sweep_files(v, &out->leftovers);
         if (rc != EV_OK && after == EV_OK) {

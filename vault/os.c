@@ -98,13 +98,16 @@ ev_os_pread_full(int fd, void *buf, size_t n, off_t off)
     return (ssize_t)got;
 }
 
-int
-ev_os_write_full(int fd, const void *buf, size_t n)
+/* write (off < 0) or pwrite at off, until all n bytes are written. */
+static int
+write_all(int fd, const void *buf, size_t n, off_t off)
 {
     size_t done = 0;
 
     while (done < n) {
-        ssize_t r = ev_os.write(fd, (const char *)buf + done, n - done);
+        const char *p = (const char *)buf + done;
+        ssize_t r = off < 0 ? ev_os.write(fd, p, n - done)
+                            : ev_os.pwrite(fd, p, n - done, off + (off_t)done);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -121,26 +124,19 @@ ev_os_write_full(int fd, const void *buf, size_t n)
 }
 
 int
+ev_os_write_full(int fd, const void *buf, size_t n)
+{
+    return write_all(fd, buf, n, -1);
+}
+
+int
 ev_os_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-    size_t done = 0;
-
-    while (done < n) {
-        ssize_t r = ev_os.pwrite(fd, (const char *)buf + done, n - done,
-                                 off + (off_t)done);
-        if (r < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        if (r == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        done += (size_t)r;
+    if (off < 0) {
+        errno = EINVAL;
+        return -1;
     }
-    return 0;
+    return write_all(fd, buf, n, off);
 }
 
 int
