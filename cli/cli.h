@@ -104,6 +104,10 @@ long cli_read_secret_line(const char *prompt, char *buf, size_t cap);
 int cli_open_locked(struct cli *c, ev_vault **v);
 /* Opens the vault named by the options and unlocks it.  Exit code. */
 int cli_open(struct cli *c, ev_vault **v);
+/* The same, but a passphrase unlock is only begun (Argon2id runs on a
+ * thread of its own): for `add`, whose library call reads and seals the
+ * files meanwhile.  Anything else needs ev_vault_unlock_wait first. */
+int cli_open_begin(struct cli *c, ev_vault **v);
 
 /* Parses a record id ("12"); 0 on success. */
 int cli_parse_id(const char *s, int64_t *id);

@@ -226,7 +226,10 @@ cmd_add(int argc, char **argv)
                                    "and the testimony");
         }
     }
-    ex = cli_open(&c, &v);
+    /* Files and stdin are read and sealed while the passphrase is being
+     * checked; the other inputs need the keys first. */
+    ex = from_age == NULL && sha_hex == NULL ? cli_open_begin(&c, &v)
+                                             : cli_open(&c, &v);
     if (ex != EXIT_OK) {
         return ex;
     }

@@ -556,8 +556,8 @@ unlock_identity(struct cli *c, ev_vault *v, const char *path)
     return EXIT_OK;
 }
 
-int
-cli_open(struct cli *c, ev_vault **out)
+static int
+open_vault(struct cli *c, ev_vault **out, int begin)
 {
     ev_vault *v = NULL;
     const char *identity = c->identity;
@@ -588,7 +588,8 @@ cli_open(struct cli *c, ev_vault **out)
             ev_vault_free(v);
             return ex;
         }
-        rc = ev_vault_unlock_passphrase(v, pass, len);
+        rc = begin ? ev_vault_unlock_passphrase_begin(v, pass, len)
+                   : ev_vault_unlock_passphrase(v, pass, len);
         ev_secret_free(pass);
         if (rc != EV_OK) {
             ex = cli_fail(c, v, rc);
@@ -624,6 +625,18 @@ cli_open(struct cli *c, ev_vault **out)
     }
     *out = v;
     return EXIT_OK;
+}
+
+int
+cli_open(struct cli *c, ev_vault **out)
+{
+    return open_vault(c, out, 0);
+}
+
+int
+cli_open_begin(struct cli *c, ev_vault **out)
+{
+    return open_vault(c, out, 1);
 }
 
 static int progress_shown;

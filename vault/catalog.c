@@ -44,6 +44,10 @@ struct ev_catalog {
     int unsynced;    /* the last commit may not survive a crash */
     ev_pack *pack;   /* vault.pack, beside vault.db */
     int pack_txn;    /* this transaction has appended to it */
+    int pack_session; /* ev_catalog_pack_put began appending, across
+                         transactions, until ev_catalog_pack_close */
+    uint64_t pack_base; /* the committed end where appending began */
+    uint64_t pack_named_end; /* the end of the furthest blob a row names */
 };
 
 /* The longest blob kept in vault.pack: one chunk, its index and padding
@@ -316,8 +320,11 @@ ev_catalog_begin(ev_catalog *c)
     }
     if (c->pack_txn && sqlite3_get_autocommit(c->db)) {
         /* appends of a transaction that never ended: where the next one
-         * starts is read again under the new write lock */
-        ev_pack_abandon(c->pack);
+         * starts is read again under the new write lock (a session keeps
+         * its appends: blobs put before the unlock are still to come) */
+        if (!c->pack_session) {
+            ev_pack_abandon(c->pack);
+        }
         c->pack_txn = 0;
     }
     rc = exec(c, "BEGIN IMMEDIATE;");
@@ -487,11 +494,19 @@ pack_commit(ev_catalog *c)
     if (ev_pack_sync(c->pack, &end) != 0) {
         int err = errno;
         ev_pack_abandon(c->pack);
+        c->pack_session = 0;
         snprintf(c->errmsg, sizeof c->errmsg, "cannot write '%.400s': %s",
                  ev_pack_path(c->pack), strerror(err));
         c->last_status = err == ENOSPC || err == EDQUOT ? EV_ENOSPC : EV_EIO;
         return c->last_status;
     }
+    if (!c->pack_session) {
+        ev_pack_stop(c->pack);
+    }
+    /* The end of the furthest blob a row names, not of what was appended:
+     * blobs put ahead of their rows (ev_catalog_pack_put) and a record
+     * that failed at the tail stay past it, for the next writer to cut. */
+    end = c->pack_named_end > c->pack_base ? c->pack_named_end : c->pack_base;
     rc = meta_put_u64(c, "pack_end", end);
     if (rc == EV_OK) {
         rc = ev_catalog_meta_get(c, "format", &fmt);
@@ -537,7 +552,9 @@ void
 ev_catalog_rollback(ev_catalog *c)
 {
     if (c->pack_txn) {
-        ev_pack_abandon(c->pack);
+        if (!c->pack_session) {
+            ev_pack_abandon(c->pack);
+        }
         c->pack_txn = 0;
     }
     if (!sqlite3_get_autocommit(c->db)) {
@@ -858,6 +875,8 @@ pack_live_end(ev_catalog *c, uint64_t *end)
     return rc;
 }
 
+static int pack_start(ev_catalog *c);
+
 /* Appends a blob to vault.pack inside the open transaction. */
 static int
 pack_append(ev_catalog *c, const void *data, size_t n, uint64_t *off)
@@ -869,21 +888,72 @@ pack_append(ev_catalog *c, const void *data, size_t n, uint64_t *off)
                  "a blob is added outside a transaction");
         return c->last_status = EV_EINVAL;
     }
-    if (!c->pack_txn) {
-        uint64_t end;
-        rc = pack_live_end(c, &end);
+    if (!c->pack_txn && !c->pack_session) {
+        rc = pack_start(c);
         if (rc != EV_OK) {
             return rc;
         }
-        if (ev_pack_begin(c->pack, end) != 0) {
-            return pack_fail(c, "open");
-        }
-        c->pack_txn = 1;
     }
+    c->pack_txn = 1;
     if (ev_pack_append(c->pack, data, n, off) != 0) {
         return pack_fail(c, "write");
     }
     return EV_OK;
+}
+
+/* Begins appending at the committed end, cutting off what lies past it. */
+static int
+pack_start(ev_catalog *c)
+{
+    uint64_t end;
+    int rc = pack_live_end(c, &end);
+
+    if (rc != EV_OK) {
+        return rc;
+    }
+    if (ev_pack_begin(c->pack, end) != 0) {
+        return pack_fail(c, "open");
+    }
+    c->pack_base = c->pack_named_end = end;
+    return EV_OK;
+}
+
+int
+ev_catalog_pack_put(ev_catalog *c, const void *data, size_t n, uint64_t *off)
+{
+    int rc;
+
+    if (!c->pack_session && !c->pack_txn) {
+        rc = pack_start(c);
+        if (rc != EV_OK) {
+            return rc;
+        }
+    }
+    c->pack_session = 1;
+    if (ev_pack_append(c->pack, data, n, off) != 0) {
+        return pack_fail(c, "write");
+    }
+    return EV_OK;
+}
+
+void
+ev_catalog_pack_close(ev_catalog *c)
+{
+    uint64_t end;
+
+    if (!c->pack_session) {
+        return;
+    }
+    c->pack_session = 0;
+    if (c->txn) {
+        return; /* the transaction's end settles it; the next writer cuts */
+    }
+    ev_pack_abandon(c->pack);
+    /* what no committed row names: blobs of duplicates, of records that
+     * failed, or of an unlock that failed */
+    if (pack_live_end(c, &end) == EV_OK) {
+        (void)ev_pack_cut(c->pack, end);
+    }
 }
 
 int
@@ -910,9 +980,45 @@ ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
             finish(c, st);
             return rc;
         }
+        if (off + data_len > c->pack_named_end) {
+            c->pack_named_end = off + data_len;
+        }
         sqlite3_bind_int64(st, 4, (sqlite3_int64)off);
     } else {
         sqlite3_bind_null(st, 4);
+    }
+    return step_done(c, st);
+}
+
+int
+ev_catalog_blob_add_packed(ev_catalog *c, const uint8_t id[32],
+                           const void *key, size_t key_len,
+                           uint64_t padded_size, uint64_t off)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!c->txn || !c->pack_session || padded_size > PACK_BLOB_MAX ||
+        off < c->pack_base || off > INT64_MAX - padded_size) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "a blob is named outside what this process put in '%.400s'",
+                 ev_pack_path(c->pack));
+        return c->last_status = EV_EINVAL;
+    }
+    rc = prepare(c,
+                 "INSERT INTO blobs(id, key, padded_size, data) "
+                 "VALUES(?,?,?,?)",
+                 &st);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)padded_size);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)off);
+    c->pack_txn = 1;
+    if (off + padded_size > c->pack_named_end) {
+        c->pack_named_end = off + padded_size;
     }
     return step_done(c, st);
 }

@@ -118,6 +118,19 @@ void ev_blob_row_free(ev_blob_row *r);
 int ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
                         size_t key_len, uint64_t padded_size,
                         const void *data, size_t data_len);
+/* A blob put in vault.pack before its row: for work done while the
+ * keys are not known yet (the unlock runs), by a process holding the
+ * write lock.  put appends, in or outside a transaction, and keeps
+ * appending across commits until close; add_packed adds the row, in a
+ * transaction, for bytes put at off.  A commit names as the pack's end
+ * the end of the furthest blob a row names, so bytes put and never named
+ * stay past it.  close, with no transaction open, cuts them off. */
+int ev_catalog_pack_put(ev_catalog *c, const void *data, size_t n,
+                        uint64_t *off);
+int ev_catalog_blob_add_packed(ev_catalog *c, const uint8_t id[32],
+                               const void *key, size_t key_len,
+                               uint64_t padded_size, uint64_t off);
+void ev_catalog_pack_close(ev_catalog *c);
 /* EV_ENOENT when missing.  want_data 0 skips the inline bytes. */
 int ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
                         ev_blob_row *out);

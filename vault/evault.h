@@ -202,6 +202,17 @@ EV_API int ev_vault_unlock_passphrase(ev_vault *v, const char *pass,
                                       size_t pass_len);
 EV_API int ev_vault_unlock_recovery(ev_vault *v, const char *recovery_key);
 
+/* The passphrase unlock in two steps.  begin copies the passphrase and
+ * starts Argon2id on a thread of its own, then returns: ev_record_add_paths
+ * and ev_record_add_fd spend that time on the work that needs no key
+ * (reading, hashing, compressing and sealing files under their random
+ * data keys) and then finish the unlock themselves.  Any other call
+ * needs ev_vault_unlock_wait first, which returns what
+ * ev_vault_unlock_passphrase would have (EV_OK when nothing is pending). */
+EV_API int ev_vault_unlock_passphrase_begin(ev_vault *v, const char *pass,
+                                            size_t pass_len);
+EV_API int ev_vault_unlock_wait(ev_vault *v);
+
 /* Checks a recovery key's form and checksum without a vault: EV_OK or
  * EV_EINVAL (a mistyped key). */
 EV_API int ev_recovery_key_check(const char *recovery_key);

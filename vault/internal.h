@@ -41,6 +41,7 @@ struct ev_vault {
     int lock_fd;          /* the writer lock, -1 when not held */
     int busy_ms;
     char *operator_;      /* who acts, for the custody log */
+    struct ev_kdf_job *unlocking; /* a passphrase unlock begun, not ended */
     int64_t slot_id;      /* the key slot that unlocked, 0 before */
     int slot_kind;
     uint64_t slot_ops, slot_mem; /* its Argon2id cost (passphrase) */
@@ -58,6 +59,10 @@ struct ev_vault {
     char errmsg[1024];
     char hint[300];       /* a likely fix for the last failure, or "" */
 };
+
+/* For tests: how many records the intake has finished before the keys
+ * came (record.c). */
+extern unsigned long ev_test_early_records;
 
 /* Sets the handle's detail message and returns code. */
 int ev_fail(ev_vault *v, int code, const char *fmt, ...)

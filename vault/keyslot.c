@@ -18,6 +18,8 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -443,8 +445,22 @@ ev_slot_info_decode(const char *js, ev_slot_info *out)
     return EV_OK;
 }
 
+/* A passphrase's Argon2id for one slot, derived on a thread of its own
+ * (ev_keyslot_derive_start).  The thread touches nothing but this. */
+struct ev_kdf_job {
+    pthread_t thread;
+    int started;
+    atomic_int done;
+    int rc;                          /* of ev_argon2id */
+    int64_t slot_id;                 /* the slot it derives for */
+    uint8_t params[PASS_PARAMS_BYTES]; /* that slot's, as read */
+    uint8_t *secret;                 /* guarded: kek[32] || passphrase */
+    size_t pass_len;
+};
+
 struct unlock_ctx {
     int bad_cost; /* a slot's Argon2 cost was out of range */
+    const struct ev_kdf_job *job; /* a KEK derived already, or NULL */
     ev_vault *v;
     int kind;
     const char *pass;
@@ -472,6 +488,11 @@ slot_kek(struct unlock_ctx *u, const ev_slot_row *row, uint8_t *kek)
         if (!ev_keyslot_cost_ok(ops, mem)) {
             u->bad_cost = 1;
             return -1;
+        }
+        if (u->job != NULL && u->job->rc == 0 && row->id == u->job->slot_id &&
+            memcmp(row->params, u->job->params, PASS_PARAMS_BYTES) == 0) {
+            memcpy(kek, u->job->secret, EV_KEY_BYTES);
+            return 0;
         }
         if (ev_argon2id(kek, u->pass, u->pass_len, params + 17, ops, mem) !=
             0) {
@@ -607,6 +628,105 @@ ev_keyslot_unlock_passphrase(ev_vault *v, const char *pass, size_t len)
     u.pass = pass;
     u.pass_len = len;
     return unlock(v, &u, "the passphrase");
+}
+
+void (*ev_kdf_test_hook)(void);
+
+static void *
+derive_main(void *arg)
+{
+    struct ev_kdf_job *j = arg;
+
+    if (ev_kdf_test_hook != NULL) {
+        ev_kdf_test_hook();
+    }
+    j->rc = ev_argon2id(j->secret, (const char *)j->secret + EV_KEY_BYTES,
+                        j->pass_len, j->params + 17, ev_load64(j->params + 1),
+                        ev_load64(j->params + 9));
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
+/* The first slot unlock would try with a passphrase. */
+static int
+first_passphrase_slot(void *arg, const ev_slot_row *row)
+{
+    struct ev_kdf_job *j = arg;
+
+    if (row->kind != EV_SLOT_PASSPHRASE || !slot_known(row) ||
+        !ev_keyslot_cost_ok(ev_load64(row->params + 1),
+                            ev_load64(row->params + 9))) {
+        return 0;
+    }
+    j->slot_id = row->id;
+    memcpy(j->params, row->params, PASS_PARAMS_BYTES);
+    return 1;
+}
+
+int
+ev_keyslot_derive_start(ev_vault *v, const char *pass, size_t len,
+                        ev_kdf_job **out)
+{
+    struct ev_kdf_job *j = calloc(1, sizeof *j);
+    int rc;
+
+    *out = NULL;
+    if (j == NULL ||
+        (j->secret = ev_secure_alloc(EV_KEY_BYTES + len + 1)) == NULL) {
+        free(j);
+        return ev_fail(v, EV_ENOMEM, "cannot lock memory for the passphrase");
+    }
+    memcpy(j->secret + EV_KEY_BYTES, pass, len);
+    j->pass_len = len;
+    j->rc = -1;
+    rc = ev_catalog_keyslot_each(v->cat, first_passphrase_slot, j);
+    if (rc == 1 && pthread_create(&j->thread, NULL, derive_main, j) == 0) {
+        j->started = 1;
+    } else {
+        /* no slot to derive for, or no thread: the unlock derives (and
+         * reports) as it always does */
+        atomic_store(&j->done, 1);
+    }
+    *out = j;
+    return EV_OK;
+}
+
+int
+ev_kdf_job_done(ev_kdf_job *j)
+{
+    return atomic_load(&j->done);
+}
+
+void
+ev_kdf_job_free(ev_kdf_job *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    if (j->started) {
+        pthread_join(j->thread, NULL);
+    }
+    ev_secure_free(j->secret);
+    free(j);
+}
+
+int
+ev_keyslot_unlock_job(ev_vault *v, ev_kdf_job *j)
+{
+    struct unlock_ctx u = {0};
+    int rc;
+
+    if (j->started) {
+        pthread_join(j->thread, NULL);
+        j->started = 0;
+    }
+    u.kind = EV_SLOT_PASSPHRASE;
+    u.pass = (const char *)j->secret + EV_KEY_BYTES;
+    u.pass_len = j->pass_len;
+    u.job = j;
+    rc = unlock(v, &u, "the passphrase");
+    ev_kdf_job_free(j);
+    return rc;
 }
 
 int

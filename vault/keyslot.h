@@ -55,6 +55,24 @@ int ev_keyslot_unlock_member(ev_vault *v, const uint8_t sk[32]);
 int ev_keyslot_unlock_trustee(ev_vault *v,
                               const uint8_t secret[EV_TRUSTEE_SECRET_BYTES]);
 
+/* The same unlock in two steps, so that work needing no key can run
+ * while Argon2id does: start copies the passphrase and derives, on a
+ * thread of its own, the KEK of the first passphrase slot (the one
+ * unlock tries first); unlock_job waits for it, then tries the slots as
+ * ev_keyslot_unlock_passphrase does, with that KEK for that slot, and
+ * frees the job.  job_done is nonzero once the derivation has ended.
+ * free waits and wipes (a job never unlocked). */
+typedef struct ev_kdf_job ev_kdf_job;
+/* For tests: called on the derivation's thread before it derives (to
+ * hold the unlock back, or to be killed in the middle of the work it
+ * lets run). */
+extern void (*ev_kdf_test_hook)(void);
+int ev_keyslot_derive_start(ev_vault *v, const char *pass, size_t len,
+                            ev_kdf_job **out);
+int ev_kdf_job_done(ev_kdf_job *j);
+int ev_keyslot_unlock_job(ev_vault *v, ev_kdf_job *j);
+void ev_kdf_job_free(ev_kdf_job *j);
+
 /* A slot's public description (info decrypted when it opens).  EV_OK, or
  * EV_ENOMEM: never a description with its label or recipient left out
  * for lack of memory. */

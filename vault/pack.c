@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 /* Appends are gathered into writes of this size: 10,000 small files cost
- * a few dozen system calls, not 10,000. */
-#define BUF_BYTES ((size_t)1 << 20)
+ * a few hundred system calls, not 10,000. */
+#define BUF_BYTES ((size_t)256 << 10)
 #define ZERO_BYTES ((size_t)64 << 10)
 
 struct ev_pack {
@@ -228,8 +228,13 @@ ev_pack_sync(ev_pack *p, uint64_t *end)
         return -1;
     }
     *end = p->pos;
-    p->appending = 0;
     return 0;
+}
+
+void
+ev_pack_stop(ev_pack *p)
+{
+    p->appending = 0;
 }
 
 void

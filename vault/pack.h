@@ -32,8 +32,10 @@ int ev_pack_begin(ev_pack *p, uint64_t end);
 /* Appends n bytes (buffered); *off receives where they start. */
 int ev_pack_append(ev_pack *p, const void *data, size_t n, uint64_t *off);
 /* Writes what is buffered and fsyncs the file; *end receives the end of
- * what was appended. */
+ * what was appended.  Appending may go on after it. */
 int ev_pack_sync(ev_pack *p, uint64_t *end);
+/* Ends appending after a sync (the next append needs ev_pack_begin). */
+void ev_pack_stop(ev_pack *p);
 /* Forgets what was appended and not synced (a rolled-back transaction);
  * bytes already written stay past the committed end. */
 void ev_pack_abandon(ev_pack *p);

@@ -14,8 +14,20 @@
  * and renamed before its record is inserted.  Records are committed in
  * batches (1000 records, 32 MiB in vault.pack or one second), and reported
  * after the commit.
+ *
+ * While the passphrase's Argon2id runs (ev_vault_unlock_passphrase_begin),
+ * the intake already reads, hashes, compresses and seals: a data key is
+ * random and a blob is sealed with it alone.  Blobs of one chunk go to
+ * vault.pack ahead of their rows (ev_catalog_pack_put) and wait, with
+ * their data keys in guarded memory, until the keys arrive; then each is
+ * checked for an earlier copy, its data key wrapped and its record
+ * inserted, in the order the files came.  A larger file waits for the
+ * keys before its blob file is made.  A duplicate found then leaves its
+ * early blob unnamed (sealed under a key that is wiped); a failed unlock
+ * leaves every early blob so, and they are cut off the pack.
  */
 #include "blob.h"
+#include "keyslot.h"
 #include "custody.h"
 #include "destroy.h"
 #include "internal.h"
@@ -32,6 +44,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +52,18 @@
 #define BATCH_INLINE_BYTES (32u << 20)
 #define BATCH_SECONDS 1.0
 #define MAX_FIELD 4096
+/* Records kept waiting for the keys at most (then the intake waits too),
+ * and their data keys per guarded arena. */
+#define EARLY_MAX 32768
+#define EARLY_ARENA 512
+/* ... of which with a blob file of their own (an open descriptor each) */
+#define EARLY_FILES_MAX 16
+/* Jobs in flight while the unlock runs: Argon2id holds its memory then,
+ * and one core. */
+#define EARLY_JOBS 2
+/* ... and a job's buffers that held more than this go back to the system
+ * after it, so that they do not stay resident beside Argon2id's memory */
+#define EARLY_RELEASE_MIN ((size_t)64 << 10)
 
 /* ------------------------------------------------------------------ */
 /* Intake: the list of inputs                                          */
@@ -332,6 +357,27 @@ struct intake {
     uint64_t done_bytes, total_bytes;
     ev_blobid_keys idkeys; /* loaded at the first blob: dedup finds blobs
                               named under a retired key too */
+    /* while the unlock runs: files finished before the keys are known */
+    int waiting;       /* v->unlocking is pending */
+    int unlock_failed; /* ... and did not open the vault */
+    struct early *early;
+    size_t nearly, early_cap, nearly_files;
+    uint8_t *early_keys[EARLY_MAX / EARLY_ARENA]; /* guarded arenas */
+};
+
+unsigned long ev_test_early_records;
+
+/* A file read, hashed and sealed before the keys were known. */
+struct early {
+    const struct input *input;
+    uint8_t sha256[32];
+    uint64_t content_len;
+    uint64_t stored_len; /* the blob without its padding */
+    uint64_t padded;     /* its length in vault.pack */
+    uint64_t off;        /* where it is there */
+    int hash_only;       /* no blob */
+    int fd;              /* or a blob file still to commit (-1: none) */
+    char *tmpname;
 };
 
 static void *
@@ -465,7 +511,7 @@ static int
 insert_one(struct intake *k, ev_record *r, int64_t same,
            const uint8_t *blob_id, uint64_t padded,
            const uint8_t *wrapped_dek, const uint8_t *inline_data,
-           size_t inline_len)
+           size_t inline_len, int64_t packed_off)
 {
     ev_vault *v = k->v;
     uint8_t *meta = NULL;
@@ -478,13 +524,17 @@ insert_one(struct intake *k, ev_record *r, int64_t same,
     ev_random(r->commit_salt, sizeof r->commit_salt);
     r->added_by = v->operator_ != NULL ? v->operator_ : "unnamed";
     if (wrapped_dek != NULL) {
-        rc = ev_catalog_blob_add(v->cat, blob_id, wrapped_dek,
-                                 EV_DEKREC_WRAPPED, padded, inline_data,
-                                 inline_len);
+        rc = packed_off >= 0
+                 ? ev_catalog_blob_add_packed(v->cat, blob_id, wrapped_dek,
+                                              EV_DEKREC_WRAPPED, padded,
+                                              (uint64_t)packed_off)
+                 : ev_catalog_blob_add(v->cat, blob_id, wrapped_dek,
+                                       EV_DEKREC_WRAPPED, padded,
+                                       inline_data, inline_len);
         if (rc != EV_OK) {
             return ev_fail_catalog(v, rc, "cannot store blob");
         }
-        k->batch_inline += inline_len;
+        k->batch_inline += packed_off >= 0 ? padded : inline_len;
     }
     rc = ev_meta_seal(v, r, &meta, &meta_len);
     if (rc != EV_OK) {
@@ -506,11 +556,14 @@ insert_one(struct intake *k, ev_record *r, int64_t same,
     return EV_OK;
 }
 
-/* Inserts one record (and its blob row when new) into the open batch. */
+/* Inserts one record (and its blob row when new) into the open batch.
+ * The blob's bytes are inline_data, or in vault.pack already at
+ * packed_off (-1: not). */
 static int
 insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
               uint64_t padded, const uint8_t *wrapped_dek,
-              const uint8_t *inline_data, size_t inline_len)
+              const uint8_t *inline_data, size_t inline_len,
+              int64_t packed_off)
 {
     ev_vault *v = k->v;
     ev_blind_term t;
@@ -537,7 +590,7 @@ insert_record(struct intake *k, ev_record *r, const uint8_t *blob_id,
         return ev_fail_catalog(v, rc, "cannot start a record");
     }
     rc = insert_one(k, r, same, blob_id, padded, wrapped_dek, inline_data,
-                    inline_len);
+                    inline_len, packed_off);
     ev_catalog_savepoint_end(v->cat, rc == EV_OK);
     if (rc != EV_OK) {
         k->next_id--;
@@ -730,6 +783,161 @@ find_blob(struct intake *k, const uint8_t sha[32],
     return EV_ENOENT;
 }
 
+static uint8_t *
+early_key(struct intake *k, size_t i)
+{
+    return k->early_keys[i / EARLY_ARENA] + EV_KEY_BYTES * (i % EARLY_ARENA);
+}
+
+/* Keeps f (finished, its blob in vault.pack at off) until the keys come. */
+static int
+early_keep(struct intake *k, struct file_job *f, const uint8_t sha[32],
+           uint64_t padded, uint64_t off)
+{
+    size_t i = k->nearly;
+    struct early *e;
+
+    if (i == k->early_cap) {
+        size_t cap = k->early_cap ? 2 * k->early_cap : 256;
+        e = realloc(k->early, cap * sizeof *e);
+        if (e == NULL) {
+            return ev_fail(k->v, EV_ENOMEM, "out of memory");
+        }
+        k->early = e;
+        k->early_cap = cap;
+    }
+    if (k->early_keys[i / EARLY_ARENA] == NULL &&
+        (k->early_keys[i / EARLY_ARENA] =
+             ev_secure_alloc(EARLY_ARENA * EV_KEY_BYTES)) == NULL) {
+        return ev_fail(k->v, EV_ENOMEM, "cannot lock memory for a key");
+    }
+    e = &k->early[i];
+    e->input = f->input;
+    memcpy(e->sha256, sha, 32);
+    e->content_len = f->content_len;
+    e->stored_len = f->stored_len;
+    e->padded = padded;
+    e->off = off;
+    e->hash_only = f->hash_only;
+    e->fd = -1;
+    e->tmpname = NULL;
+    if (f->out_fd >= 0) {
+        /* the blob file, written and waiting for its name */
+        int err = ev_awriter_finish(k->aw);
+        ev_awriter_free(k->aw);
+        k->aw = NULL;
+        if (err != 0) {
+            return sink_fail(k, f, err);
+        }
+        if ((e->tmpname = strdup(f->tmpname)) == NULL) {
+            return ev_fail(k->v, EV_ENOMEM, "out of memory");
+        }
+        e->fd = f->out_fd;
+        f->out_fd = -1;
+        k->nearly_files++;
+    }
+    memcpy(early_key(k, i), f->dek, EV_KEY_BYTES);
+    k->nearly++;
+    ev_test_early_records++;
+    return EV_OK;
+}
+
+/* The record of a file kept while the keys were unknown. */
+static int
+early_insert(struct intake *k, struct early *e, const uint8_t *dek)
+{
+    ev_vault *v = k->v;
+    ev_record r;
+    ev_blob_row existing;
+    uint8_t blob_id[EV_BLOBID_BYTES], wrapped[EV_DEKREC_WRAPPED];
+    int rc;
+
+    fill_record(k, &r, base_name(e->input->display), e->input->display);
+    memcpy(r.sha256, e->sha256, sizeof r.sha256);
+    r.size = e->content_len;
+    r.hash_only = e->hash_only;
+    if (e->hash_only) {
+        rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0, -1);
+    } else if ((rc = find_blob(k, e->sha256, blob_id, &existing)) == EV_OK) {
+        /* its early blob stays unnamed in vault.pack (or its file is
+         * removed by early_release): sealed under a key wiped there */
+        uint64_t padded = existing.padded_size;
+        ev_blob_row_free(&existing);
+        rc = insert_record(k, &r, blob_id, padded, NULL, NULL, 0, -1);
+    } else if (rc == EV_ENOENT) {
+        rc = ev_dek_wrap(v, wrapped, blob_id, dek, e->stored_len,
+                         e->content_len);
+        if (rc == EV_OK && e->fd >= 0) {
+            int fd = e->fd;
+            e->fd = -1; /* closed by the commit, whatever it returns */
+            rc = ev_store_tmp_commit(v->store, fd, e->tmpname, blob_id,
+                                     v->errmsg, sizeof v->errmsg);
+            if (rc != EV_OK) {
+                ev_os.unlink(e->tmpname);
+            } else {
+                rc = insert_record(k, &r, blob_id, e->padded, wrapped, NULL,
+                                   0, -1);
+            }
+        } else if (rc == EV_OK) {
+            rc = insert_record(k, &r, blob_id, e->padded, wrapped, NULL, 0,
+                               (int64_t)e->off);
+        }
+    }
+    if (rc != EV_OK) {
+        free(r.tags);
+    }
+    return rc;
+}
+
+/* Wipes and frees what files kept for the keys. */
+static void
+early_release(struct intake *k)
+{
+    for (size_t i = 0; i < k->nearly; i++) {
+        if (k->early[i].fd >= 0) {
+            ev_store_tmp_discard(k->v->store, k->early[i].fd,
+                                 k->early[i].tmpname);
+        }
+        free(k->early[i].tmpname);
+    }
+    k->nearly_files = 0;
+    for (size_t i = 0; i < EARLY_MAX / EARLY_ARENA; i++) {
+        if (k->early_keys[i] != NULL) {
+            ev_secure_free(k->early_keys[i]); /* wipes */
+            k->early_keys[i] = NULL;
+        }
+    }
+    free(k->early);
+    k->early = NULL;
+    k->nearly = k->early_cap = 0;
+}
+
+/* Waits for the unlock to end, then inserts the records of the files
+ * kept meanwhile.  After a failed unlock nothing is inserted: the early
+ * blobs are cut off when the write lock goes. */
+static int
+keys_arrive(struct intake *k)
+{
+    ev_vault *v = k->v;
+    int rc;
+
+    if (!k->waiting) {
+        return EV_OK;
+    }
+    k->waiting = 0;
+    rc = ev_vault_unlock_wait(v);
+    if (rc != EV_OK) {
+        k->unlock_failed = 1;
+        early_release(k);
+        return rc;
+    }
+    for (size_t i = 0; rc == EV_OK && i < k->nearly; i++) {
+        rc = early_insert(k, &k->early[i], early_key(k, i));
+    }
+    early_release(k);
+    return rc;
+}
+
 /* All chunks of f are written: seal the index, pad, store, insert. */
 static int
 file_finish(struct intake *k, struct file_job *f)
@@ -752,20 +960,33 @@ file_finish(struct intake *k, struct file_job *f)
         return ev_fail(v, EV_ECORRUPT,
                        "the input failed authentication: nothing was added");
     }
+    if (k->waiting &&
+        (ev_kdf_job_done(v->unlocking) || k->nearly == EARLY_MAX ||
+         (f->out_fd >= 0 && k->nearly_files == EARLY_FILES_MAX))) {
+        rc = keys_arrive(k);
+        if (rc != EV_OK) {
+            return rc;
+        }
+    }
+    if (k->waiting && f->hash_only) {
+        return early_keep(k, f, sha, 0, 0);
+    }
     fill_record(k, &r, base_name(f->input->display), f->input->display);
     memcpy(r.sha256, sha, sizeof sha);
     r.size = f->content_len;
     r.hash_only = f->hash_only;
     if (f->hash_only) {
-        rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0);
+        rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0, -1);
         goto cleanup;
     }
-    rc = find_blob(k, sha, blob_id, &existing);
+    /* Without the keys, whether an earlier record holds the same content
+     * is asked once they come (early_insert). */
+    rc = k->waiting ? EV_ENOENT : find_blob(k, sha, blob_id, &existing);
     if (rc == EV_OK) {
         /* Same content as an earlier record: reuse its blob. */
         padded = existing.padded_size;
         ev_blob_row_free(&existing);
-        rc = insert_record(k, &r, blob_id, padded, NULL, NULL, 0);
+        rc = insert_record(k, &r, blob_id, padded, NULL, NULL, 0, -1);
         goto cleanup;
     }
     if (rc != EV_ENOENT) {
@@ -823,6 +1044,22 @@ file_finish(struct intake *k, struct file_job *f)
             goto cleanup;
         }
     }
+    if (k->waiting) {
+        /* one chunk, in memory, goes into vault.pack; a blob file waits
+         * for its name: rows and names once the keys come */
+        uint64_t off = 0;
+        rc = f->out_fd >= 0
+                 ? EV_OK
+                 : ev_catalog_pack_put(v->cat, f->mem, f->mem_len, &off);
+        if (rc != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot store blob");
+        } else {
+            rc = early_keep(k, f, sha, padded, off);
+        }
+        free(r.tags);
+        r.tags = NULL;
+        goto cleanup_early;
+    }
     rc = ev_dek_wrap(v, wrapped, blob_id, f->dek, f->stored_len,
                      f->content_len);
     if (rc != EV_OK) {
@@ -843,15 +1080,16 @@ file_finish(struct intake *k, struct file_job *f)
             ev_os.unlink(f->tmpname);
             goto cleanup;
         }
-        rc = insert_record(k, &r, blob_id, padded, wrapped, NULL, 0);
+        rc = insert_record(k, &r, blob_id, padded, wrapped, NULL, 0, -1);
     } else {
         rc = insert_record(k, &r, blob_id, padded, wrapped, f->mem,
-                           f->mem_len);
+                           f->mem_len, -1);
     }
 cleanup:
     if (rc != EV_OK) {
         free(r.tags);
     }
+cleanup_early:
     free(index);
     free(pad);
     return rc;
@@ -868,6 +1106,7 @@ intake_init(struct intake *k, ev_vault *v, const ev_add_opts *opts,
     k->opts = opts;
     k->cb = cb;
     k->cb_ctx = ctx;
+    k->waiting = v->unlocking != NULL;
     k->njobs = (size_t)(2 * workers + 4);
     k->jobs = calloc(k->njobs, sizeof *k->jobs);
     k->free_jobs = calloc(k->njobs, sizeof *k->free_jobs);
@@ -920,6 +1159,7 @@ intake_release(struct intake *k)
         ev_secure_free(k->key_arena);
     }
     ev_blobid_keys_release(&k->idkeys);
+    early_release(k);
 }
 
 static int
@@ -1069,6 +1309,21 @@ submit_chunk(struct intake *k, struct file_job *cur, struct chunk_job *j,
     return EV_OK;
 }
 
+/* Wipes the first used bytes of a buffer of cap bytes and gives its
+ * whole pages back to the system (they read as zeros when touched again). */
+static void
+give_back(uint8_t *p, size_t used, size_t cap)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t b = ((uintptr_t)p + cap) & ~(page - 1);
+
+    ev_wipe(p, used);
+    if (b > a) {
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
+    }
+}
+
 /* Handles one job coming out of the pipe, in order. */
 static int
 collect_one(struct intake *k, int failed)
@@ -1094,6 +1349,11 @@ collect_one(struct intake *k, int failed)
     if (j->marker || j->whole) {
         file_job_free(k, f);
     }
+    if (k->waiting && !j->marker && j->in_len >= EARLY_RELEASE_MIN) {
+        give_back(j->in, j->in_len, EV_CHUNK_BYTES);
+        give_back(j->out, 0, EV_CHUNK_SEALED_MAX);
+        j->used = 0;
+    }
     k->free_jobs[k->nfree++] = j;
     return rc;
 }
@@ -1109,7 +1369,9 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
     k->total_bytes = ins->total;
     for (;;) {
         /* Feed the pipes while a job slot is free and input remains. */
-        if (rc == EV_OK && k->nfree > 0 && (cur != NULL || next < ins->n)) {
+        if (rc == EV_OK &&
+            k->nfree > (k->waiting ? k->njobs - EARLY_JOBS : 0) &&
+            (cur != NULL || next < ins->n)) {
             struct chunk_job *j;
             ssize_t got = 0;
             if (cur == NULL) {
@@ -1171,6 +1433,17 @@ intake_run(struct intake *k, const struct inputs *ins, int stdin_fd)
     if (cur != NULL) {
         file_job_free(k, cur);
     }
+    /* Files finished before the keys came; a failed unlock outweighs
+     * whatever else went wrong, as nothing is added then. */
+    if (k->waiting) {
+        int r = keys_arrive(k);
+        if (rc == EV_OK || k->unlock_failed) {
+            rc = r;
+        }
+    }
+    if (k->unlock_failed) {
+        return rc;
+    }
     /* Records finished before a failure are kept: commit them. */
     {
         int r = batch_commit(k);
@@ -1188,7 +1461,7 @@ add_inputs(ev_vault *v, const struct inputs *ins, int stdin_fd,
     struct intake k;
     int rc;
 
-    if (v->keys == NULL) {
+    if (v->keys == NULL && v->unlocking == NULL) {
         return ev_fail(v, EV_ELOCKED, "vault is locked");
     }
     rc = ev_vault_lock_write(v);
@@ -1307,8 +1580,11 @@ ev_record_add_hash(ev_vault *v, const uint8_t sha256[EV_SHA256_BYTES],
 {
     struct intake k;
     ev_record r;
-    int rc;
+    int rc = ev_vault_unlock_wait(v);
 
+    if (rc != EV_OK) {
+        return rc;
+    }
     if (v->keys == NULL) {
         return ev_fail(v, EV_ELOCKED, "vault is locked");
     }
@@ -1337,7 +1613,7 @@ ev_record_add_hash(ev_vault *v, const uint8_t sha256[EV_SHA256_BYTES],
     memcpy(r.sha256, sha256, EV_SHA256_BYTES);
     r.size = size;
     r.hash_only = 1;
-    rc = insert_record(&k, &r, NULL, 0, NULL, NULL, 0);
+    rc = insert_record(&k, &r, NULL, 0, NULL, NULL, 0, -1);
     if (rc != EV_OK) {
         free(r.tags);
         ev_catalog_rollback(v->cat);

@@ -77,6 +77,8 @@ ev_vault_new(ev_vault **out)
 static void
 close_parts(ev_vault *v)
 {
+    ev_kdf_job_free(v->unlocking); /* waits for its thread */
+    v->unlocking = NULL;
     ev_vault_unlock_write(v);
     ev_catalog_close(v->cat);
     v->cat = NULL;
@@ -321,6 +323,10 @@ ev_vault_lock_write(ev_vault *v)
 void
 ev_vault_unlock_write(ev_vault *v)
 {
+    if (v->cat != NULL) {
+        /* blobs put ahead of their rows never outlive the lock */
+        ev_catalog_pack_close(v->cat);
+    }
     if (v->lock_fd >= 0) {
         ev_os.flock(v->lock_fd, LOCK_UN);
         ev_os.close(v->lock_fd);
@@ -694,6 +700,33 @@ ev_vault_unlock_passphrase(ev_vault *v, const char *pass, size_t pass_len)
     }
     int rc = ev_keyslot_unlock_passphrase(v, pass, pass_len);
 
+    return rc == EV_OK ? ev_vault_after_unlock(v) : rc;
+}
+
+int
+ev_vault_unlock_passphrase_begin(ev_vault *v, const char *pass,
+                                 size_t pass_len)
+{
+    if (v->cat == NULL) {
+        return ev_fail(v, EV_EINVAL, "no vault is open");
+    }
+    if (v->unlocking != NULL || v->keys != NULL) {
+        return ev_fail(v, EV_EINVAL, "the vault is unlocked already");
+    }
+    return ev_keyslot_derive_start(v, pass, pass_len, &v->unlocking);
+}
+
+int
+ev_vault_unlock_wait(ev_vault *v)
+{
+    ev_kdf_job *j = v->unlocking;
+    int rc;
+
+    if (j == NULL) {
+        return EV_OK;
+    }
+    v->unlocking = NULL;
+    rc = ev_keyslot_unlock_job(v, j);
     return rc == EV_OK ? ev_vault_after_unlock(v) : rc;
 }
 
