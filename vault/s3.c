@@ -3,6 +3,8 @@
  *
  * Owns: S3 URLs, request signing through libcurl's CURLOPT_AWS_SIGV4, the
  * retry policy, multipart uploads, ListObjectsV2 parsing, credentials.
+ * libcurl is reached only through curl_load.c's table, loaded on a
+ * client's first request.
  * Never: prints, signs by hand, follows redirects, keeps a server's answer
  * beyond a fixed bound, or puts a secret in a message.
  *
@@ -16,15 +18,14 @@
 #include "s3.h"
 
 #include "crypto.h"
+#include "curl_load.h"
 #include "evault.h"
 #include "os.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -902,7 +903,8 @@ ev_s3_backoff_ms(int attempt, uint32_t rnd)
 
 struct ev_s3 {
     ev_s3_config cfg;
-    CURL *curl;
+    const ev_curl *lib; /* libcurl's functions, from the first request */
+    CURL *curl;         /* made on the first request */
     ev_s3_creds *creds; /* guarded memory, loaded on first use */
     char sigv4[64];
     char where[400]; /* s3://bucket/prefix at endpoint */
@@ -931,40 +933,16 @@ struct req {
     char etag[ETAG_MAX + 1];
 };
 
-/* libcurl is set up once, on first use: a vault whose blobs are local
- * never pays for it. */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ready;
-
-static void
-curl_setup(void)
-{
-    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
-
-int
-ev_s3_global_init(void)
-{
-    pthread_once(&curl_once, curl_setup);
-    return curl_ready ? EV_OK : EV_ENOMEM;
-}
-
 int
 ev_s3_new(ev_s3 **out, const ev_s3_config *cfg)
 {
     ev_s3 *s = calloc(1, sizeof *s);
 
     *out = NULL;
-    if (s == NULL || ev_s3_global_init() != EV_OK) {
-        free(s);
+    if (s == NULL) {
         return EV_ENOMEM;
     }
     s->cfg = *cfg;
-    s->curl = curl_easy_init();
-    if (s->curl == NULL) {
-        free(s);
-        return EV_ENOMEM;
-    }
     snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:s3", cfg->region);
     ev_s3_config_describe(cfg, s->where, sizeof s->where);
     *out = s;
@@ -977,7 +955,9 @@ ev_s3_free(ev_s3 *s)
     if (s == NULL) {
         return;
     }
-    curl_easy_cleanup(s->curl);
+    if (s->curl != NULL) {
+        s->lib->easy_cleanup(s->curl);
+    }
     if (s->creds != NULL) {
         ev_secure_free(s->creds);
     }
@@ -1040,6 +1020,36 @@ load_creds(ev_s3 *s)
                     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
                     "write them to ~/.aws/credentials",
                     "no credentials for %s: %s", s->where, err);
+    }
+    return EV_OK;
+}
+
+/* libcurl is loaded, and the client's handle made, on its first request:
+ * a command that never sends one (every command of a vault whose blobs
+ * are local, and those of an S3 vault that only read the catalog) never
+ * maps libcurl and the libraries it pulls in. */
+static int
+setup_curl(ev_s3 *s)
+{
+    char err[600];
+    int rc;
+
+    if (s->curl != NULL) {
+        return EV_OK;
+    }
+    rc = ev_curl_get(&s->lib, err, sizeof err);
+    if (rc != EV_OK) {
+        return fail(s, rc,
+                    rc == EV_ESTORE
+                        ? "the S3 store needs libcurl " EV_CURL_MIN_VERSION_TEXT
+                          " or later: install Debian's libcurl4 package "
+                          "(apt-get install libcurl4)"
+                        : NULL,
+                    "%s", err);
+    }
+    s->curl = s->lib->easy_init();
+    if (s->curl == NULL) {
+        return fail(s, EV_ENOMEM, NULL, "out of memory (curl_easy_init)");
     }
     return EV_OK;
 }
@@ -1171,6 +1181,7 @@ sleep_ms(unsigned ms)
 static CURLcode
 attempt(ev_s3 *s, struct req *r)
 {
+    const ev_curl *lib = s->lib;
     CURL *c = s->curl;
     struct curl_slist *h = NULL, *nh;
     char line[4200], hash_hex[65];
@@ -1178,7 +1189,7 @@ attempt(ev_s3 *s, struct req *r)
     CURLcode cc;
     int ok = 1;
 
-    curl_easy_reset(c); /* keeps the connection */
+    lib->easy_reset(c); /* keeps the connection */
     r->body_off = 0;
     r->into_len = 0;
     r->resp_len = 0;
@@ -1193,63 +1204,63 @@ attempt(ev_s3 *s, struct req *r)
         snprintf(hash_hex, sizeof hash_hex, "%s", EMPTY_SHA256);
     }
     snprintf(line, sizeof line, "x-amz-content-sha256: %s", hash_hex);
-    h = curl_slist_append(h, line);
+    h = lib->slist_append(h, line);
     ok &= h != NULL;
     if (ok && r->range[0] != '\0') {
         snprintf(line, sizeof line, "Range: %s", r->range);
-        ok &= (nh = curl_slist_append(h, line)) != NULL;
+        ok &= (nh = lib->slist_append(h, line)) != NULL;
     }
     if (ok && r->content_type != NULL) {
         snprintf(line, sizeof line, "Content-Type: %s", r->content_type);
-        ok &= (nh = curl_slist_append(h, line)) != NULL;
+        ok &= (nh = lib->slist_append(h, line)) != NULL;
     }
     if (ok && s->creds->token[0] != '\0') {
         snprintf(line, sizeof line, "x-amz-security-token: %s",
                  s->creds->token);
-        ok &= (nh = curl_slist_append(h, line)) != NULL;
+        ok &= (nh = lib->slist_append(h, line)) != NULL;
     }
     ev_wipe(line, sizeof line);
     if (!ok) {
-        curl_slist_free_all(h);
+        lib->slist_free_all(h);
         return CURLE_OUT_OF_MEMORY;
     }
-    curl_easy_setopt(c, CURLOPT_URL, r->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    lib->easy_setopt(c, CURLOPT_URL, r->url);
+    lib->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    lib->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    lib->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    lib->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     /* A transfer slower than 1 KiB/s for 30 s is stalled: try again. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-    curl_easy_setopt(c, CURLOPT_USERNAME, s->creds->access_key);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, s->creds->secret_key);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    lib->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    lib->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+    lib->easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+    lib->easy_setopt(c, CURLOPT_USERNAME, s->creds->access_key);
+    lib->easy_setopt(c, CURLOPT_PASSWORD, s->creds->secret_key);
+    lib->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    lib->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    lib->easy_setopt(c, CURLOPT_WRITEDATA, r);
+    lib->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    lib->easy_setopt(c, CURLOPT_HEADERDATA, r);
     if (strcmp(r->method, "HEAD") == 0) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        lib->easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (strcmp(r->method, "PUT") == 0) {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, r);
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+        lib->easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        lib->easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        lib->easy_setopt(c, CURLOPT_READDATA, r);
+        lib->easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
                          (curl_off_t)r->body_len);
     } else if (strcmp(r->method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+        lib->easy_setopt(c, CURLOPT_POST, 1L);
+        lib->easy_setopt(c, CURLOPT_POSTFIELDS,
                          r->body_len > 0 ? (const char *)r->body : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+        lib->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)r->body_len);
     } else if (strcmp(r->method, "DELETE") == 0) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+        lib->easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
-    cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(h); /* held the session token */
+    cc = lib->easy_perform(c);
+    lib->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    lib->easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    lib->slist_free_all(h); /* held the session token */
     return cc;
 }
 
@@ -1341,7 +1352,10 @@ perform(ev_s3 *s, struct req *r)
     CURLcode cc = CURLE_OK;
     int rc;
 
-    rc = load_creds(s);
+    rc = setup_curl(s);
+    if (rc == EV_OK) {
+        rc = load_creds(s);
+    }
     if (rc != EV_OK) {
         return rc;
     }
@@ -1372,7 +1386,7 @@ perform(ev_s3 *s, struct req *r)
                     "check the endpoint and the network; the server may be "
                     "down",
                     "cannot complete the %s at '%s': %s (after %d attempts)",
-                    r->what, s->cfg.endpoint, curl_easy_strerror(cc),
+                    r->what, s->cfg.endpoint, s->lib->easy_strerror(cc),
                     ev_s3_retryable((int)cc, 0) ? EV_S3_ATTEMPTS : 1);
     }
     return fail_status(s, r);

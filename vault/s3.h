@@ -100,7 +100,9 @@ unsigned ev_s3_backoff_ms(int attempt, uint32_t rnd);
 
 /* The client.  Errors return an ev_status (EV_ESTORE, EV_EDENIED,
  * EV_ENOENT for a missing object, EV_ENOMEM, EV_EIO for the local file)
- * with a message and, where a fix is likely, a hint. */
+ * with a message and, where a fix is likely, a hint.  ev_s3_new makes no
+ * request and does not load libcurl: the first request does (curl_load.h),
+ * and fails with EV_ESTORE when libcurl.so.4 cannot be loaded. */
 typedef struct ev_s3 ev_s3;
 int ev_s3_new(ev_s3 **out, const ev_s3_config *cfg);
 void ev_s3_free(ev_s3 *s);
@@ -131,8 +133,5 @@ int ev_s3_probe(ev_s3 *s, const char *prefix, int *any);
 /* Creates the bucket (an existing one owned by these credentials is
  * fine). */
 int ev_s3_create_bucket(ev_s3 *s);
-
-/* Sets libcurl up, once per process (ev_s3_new calls it). */
-int ev_s3_global_init(void);
 
 #endif
