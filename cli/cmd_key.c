@@ -63,7 +63,7 @@ static const char help[] =
     "                             default: ask twice on the terminal\n"
     "      --argon2-passes N      the new passphrase slot's Argon2id passes\n"
     "      --argon2-memory MIB    and memory (default: those of the slot you\n"
-    "                             opened with, else 30 passes, 48 MiB)\n"
+    "                             opened with, else 36 passes, 40 MiB)\n"
     "      --force                rm: remove even the last way in\n"
     "      --age RECIPIENT        member add: the member's age1... recipient\n"
     "      --threshold K          shares: how many open the vault (2..N)\n"

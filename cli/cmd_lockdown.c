@@ -119,7 +119,7 @@ static const char recover_help[] =
     "      --secret-file F        the trustee secret as gfcombine rebuilt it\n"
     "                             from the shares (see docs/GUIDE.md)\n"
     "      --argon2-passes N      the new passphrase slot's Argon2id passes\n"
-    "      --argon2-memory MIB    and memory (default 30 passes, 48 MiB)\n"
+    "      --argon2-memory MIB    and memory (default 36 passes, 40 MiB)\n"
     "      --vault DIR            the vault (default: $EVAULT_DIR, else the\n"
     "                             current directory)\n"
     "      --passphrase-file F    the NEW passphrase (first line of F)\n"

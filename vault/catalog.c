@@ -284,7 +284,7 @@ ev_catalog_open(ev_catalog **out, const char *path, int create, int busy_ms)
                  /* 8 MiB: a batch of 1,000 small records fits without
                   * spilling pages to the WAL before the commit (4 %
                   * faster on 10,000 small files); it fills only after
-                  * the unlock has freed Argon2id's 48 MiB */
+                  * the unlock has freed Argon2id's memory */
                  "PRAGMA cache_size=-8192;");
     if (rc != EV_OK) {
         return rc;
