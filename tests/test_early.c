@@ -354,6 +354,51 @@ test_early_wrong_passphrase(void)
     }
 }
 
+/* A file larger than the early work takes (4 MiB) waits for the keys at
+ * its second chunk, and every file after it is added as before. */
+static void
+test_early_large_waits(void)
+{
+    char dir[PATH_MAX], big[PATH_MAX];
+    size_t nbig = 5 * 1024 * 1024 + 7;
+    uint8_t *pbig = malloc(nbig);
+    const char *three[3] = {paths[0], big, paths[2]};
+    unsigned long early0;
+    struct t_recs rs;
+    ev_vault *v;
+
+    CHECK(pbig != NULL);
+    if (pbig == NULL) {
+        return;
+    }
+    t_fill_random(pbig, nbig, 77);
+    t_path(big, sizeof big, root, "big.bin");
+    CHECK_EQ(t_write_file(big, pbig, nbig), 0);
+    t_path(dir, sizeof dir, root, "v-large");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    ev_vault_free(v);
+    v = open_begin(dir, T_PASS);
+    CHECK(v != NULL);
+    if (v != NULL) {
+        early0 = ev_test_early_records;
+        memset(&rs, 0, sizeof rs);
+        CHECK_EQ(ev_record_add_paths(v, three, 3, NULL, t_collect, &rs),
+                 EV_OK);
+        CHECK_EQ(ev_test_early_records - early0, 1UL); /* only the first */
+        CHECK_EQ(rs.n, (size_t)3);
+        CHECK(rs.n == 3 && reads_back(v, rs.v[0].id, data[0], sizes[0]));
+        CHECK(rs.n == 3 && reads_back(v, rs.v[1].id, pbig, nbig));
+        CHECK(rs.n == 3 && reads_back(v, rs.v[2].id, data[2], sizes[2]));
+        CHECK(rs.n == 3 && rs.v[1].id == rs.v[0].id + 1 &&
+              rs.v[2].id == rs.v[1].id + 1);
+        CHECK_EQ(check_clean(v), 0);
+        CHECK_EQ(tmp_files(dir), 0);
+        ev_vault_free(v);
+    }
+    free(pbig);
+}
+
 /* Before the wait, the keys are not there for anything but an add. */
 static void
 test_wait_first(void)
@@ -475,6 +520,7 @@ main(void)
     test_early_add();
     test_early_duplicate_first();
     test_early_wrong_passphrase();
+    test_early_large_waits();
     test_wait_first();
     test_early_killed();
     for (int i = 0; i < NFILES; i++) {

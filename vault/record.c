@@ -56,8 +56,12 @@
  * and their data keys per guarded arena. */
 #define EARLY_MAX 32768
 #define EARLY_ARENA 512
-/* ... of which with a blob file of their own (an open descriptor each) */
+/* ... of which with a blob file of their own (an open descriptor each),
+ * of files up to this size: a larger one, or one read from a descriptor
+ * (of unknown size), waits for the keys at its second chunk, as the
+ * writer of its blob file would hold megabytes beside Argon2id's memory */
 #define EARLY_FILES_MAX 16
+#define EARLY_FILE_BYTES ((uint64_t)4 << 20)
 /* Jobs in flight while the unlock runs: Argon2id holds its memory then,
  * and one core. */
 #define EARLY_JOBS 2
@@ -640,6 +644,8 @@ sink_fail(struct intake *k, struct file_job *f, int err)
                    "cannot write '%s': %s", f->tmpname, strerror(err));
 }
 
+static int keys_arrive(struct intake *k);
+
 /* Appends sealed bytes to the file's blob: memory first, a temporary file
  * once it has a second chunk. */
 static int
@@ -665,6 +671,13 @@ sink_write(struct intake *k, struct file_job *f, const uint8_t *p, size_t n)
     }
     if (f->out_fd < 0) {
         int direct = 1, rc, err;
+        if (k->waiting && (f->input->path == NULL ||
+                           f->input->size > EARLY_FILE_BYTES)) {
+            rc = keys_arrive(k);
+            if (rc != EV_OK) {
+                return rc;
+            }
+        }
         rc = ev_store_tmp_create(v->store, &f->out_fd, f->tmpname,
                                  sizeof f->tmpname, &direct, v->errmsg,
                                  sizeof v->errmsg);
