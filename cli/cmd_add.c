@@ -226,10 +226,12 @@ cmd_add(int argc, char **argv)
                                    "and the testimony");
         }
     }
-    /* Files and stdin are read and sealed while the passphrase is being
-     * checked; the other inputs need the keys first. */
-    ex = from_age == NULL && sha_hex == NULL ? cli_open_begin(&c, &v)
-                                             : cli_open(&c, &v);
+    /* Files are read and sealed while the passphrase is being checked.
+     * Not a testimony on stdin: whoever types it must hear of a mistyped
+     * passphrase before, not after; the other inputs need the keys. */
+    ex = from_age == NULL && sha_hex == NULL && strcmp(argv[optind], "-") != 0
+             ? cli_open_begin(&c, &v)
+             : cli_open(&c, &v);
     if (ex != EXIT_OK) {
         return ex;
     }

@@ -3,9 +3,10 @@
  *
  * ev_vault_unlock_passphrase_begin starts Argon2id on a thread of its own
  * and ev_record_add_paths reads, hashes and seals files meanwhile
- * (record.c).  A test hook holds the derivation back, so that the files
- * are certainly finished before the keys come (ev_test_early_records
- * counts them), and kills the process in the middle of that work.
+ * (record.c).  A test hook holds the derivation back until the files a
+ * test names are finished (ev_test_early_records counts them), so that
+ * they certainly went early, and kills the process in the middle of that
+ * work.
  *
  * Checked: every record comes out in the order given, reads back and
  * passes check, a duplicate found late reuses the earlier blob, a large
@@ -17,10 +18,13 @@
 #include "harness.h"
 #include "internal.h"
 #include "keyslot.h"
+#include "os.h"
 #include "testutil.h"
 #include "testdb.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -30,8 +34,9 @@
 #include <unistd.h>
 
 static char *root;
-static int hold_ms = 300; /* how long the hook holds the derivation */
-static int kill_ms = -1;  /* >= 0: the hook kills the process then */
+static unsigned long hold_for;   /* files the hook waits to see finished */
+static unsigned long hold_base;  /* ev_test_early_records before them */
+static int kill_ms = -1;         /* >= 0: the hook kills the process then */
 
 static void
 sleep_ms(int ms)
@@ -49,7 +54,22 @@ hold(void)
         sleep_ms(kill_ms);
         raise(SIGKILL);
     }
-    sleep_ms(hold_ms);
+    /* at most 20 s: a test that expects too many files fails, not hangs */
+    for (int i = 0; i < 20000 &&
+                    __atomic_load_n(&ev_test_early_records, __ATOMIC_RELAXED) -
+                            hold_base <
+                        hold_for;
+         i++) {
+        sleep_ms(1);
+    }
+}
+
+/* The next unlock waits until n more files are finished early. */
+static void
+expect_early(unsigned long n)
+{
+    hold_base = __atomic_load_n(&ev_test_early_records, __ATOMIC_RELAXED);
+    hold_for = n;
 }
 
 /* Opens dir and begins unlocking it with pass; NULL on failure. */
@@ -117,6 +137,16 @@ tmp_files(const char *dir)
     }
     closedir(d);
     return n;
+}
+
+/* Where a record's blob starts in vault.pack (-1: not there). */
+static int64_t
+pack_off(const char *dir, int64_t id)
+{
+    return t_db_int(dir,
+                    "SELECT b.data FROM records r JOIN blobs b ON b.id = r.blob"
+                    " WHERE r.id = ?1 AND typeof(b.data) = 'integer'",
+                    id);
 }
 
 static int64_t
@@ -225,6 +255,7 @@ test_early_add(void)
     for (int i = 1; i < NFILES; i++) {
         rest[i - 1] = paths[i];
     }
+    expect_early(NFILES - 1);
     v = open_begin(dir, T_PASS);
     CHECK(v != NULL);
     if (v == NULL) {
@@ -284,6 +315,7 @@ test_early_duplicate_first(void)
     ev_vault_free(v);
     end0 = pack_end(dir);
 
+    expect_early(2);
     v = open_begin(dir, T_PASS);
     CHECK(v != NULL);
     if (v == NULL) {
@@ -295,11 +327,176 @@ test_early_duplicate_first(void)
     CHECK_EQ(b.v[0].same_as, a.v[0].id);
     CHECK(reads_back(v, b.v[0].id, data[2], sizes[2]));
     CHECK(reads_back(v, b.v[1].id, data[3], sizes[3]));
-    /* the new file's blob comes after the duplicate's unnamed bytes */
+    /* the new file's blob took the place of the duplicate's early one:
+     * no copy of the duplicate stays */
+    CHECK_EQ(pack_off(dir, b.v[1].id), end0);
     CHECK(pack_end(dir) > end0);
     CHECK_EQ(pack_size(dir), pack_end(dir));
     CHECK_EQ(check_clean(v), 0);
     ev_vault_free(v);
+}
+
+static int (*real_fsync)(int fd);
+static int fsync_fail;
+
+static int
+failing_fsync(int fd)
+{
+    if (fsync_fail > 0 && --fsync_fail == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return real_fsync(fd);
+}
+
+/* A folder added again with one new file: every early blob but the new
+ * one is a duplicate, and vault.pack grows by the new blob alone.  Two
+ * identical new files in one add share one blob; a hash-only add and a
+ * descriptor go early too. */
+static void
+test_early_readd(void)
+{
+    char dir[PATH_MAX];
+    const char *first[3] = {paths[0], paths[2], paths[3]};
+    const char *again[4] = {paths[0], paths[2], paths[3], paths[1]};
+    const char *twins[2] = {paths[0], paths[4]}; /* the same bytes */
+    struct t_recs a, b;
+    ev_add_opts ho;
+    long end0;
+    ev_vault *v;
+
+    t_path(dir, sizeof dir, root, "v-readd");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    memset(&a, 0, sizeof a);
+    CHECK_EQ(ev_record_add_paths(v, first, 3, NULL, t_collect, &a), EV_OK);
+    ev_vault_free(v);
+    end0 = pack_end(dir);
+    CHECK_EQ(pack_size(dir), end0);
+
+    /* the three again, then a new file of two chunks (a blob file) */
+    expect_early(4);
+    v = open_begin(dir, T_PASS);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    memset(&b, 0, sizeof b);
+    CHECK_EQ(ev_record_add_paths(v, again, 4, NULL, t_collect, &b), EV_OK);
+    CHECK_EQ(b.n, (size_t)4);
+    for (size_t i = 0; i < 3 && b.n == 4; i++) {
+        CHECK_EQ(b.v[i].same_as, a.v[i].id);
+    }
+    CHECK_EQ(pack_size(dir), end0); /* no copy of any of them */
+    CHECK_EQ(pack_end(dir), end0);
+    CHECK(b.n == 4 && reads_back(v, b.v[3].id, data[1], sizes[1]));
+    ev_vault_free(v);
+
+    /* two identical files, new to the vault, both early */
+    t_path(dir, sizeof dir, root, "v-twins");
+    v = t_vault_create(dir, NULL);
+    ev_vault_free(v);
+    expect_early(2);
+    v = open_begin(dir, T_PASS);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    memset(&b, 0, sizeof b);
+    CHECK_EQ(ev_record_add_paths(v, twins, 2, NULL, t_collect, &b), EV_OK);
+    CHECK(b.n == 2 && b.v[1].same_as == b.v[0].id);
+    CHECK_EQ(t_db_int(dir, "SELECT count(*) FROM blobs", 0), 1);
+    CHECK_EQ(pack_size(dir), pack_end(dir));
+    CHECK(b.n == 2 && reads_back(v, b.v[1].id, data[4], sizes[4]));
+    ev_vault_free(v);
+
+    /* hash only: a record without a blob */
+    memset(&ho, 0, sizeof ho);
+    ho.hash_only = 1;
+    expect_early(1);
+    v = open_begin(dir, T_PASS);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    end0 = pack_end(dir);
+    memset(&b, 0, sizeof b);
+    {
+        const char *one[1] = {paths[2]};
+        CHECK_EQ(ev_record_add_paths(v, one, 1, &ho, t_collect, &b), EV_OK);
+    }
+    CHECK(b.n == 1 && b.v[0].hash_only && b.v[0].size == sizes[2]);
+    CHECK_EQ(pack_size(dir), end0);
+    ev_vault_free(v);
+
+    /* from a descriptor */
+    expect_early(1);
+    v = open_begin(dir, T_PASS);
+    CHECK(v != NULL);
+    if (v != NULL) {
+        ev_add_opts fo;
+        int fd = open(paths[3], O_RDONLY);
+        memset(&fo, 0, sizeof fo);
+        fo.name = "from-fd";
+        memset(&b, 0, sizeof b);
+        CHECK(fd >= 0);
+        CHECK_EQ(ev_record_add_fd(v, fd, &fo, t_collect, &b), EV_OK);
+        close(fd);
+        CHECK(b.n == 1 && reads_back(v, b.v[0].id, data[3], sizes[3]));
+        CHECK_EQ(check_clean(v), 0);
+        ev_vault_free(v);
+    }
+}
+
+/* vault.pack's fsync fails at the commit after the keys came: nothing is
+ * added, and the bytes put early are cut off before the lock goes. */
+static void
+test_early_sync_fails(void)
+{
+    char dir[PATH_MAX];
+    const char *three[3] = {paths[0], paths[2], paths[3]};
+    long end0;
+    ev_vault *v;
+
+    t_path(dir, sizeof dir, root, "v-fsync");
+    v = t_vault_create(dir, NULL);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    {
+        const char *one[1] = {paths[3]};
+        CHECK_EQ(ev_record_add_paths(v, one, 1, NULL, NULL, NULL), EV_OK);
+    }
+    ev_vault_free(v);
+    end0 = pack_end(dir);
+    expect_early(3);
+    v = open_begin(dir, T_PASS);
+    CHECK(v != NULL);
+    if (v == NULL) {
+        return;
+    }
+    real_fsync = ev_os.fsync;
+    ev_os.fsync = failing_fsync;
+    fsync_fail = 1; /* the first: vault.pack's, at the commit */
+    CHECK(ev_record_add_paths(v, three, 3, NULL, NULL, NULL) != EV_OK);
+    ev_os.fsync = real_fsync;
+    CHECK_EQ(fsync_fail, 0);
+    ev_vault_free(v);
+    CHECK_EQ(record_count(dir), 1);
+    CHECK_EQ(pack_end(dir), end0);
+    CHECK_EQ(pack_size(dir), end0);
+    v = t_vault_reopen(dir);
+    CHECK(v != NULL);
+    if (v != NULL) {
+        CHECK_EQ(check_clean(v), 0);
+        CHECK_EQ(ev_record_add_paths(v, three, 3, NULL, NULL, NULL), EV_OK);
+        CHECK_EQ(check_clean(v), 0);
+        ev_vault_free(v);
+    }
 }
 
 /* A wrong passphrase: nothing is added, vault.pack is cut back to its
@@ -331,6 +528,7 @@ test_early_wrong_passphrase(void)
     for (int i = 0; i < NFILES; i++) {
         all[i] = paths[i];
     }
+    expect_early(NFILES);
     v = open_begin(dir, "not the passphrase");
     CHECK(v != NULL);
     if (v == NULL) {
@@ -378,6 +576,7 @@ test_early_large_waits(void)
     v = t_vault_create(dir, NULL);
     CHECK(v != NULL);
     ev_vault_free(v);
+    expect_early(1);
     v = open_begin(dir, T_PASS);
     CHECK(v != NULL);
     if (v != NULL) {
@@ -407,6 +606,7 @@ test_wait_first(void)
     int n = 0;
     ev_vault *v;
 
+    expect_early(0);
     t_path(dir, sizeof dir, root, "v-wait");
     v = t_vault_create(dir, NULL);
     CHECK(v != NULL);
@@ -488,7 +688,8 @@ test_early_killed(void)
         ev_vault_free(v);
     }
     /* the next add, early too, takes the vault as the kills left it */
-    hold_ms = 100;
+    kill_ms = -1;
+    expect_early(NFILES);
     v = open_begin(dir, T_PASS);
     CHECK(v != NULL);
     if (v != NULL) {
@@ -505,7 +706,6 @@ test_early_killed(void)
         CHECK_EQ(tmp_files(dir), 0);
         ev_vault_free(v);
     }
-    hold_ms = 300;
 }
 
 int
@@ -521,6 +721,8 @@ main(void)
     test_early_duplicate_first();
     test_early_wrong_passphrase();
     test_early_large_waits();
+    test_early_readd();
+    test_early_sync_fails();
     test_wait_first();
     test_early_killed();
     for (int i = 0; i < NFILES; i++) {

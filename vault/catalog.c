@@ -48,6 +48,8 @@ struct ev_catalog {
                          transactions, until ev_catalog_pack_close */
     uint64_t pack_base; /* the committed end where appending began */
     uint64_t pack_named_end; /* the end of the furthest blob a row names */
+    int pack_unnamed; /* this process may have appended bytes no committed
+                         row names: ev_catalog_pack_close cuts them */
 };
 
 /* The longest blob kept in vault.pack: one chunk, its index and padding
@@ -495,6 +497,7 @@ pack_commit(ev_catalog *c)
         int err = errno;
         ev_pack_abandon(c->pack);
         c->pack_session = 0;
+        c->pack_unnamed = 1;
         snprintf(c->errmsg, sizeof c->errmsg, "cannot write '%.400s': %s",
                  ev_pack_path(c->pack), strerror(err));
         c->last_status = err == ENOSPC || err == EDQUOT ? EV_ENOSPC : EV_EIO;
@@ -930,10 +933,39 @@ ev_catalog_pack_put(ev_catalog *c, const void *data, size_t n, uint64_t *off)
         }
     }
     c->pack_session = 1;
+    c->pack_unnamed = 1;
     if (ev_pack_append(c->pack, data, n, off) != 0) {
         return pack_fail(c, "write");
     }
     return EV_OK;
+}
+
+int
+ev_catalog_pack_move(ev_catalog *c, uint64_t from, uint64_t to, size_t n,
+                     void *scratch)
+{
+    if (!c->pack_session || to < c->pack_named_end || to < c->pack_base) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "a blob would be moved over a named one in '%.400s'",
+                 ev_pack_path(c->pack));
+        return c->last_status = EV_EINVAL;
+    }
+    return ev_pack_move(c->pack, from, to, n, scratch) == 0
+               ? EV_OK
+               : pack_fail(c, "move a blob in");
+}
+
+int
+ev_catalog_pack_rewind(ev_catalog *c, uint64_t pos)
+{
+    if (!c->pack_session || pos < c->pack_named_end || pos < c->pack_base) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "'%.400s' would be rewound over a named blob",
+                 ev_pack_path(c->pack));
+        return c->last_status = EV_EINVAL;
+    }
+    return ev_pack_rewind(c->pack, pos) == 0 ? EV_OK
+                                             : pack_fail(c, "write");
 }
 
 void
@@ -941,10 +973,11 @@ ev_catalog_pack_close(ev_catalog *c)
 {
     uint64_t end;
 
-    if (!c->pack_session) {
+    if (!c->pack_session && !c->pack_unnamed) {
         return;
     }
     c->pack_session = 0;
+    c->pack_unnamed = 0;
     if (c->txn) {
         return; /* the transaction's end settles it; the next writer cuts */
     }

@@ -131,6 +131,12 @@ int ev_catalog_blob_add_packed(ev_catalog *c, const uint8_t id[32],
                                const void *key, size_t key_len,
                                uint64_t padded_size, uint64_t off);
 void ev_catalog_pack_close(ev_catalog *c);
+/* Before naming them: moves put bytes down over the gap of one that will
+ * not be named (never below a named blob), and makes the next put go to
+ * pos (ev_pack_move, ev_pack_rewind). */
+int ev_catalog_pack_move(ev_catalog *c, uint64_t from, uint64_t to,
+                         size_t n, void *scratch);
+int ev_catalog_pack_rewind(ev_catalog *c, uint64_t pos);
 /* EV_ENOENT when missing.  want_data 0 skips the inline bytes. */
 int ev_catalog_blob_get(ev_catalog *c, const uint8_t id[32], int want_data,
                         ev_blob_row *out);

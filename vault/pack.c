@@ -231,6 +231,43 @@ ev_pack_sync(ev_pack *p, uint64_t *end)
     return 0;
 }
 
+int
+ev_pack_move(ev_pack *p, uint64_t from, uint64_t to, size_t n, void *scratch)
+{
+    ssize_t r;
+
+    if (!p->appending || to > from || from + n > p->pos) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (flush(p) != 0) {
+        return -1;
+    }
+    r = ev_os_pread_full(p->fd, scratch, n, (off_t)from);
+    if (r < 0) {
+        return -1;
+    }
+    if ((size_t)r != n) {
+        errno = EIO; /* the file is shorter than what was appended */
+        return -1;
+    }
+    return ev_os_pwrite_full(p->fd, scratch, n, (off_t)to);
+}
+
+int
+ev_pack_rewind(ev_pack *p, uint64_t pos)
+{
+    if (!p->appending || pos > p->pos) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (flush(p) != 0) {
+        return -1;
+    }
+    p->pos = p->buf_off = pos;
+    return 0;
+}
+
 void
 ev_pack_stop(ev_pack *p)
 {

@@ -34,6 +34,14 @@ int ev_pack_append(ev_pack *p, const void *data, size_t n, uint64_t *off);
 /* Writes what is buffered and fsyncs the file; *end receives the end of
  * what was appended.  Appending may go on after it. */
 int ev_pack_sync(ev_pack *p, uint64_t *end);
+/* While appending: copies the n bytes appended at from down to to (to <=
+ * from; the ranges may overlap), through scratch (n bytes), and makes the
+ * next append go to pos (<= where it would go), forgetting what lies past
+ * it.  For blobs appended before their rows, when some of them are not to
+ * be named after all: the ones kept close up over the gaps. */
+int ev_pack_move(ev_pack *p, uint64_t from, uint64_t to, size_t n,
+                 void *scratch);
+int ev_pack_rewind(ev_pack *p, uint64_t pos);
 /* Ends appending after a sync (the next append needs ev_pack_begin). */
 void ev_pack_stop(ev_pack *p);
 /* Forgets what was appended and not synced (a rolled-back transaction);

@@ -851,13 +851,17 @@ early_keep(struct intake *k, struct file_job *f, const uint8_t sha[32],
     }
     memcpy(early_key(k, i), f->dek, EV_KEY_BYTES);
     k->nearly++;
-    ev_test_early_records++;
+    __atomic_fetch_add(&ev_test_early_records, 1, __ATOMIC_RELAXED);
     return EV_OK;
 }
 
-/* The record of a file kept while the keys were unknown. */
+/* The record of a file kept while the keys were unknown.  *w is where
+ * the next early blob kept in vault.pack belongs: the early blobs of
+ * duplicates are not named, and those after them close up over the gap,
+ * so that re-adding files already in the vault leaves no copy of them. */
 static int
-early_insert(struct intake *k, struct early *e, const uint8_t *dek)
+early_insert(struct intake *k, struct early *e, const uint8_t *dek,
+             uint64_t *w)
 {
     ev_vault *v = k->v;
     ev_record r;
@@ -892,8 +896,24 @@ early_insert(struct intake *k, struct early *e, const uint8_t *dek)
                                    0, -1);
             }
         } else if (rc == EV_OK) {
-            rc = insert_record(k, &r, blob_id, e->padded, wrapped, NULL, 0,
-                               (int64_t)e->off);
+            if (e->off != *w) {
+                /* past the committed end and named by no row: a kill
+                 * here leaves only bytes the next writer cuts */
+                uint8_t *tmp = malloc((size_t)e->padded);
+                rc = tmp == NULL ? ev_fail(v, EV_ENOMEM, "out of memory")
+                                 : ev_catalog_pack_move(v->cat, e->off, *w,
+                                                        (size_t)e->padded,
+                                                        tmp);
+                if (rc != EV_OK && tmp != NULL) {
+                    rc = ev_fail_catalog(v, rc, "cannot store blob");
+                }
+                free(tmp);
+            }
+            if (rc == EV_OK) {
+                rc = insert_record(k, &r, blob_id, e->padded, wrapped, NULL,
+                                   0, (int64_t)*w);
+                *w += e->padded;
+            }
         }
     }
     if (rc != EV_OK) {
@@ -944,8 +964,29 @@ keys_arrive(struct intake *k)
         early_release(k);
         return rc;
     }
-    for (size_t i = 0; rc == EV_OK && i < k->nearly; i++) {
-        rc = early_insert(k, &k->early[i], early_key(k, i));
+    {
+        uint64_t w = 0, end = 0;
+        int packed = 0;
+        for (size_t i = 0; i < k->nearly; i++) {
+            const struct early *e = &k->early[i];
+            if (!e->hash_only && e->tmpname == NULL) {
+                if (!packed) {
+                    w = e->off;
+                }
+                packed = 1;
+                end = e->off + e->padded;
+            }
+        }
+        for (size_t i = 0; rc == EV_OK && i < k->nearly; i++) {
+            rc = early_insert(k, &k->early[i], early_key(k, i), &w);
+        }
+        /* the next blob goes right after the last one kept */
+        if (rc == EV_OK && packed && w < end) {
+            rc = ev_catalog_pack_rewind(v->cat, w);
+            if (rc != EV_OK) {
+                rc = ev_fail_catalog(v, rc, "cannot store blob");
+            }
+        }
     }
     early_release(k);
     return rc;
