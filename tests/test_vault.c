@@ -107,24 +107,6 @@ add_one(ev_vault *v, const char *path, const ev_add_opts *o,
     return rc;
 }
 
-/* Reads a record back and compares it with want. */
-static int
-reads_back(ev_vault *v, int64_t id, const uint8_t *want, size_t n)
-{
-    size_t got_n = 0;
-    int rc;
-    uint8_t *got = t_read_record(v, id, root, &got_n, &rc);
-    int ok = rc == EV_OK && got != NULL && got_n == n &&
-             (n == 0 || memcmp(got, want, n) == 0);
-
-    if (!ok) {
-        fprintf(stderr, "record %lld: read rc %d (%s), %zu bytes of %zu\n",
-                (long long)id, rc, ev_vault_errmsg(v), got_n, n);
-    }
-    free(got);
-    return ok;
-}
-
 static int
 read_status(ev_vault *v, int64_t id)
 {
@@ -676,7 +658,7 @@ test_sizes(const char *vdir, ev_vault *v)
             CHECK(memcmp(r.sha256, want, 32) == 0);
             CHECK(strcmp(r.name, name) == 0);
             CHECK_EQ(r.hash_only, 0);
-            CHECK(reads_back(v, r.id, data, n));
+            CHECK(t_reads_back(root, v, r.id, data, n));
             /* the metadata as stored */
             CHECK_EQ(ev_record_get(v, r.id, &full), EV_OK);
             CHECK(full.name != NULL && strcmp(full.name, name) == 0);
@@ -811,7 +793,7 @@ test_add_fd(ev_vault *v)
     CHECK_EQ(rs.v[0].size, n);
     CHECK(memcmp(rs.v[0].sha256, want, 32) == 0);
     CHECK(strcmp(rs.v[0].name, "statement-1.txt") == 0);
-    CHECK(reads_back(v, rs.v[0].id, data, n));
+    CHECK(t_reads_back(root, v, rs.v[0].id, data, n));
     CHECK_EQ(ev_record_get(v, rs.v[0].id, &full), EV_OK);
     CHECK(full.kind != NULL && strcmp(full.kind, "testimony") == 0);
     CHECK(full.case_name != NULL && strcmp(full.case_name, "Case-FD") == 0);
@@ -826,7 +808,7 @@ test_add_fd(ev_vault *v)
     CHECK_EQ(rs.n, 1);
     CHECK_EQ(rs.v[0].size, 0);
     CHECK(strcmp(rs.v[0].name, "testimony") == 0);
-    CHECK(reads_back(v, rs.v[0].id, data, 0));
+    CHECK(t_reads_back(root, v, rs.v[0].id, data, 0));
     free(data);
 }
 
@@ -859,8 +841,8 @@ test_dedup(const char *vdir, ev_vault *v)
                     "(?, (SELECT max(id) FROM records))",
                     ra.id),
              1);
-    CHECK(reads_back(v, ra.id, data, n));
-    CHECK(reads_back(v, rb.id, data, n));
+    CHECK(t_reads_back(root, v, ra.id, data, n));
+    CHECK(t_reads_back(root, v, rb.id, data, n));
     {
         ev_record full;
         CHECK_EQ(ev_record_get(v, rb.id, &full), EV_OK);
@@ -885,7 +867,8 @@ test_dedup(const char *vdir, ev_vault *v)
         CHECK_EQ(rs.n, 2);
         CHECK_EQ(rs.v[0].same_as, 0);
         CHECK_EQ(rs.v[1].same_as, rs.v[0].id);
-        CHECK(reads_back(v, rs.v[1].id, (const uint8_t *)"same words\n", 11));
+        CHECK(t_reads_back(root, v, rs.v[1].id,
+                           (const uint8_t *)"same words\n", 11));
     }
     free(data);
 }
@@ -1237,7 +1220,7 @@ test_tamper_file_blob(const char *vdir, ev_vault *v)
         free(whole);
     }
     CHECK_EQ(check_clean(v, NULL), EV_OK);
-    CHECK(reads_back(v, r.id, data, n));
+    CHECK(t_reads_back(root, v, r.id, data, n));
     free(data);
 }
 
@@ -1559,8 +1542,8 @@ test_tamper_catalog(const char *vdir, ev_vault **vp)
                    "INSERT INTO blobs SELECT * FROM saved WHERE n NOT IN "
                    "(SELECT n FROM blobs); DROP TABLE saved",
                    r.id, 0);
-    CHECK(reads_back(*vp, r.id, data, n));
-    CHECK(reads_back(*vp, r2.id, data2, sizeof data2));
+    CHECK(t_reads_back(root, *vp, r.id, data, n));
+    CHECK(t_reads_back(root, *vp, r2.id, data2, sizeof data2));
 }
 
 static void
@@ -1642,7 +1625,7 @@ test_format1_inline(void)
         return;
     }
     CHECK_EQ(check_clean(v, NULL), EV_OK);
-    CHECK(reads_back(v, ra.id, a, sizeof a));
+    CHECK(t_reads_back(root, v, ra.id, a, sizeof a));
     /* a new small file goes to vault.pack, and the vault is format 2 */
     t_path(in, sizeof in, root, "format1-b.bin");
     t_fill_random(b, sizeof b, 902);
@@ -1659,8 +1642,8 @@ test_format1_inline(void)
                       "'pack_free'",
                       0),
              1);
-    CHECK(reads_back(v, ra.id, a, sizeof a));
-    CHECK(reads_back(v, rb.id, b, sizeof b));
+    CHECK(t_reads_back(root, v, ra.id, a, sizeof a));
+    CHECK(t_reads_back(root, v, rb.id, b, sizeof b));
     CHECK_EQ(check_clean(v, NULL), EV_OK);
     /* the row's bytes are still checked */
     ev_vault_free(v);
@@ -1668,7 +1651,7 @@ test_format1_inline(void)
     v = t_vault_reopen(dir);
     CHECK(v != NULL);
     CHECK_EQ(read_status(v, ra.id), EV_ECORRUPT);
-    CHECK(reads_back(v, rb.id, b, sizeof b));
+    CHECK(t_reads_back(root, v, rb.id, b, sizeof b));
     ev_vault_free(v);
 }
 
@@ -1732,8 +1715,8 @@ test_pack_tail(void)
     CHECK_EQ(add_one(v, in, NULL, &rb), EV_OK);
     CHECK_EQ(pack_off(dir, rb.id), end);
     CHECK(pack_size(dir) < end + (long)sizeof junk);
-    CHECK(reads_back(v, ra.id, a, sizeof a));
-    CHECK(reads_back(v, rb.id, b, sizeof b));
+    CHECK(t_reads_back(root, v, ra.id, a, sizeof a));
+    CHECK(t_reads_back(root, v, rb.id, b, sizeof b));
     end = pack_size(dir);
     /* the sweep cuts a tail */
     CHECK_EQ(append_file(pack, junk, 100), 0);
@@ -1741,7 +1724,7 @@ test_pack_tail(void)
     CHECK_EQ(ev_vault_sweep(v, &nswept), EV_OK);
     CHECK_EQ(pack_size(dir), end);
     CHECK_EQ(check_clean(v, NULL), EV_OK);
-    CHECK(reads_back(v, rb.id, b, sizeof b));
+    CHECK(t_reads_back(root, v, rb.id, b, sizeof b));
     ev_vault_free(v);
 }
 
@@ -1802,8 +1785,8 @@ test_pack_untrusted(void)
         return;
     }
     CHECK_EQ(ev_record_destroy(v, r[0].id, "test", &d), EV_OK);
-    CHECK(reads_back(v, r[1].id, data[1], sizeof data[1]));
-    CHECK(reads_back(v, r[2].id, data[2], sizeof data[2]));
+    CHECK(t_reads_back(root, v, r[1].id, data[1], sizeof data[1]));
+    CHECK(t_reads_back(root, v, r[2].id, data[2], sizeof data[2]));
     ev_vault_free(v);
 
     /* record 1's offset pointed at record 2's blob, then destroyed */
@@ -1819,7 +1802,7 @@ test_pack_untrusted(void)
         return;
     }
     CHECK_EQ(ev_record_destroy(v, r[1].id, "test", &d), EV_OK);
-    CHECK(reads_back(v, r[2].id, data[2], sizeof data[2]));
+    CHECK(t_reads_back(root, v, r[2].id, data[2], sizeof data[2]));
     ev_vault_free(v);
 
     /* a pack_free row over record 2's bytes: the sweep leaves them */
@@ -1834,7 +1817,7 @@ test_pack_untrusted(void)
         return;
     }
     CHECK_EQ(ev_vault_sweep(v, &n), EV_OK);
-    CHECK(reads_back(v, r[2].id, data[2], sizeof data[2]));
+    CHECK(t_reads_back(root, v, r[2].id, data[2], sizeof data[2]));
     ev_vault_free(v);
 
     /* pack_end gone (it reads as 0): the next add keeps record 2 */
@@ -1848,8 +1831,8 @@ test_pack_untrusted(void)
     t_fill_random(data[3], sizeof data[3], 930);
     CHECK_EQ(t_write_file(in, data[3], sizeof data[3]), 0);
     CHECK_EQ(add_one(v, in, NULL, &r[3]), EV_OK);
-    CHECK(reads_back(v, r[2].id, data[2], sizeof data[2]));
-    CHECK(reads_back(v, r[3].id, data[3], sizeof data[3]));
+    CHECK(t_reads_back(root, v, r[2].id, data[2], sizeof data[2]));
+    CHECK(t_reads_back(root, v, r[3].id, data[3], sizeof data[3]));
     CHECK_EQ(check_clean(v, NULL), EV_OK);
     ev_vault_free(v);
 
@@ -1871,7 +1854,7 @@ test_pack_untrusted(void)
     v = t_vault_reopen(dir);
     CHECK(v != NULL);
     if (v != NULL) {
-        CHECK(reads_back(v, r[2].id, data[2], sizeof data[2]));
+        CHECK(t_reads_back(root, v, r[2].id, data[2], sizeof data[2]));
         ev_vault_free(v);
     }
 }

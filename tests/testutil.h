@@ -256,4 +256,24 @@ t_read_record(ev_vault *v, int64_t id, const char *dir, size_t *n, int *rc)
     return p;
 }
 
+/* The record reads back (through a file under dir) as exactly want[n];
+ * else says what it got. */
+static inline int
+t_reads_back(const char *dir, ev_vault *v, int64_t id, const uint8_t *want,
+             size_t n)
+{
+    size_t got_n = 0;
+    int rc;
+    uint8_t *got = t_read_record(v, id, dir, &got_n, &rc);
+    int ok = rc == EV_OK && got != NULL && got_n == n &&
+             (n == 0 || memcmp(got, want, n) == 0);
+
+    if (!ok) {
+        fprintf(stderr, "record %lld: read rc %d (%s), %zu bytes of %zu\n",
+                (long long)id, rc, ev_vault_errmsg(v), got_n, n);
+    }
+    free(got);
+    return ok;
+}
+
 #endif

@@ -989,10 +989,12 @@ ev_catalog_pack_close(ev_catalog *c)
     }
 }
 
-int
-ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
-                    size_t key_len, uint64_t padded_size, const void *data,
-                    size_t data_len)
+/* The blobs row; off >= 0: its bytes are in vault.pack there, named_len
+ * of them (the commit's new end takes them in), else in a blob file. */
+static int
+blob_row_add(ev_catalog *c, const uint8_t id[32], const void *key,
+             size_t key_len, uint64_t padded_size, int64_t off,
+             uint64_t named_len)
 {
     sqlite3_stmt *st;
     int rc = prepare(c,
@@ -1006,15 +1008,10 @@ ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
     sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)padded_size);
-    if (data != NULL) {
-        uint64_t off;
-        rc = pack_append(c, data, data_len, &off);
-        if (rc != EV_OK) {
-            finish(c, st);
-            return rc;
-        }
-        if (off + data_len > c->pack_named_end) {
-            c->pack_named_end = off + data_len;
+    if (off >= 0) {
+        c->pack_txn = 1;
+        if ((uint64_t)off + named_len > c->pack_named_end) {
+            c->pack_named_end = (uint64_t)off + named_len;
         }
         sqlite3_bind_int64(st, 4, (sqlite3_int64)off);
     } else {
@@ -1024,13 +1021,29 @@ ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
 }
 
 int
+ev_catalog_blob_add(ev_catalog *c, const uint8_t id[32], const void *key,
+                    size_t key_len, uint64_t padded_size, const void *data,
+                    size_t data_len)
+{
+    uint64_t off;
+    int rc;
+
+    if (data == NULL) {
+        return blob_row_add(c, id, key, key_len, padded_size, -1, 0);
+    }
+    rc = pack_append(c, data, data_len, &off);
+    if (rc != EV_OK) {
+        return rc;
+    }
+    return blob_row_add(c, id, key, key_len, padded_size, (int64_t)off,
+                        data_len);
+}
+
+int
 ev_catalog_blob_add_packed(ev_catalog *c, const uint8_t id[32],
                            const void *key, size_t key_len,
                            uint64_t padded_size, uint64_t off)
 {
-    sqlite3_stmt *st;
-    int rc;
-
     if (!c->txn || !c->pack_session || padded_size > PACK_BLOB_MAX ||
         off < c->pack_base || off > INT64_MAX - padded_size) {
         snprintf(c->errmsg, sizeof c->errmsg,
@@ -1038,22 +1051,8 @@ ev_catalog_blob_add_packed(ev_catalog *c, const uint8_t id[32],
                  ev_pack_path(c->pack));
         return c->last_status = EV_EINVAL;
     }
-    rc = prepare(c,
-                 "INSERT INTO blobs(id, key, padded_size, data) "
-                 "VALUES(?,?,?,?)",
-                 &st);
-    if (rc != EV_OK) {
-        return rc;
-    }
-    sqlite3_bind_blob(st, 1, id, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, key, (int)key_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)padded_size);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)off);
-    c->pack_txn = 1;
-    if (off + padded_size > c->pack_named_end) {
-        c->pack_named_end = off + padded_size;
-    }
-    return step_done(c, st);
+    return blob_row_add(c, id, key, key_len, padded_size, (int64_t)off,
+                        padded_size);
 }
 
 /* A blob in vault.pack: data_len is how much of it the file holds (less

@@ -619,15 +619,24 @@ unlock(ev_vault *v, struct unlock_ctx *u, const char *what)
     return u->status;
 }
 
-int
-ev_keyslot_unlock_passphrase(ev_vault *v, const char *pass, size_t len)
+/* job: a KEK derived already for one slot, or NULL. */
+static int
+unlock_passphrase(ev_vault *v, const char *pass, size_t len,
+                  const struct ev_kdf_job *job)
 {
     struct unlock_ctx u = {0};
 
     u.kind = EV_SLOT_PASSPHRASE;
     u.pass = pass;
     u.pass_len = len;
+    u.job = job;
     return unlock(v, &u, "the passphrase");
+}
+
+int
+ev_keyslot_unlock_passphrase(ev_vault *v, const char *pass, size_t len)
+{
+    return unlock_passphrase(v, pass, len, NULL);
 }
 
 void (*ev_kdf_test_hook)(void);
@@ -713,18 +722,14 @@ ev_kdf_job_free(ev_kdf_job *j)
 int
 ev_keyslot_unlock_job(ev_vault *v, ev_kdf_job *j)
 {
-    struct unlock_ctx u = {0};
     int rc;
 
     if (j->started) {
         pthread_join(j->thread, NULL);
         j->started = 0;
     }
-    u.kind = EV_SLOT_PASSPHRASE;
-    u.pass = (const char *)j->secret + EV_KEY_BYTES;
-    u.pass_len = j->pass_len;
-    u.job = j;
-    rc = unlock(v, &u, "the passphrase");
+    rc = unlock_passphrase(v, (const char *)j->secret + EV_KEY_BYTES,
+                           j->pass_len, j);
     ev_kdf_job_free(j);
     return rc;
 }

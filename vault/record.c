@@ -21,10 +21,11 @@
  * vault.pack ahead of their rows (ev_catalog_pack_put) and wait, with
  * their data keys in guarded memory, until the keys arrive; then each is
  * checked for an earlier copy, its data key wrapped and its record
- * inserted, in the order the files came.  A larger file waits for the
- * keys before its blob file is made.  A duplicate found then leaves its
- * early blob unnamed (sealed under a key that is wiped); a failed unlock
- * leaves every early blob so, and they are cut off the pack.
+ * inserted, in the order the files came.  A file of up to 4 MiB gets its
+ * blob file early too; a larger one waits for the keys before its blob
+ * file is made.  A duplicate found then is not named, and the early blobs
+ * after it move down over it (ev_catalog_pack_move); a failed unlock
+ * names none, and they are cut off the pack.
  */
 #include "blob.h"
 #include "keyslot.h"
@@ -366,6 +367,8 @@ struct intake {
     int unlock_failed; /* ... and did not open the vault */
     struct early *early;
     size_t nearly, early_cap, nearly_files;
+    int early_packed;    /* some are in vault.pack, ... */
+    uint64_t early_from; /* ... the first of them there */
     uint8_t *early_keys[EARLY_MAX / EARLY_ARENA]; /* guarded arenas */
 };
 
@@ -796,6 +799,48 @@ find_blob(struct intake *k, const uint8_t sha[32],
     return EV_ENOENT;
 }
 
+/* The record of a file's content, with the options' fields. */
+static void
+fill_content(struct intake *k, ev_record *r, const struct input *in,
+             const uint8_t sha[32], uint64_t size, int hash_only)
+{
+    fill_record(k, r, base_name(in->display), in->display);
+    memcpy(r->sha256, sha, sizeof r->sha256);
+    r->size = size;
+    r->hash_only = hash_only;
+}
+
+/* The record of a blob seen for the first time: wraps its data key, then
+ * makes the blob file *fd (tmpname) the blob, or names its bytes
+ * (inline_data, or in vault.pack at packed_off), and inserts the record.
+ * Once the key is wrapped *fd is the commit's to close, and -1. */
+static int
+insert_new_blob(struct intake *k, ev_record *r, const uint8_t *blob_id,
+                const uint8_t *dek, uint64_t stored_len, uint64_t padded,
+                int *fd, const char *tmpname, const uint8_t *inline_data,
+                size_t inline_len, int64_t packed_off)
+{
+    ev_vault *v = k->v;
+    uint8_t wrapped[EV_DEKREC_WRAPPED];
+    int rc = ev_dek_wrap(v, wrapped, blob_id, dek, stored_len, r->size);
+
+    if (rc == EV_OK && *fd >= 0) {
+        int f = *fd;
+        *fd = -1;
+        rc = ev_store_tmp_commit(v->store, f, tmpname, blob_id, v->errmsg,
+                                 sizeof v->errmsg);
+        if (rc != EV_OK) {
+            ev_os.unlink(tmpname);
+            return rc;
+        }
+    }
+    if (rc != EV_OK) {
+        return rc;
+    }
+    return insert_record(k, r, blob_id, padded, wrapped, inline_data,
+                         inline_len, packed_off);
+}
+
 static uint8_t *
 early_key(struct intake *k, size_t i)
 {
@@ -834,6 +879,10 @@ early_keep(struct intake *k, struct file_job *f, const uint8_t sha[32],
     e->hash_only = f->hash_only;
     e->fd = -1;
     e->tmpname = NULL;
+    if (!f->hash_only && f->out_fd < 0 && !k->early_packed) {
+        k->early_packed = 1;
+        k->early_from = off;
+    }
     if (f->out_fd >= 0) {
         /* the blob file, written and waiting for its name */
         int err = ev_awriter_finish(k->aw);
@@ -866,13 +915,10 @@ early_insert(struct intake *k, struct early *e, const uint8_t *dek,
     ev_vault *v = k->v;
     ev_record r;
     ev_blob_row existing;
-    uint8_t blob_id[EV_BLOBID_BYTES], wrapped[EV_DEKREC_WRAPPED];
+    uint8_t blob_id[EV_BLOBID_BYTES];
     int rc;
 
-    fill_record(k, &r, base_name(e->input->display), e->input->display);
-    memcpy(r.sha256, e->sha256, sizeof r.sha256);
-    r.size = e->content_len;
-    r.hash_only = e->hash_only;
+    fill_content(k, &r, e->input, e->sha256, e->content_len, e->hash_only);
     if (e->hash_only) {
         rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0, -1);
     } else if ((rc = find_blob(k, e->sha256, blob_id, &existing)) == EV_OK) {
@@ -881,39 +927,29 @@ early_insert(struct intake *k, struct early *e, const uint8_t *dek,
         uint64_t padded = existing.padded_size;
         ev_blob_row_free(&existing);
         rc = insert_record(k, &r, blob_id, padded, NULL, NULL, 0, -1);
+    } else if (rc == EV_ENOENT && e->fd >= 0) {
+        rc = insert_new_blob(k, &r, blob_id, dek, e->stored_len, e->padded,
+                             &e->fd, e->tmpname, NULL, 0, -1);
     } else if (rc == EV_ENOENT) {
-        rc = ev_dek_wrap(v, wrapped, blob_id, dek, e->stored_len,
-                         e->content_len);
-        if (rc == EV_OK && e->fd >= 0) {
-            int fd = e->fd;
-            e->fd = -1; /* closed by the commit, whatever it returns */
-            rc = ev_store_tmp_commit(v->store, fd, e->tmpname, blob_id,
-                                     v->errmsg, sizeof v->errmsg);
-            if (rc != EV_OK) {
-                ev_os.unlink(e->tmpname);
-            } else {
-                rc = insert_record(k, &r, blob_id, e->padded, wrapped, NULL,
-                                   0, -1);
+        rc = EV_OK;
+        if (e->off != *w) {
+            /* past the committed end and named by no row: a kill here
+             * leaves only bytes the next writer cuts */
+            uint8_t *tmp = malloc((size_t)e->padded);
+            rc = tmp == NULL ? ev_fail(v, EV_ENOMEM, "out of memory")
+                             : ev_catalog_pack_move(v->cat, e->off, *w,
+                                                    (size_t)e->padded, tmp);
+            if (rc != EV_OK && tmp != NULL) {
+                rc = ev_fail_catalog(v, rc, "cannot store blob");
             }
-        } else if (rc == EV_OK) {
-            if (e->off != *w) {
-                /* past the committed end and named by no row: a kill
-                 * here leaves only bytes the next writer cuts */
-                uint8_t *tmp = malloc((size_t)e->padded);
-                rc = tmp == NULL ? ev_fail(v, EV_ENOMEM, "out of memory")
-                                 : ev_catalog_pack_move(v->cat, e->off, *w,
-                                                        (size_t)e->padded,
-                                                        tmp);
-                if (rc != EV_OK && tmp != NULL) {
-                    rc = ev_fail_catalog(v, rc, "cannot store blob");
-                }
-                free(tmp);
-            }
-            if (rc == EV_OK) {
-                rc = insert_record(k, &r, blob_id, e->padded, wrapped, NULL,
-                                   0, (int64_t)*w);
-                *w += e->padded;
-            }
+            free(tmp);
+        }
+        if (rc == EV_OK) {
+            int nofd = -1;
+            rc = insert_new_blob(k, &r, blob_id, dek, e->stored_len,
+                                 e->padded, &nofd, NULL, NULL, 0,
+                                 (int64_t)*w);
+            *w += e->padded;
         }
     }
     if (rc != EV_OK) {
@@ -965,27 +1001,14 @@ keys_arrive(struct intake *k)
         return rc;
     }
     {
-        uint64_t w = 0, end = 0;
-        int packed = 0;
-        for (size_t i = 0; i < k->nearly; i++) {
-            const struct early *e = &k->early[i];
-            if (!e->hash_only && e->tmpname == NULL) {
-                if (!packed) {
-                    w = e->off;
-                }
-                packed = 1;
-                end = e->off + e->padded;
-            }
-        }
+        uint64_t w = k->early_from;
         for (size_t i = 0; rc == EV_OK && i < k->nearly; i++) {
             rc = early_insert(k, &k->early[i], early_key(k, i), &w);
         }
         /* the next blob goes right after the last one kept */
-        if (rc == EV_OK && packed && w < end) {
-            rc = ev_catalog_pack_rewind(v->cat, w);
-            if (rc != EV_OK) {
-                rc = ev_fail_catalog(v, rc, "cannot store blob");
-            }
+        if (rc == EV_OK && k->early_packed &&
+            (rc = ev_catalog_pack_rewind(v->cat, w)) != EV_OK) {
+            rc = ev_fail_catalog(v, rc, "cannot store blob");
         }
     }
     early_release(k);
@@ -997,9 +1020,8 @@ static int
 file_finish(struct intake *k, struct file_job *f)
 {
     ev_vault *v = k->v;
-    ev_record r;
+    ev_record r = {0};
     uint8_t sha[32], blob_id[EV_BLOBID_BYTES];
-    uint8_t wrapped[EV_DEKREC_WRAPPED];
     ev_blob_row existing;
     uint8_t *index = NULL, *pad = NULL;
     size_t index_len;
@@ -1022,14 +1044,11 @@ file_finish(struct intake *k, struct file_job *f)
             return rc;
         }
     }
-    if (k->waiting && f->hash_only) {
+    if (f->hash_only && k->waiting) {
         return early_keep(k, f, sha, 0, 0);
     }
-    fill_record(k, &r, base_name(f->input->display), f->input->display);
-    memcpy(r.sha256, sha, sizeof sha);
-    r.size = f->content_len;
-    r.hash_only = f->hash_only;
     if (f->hash_only) {
+        fill_content(k, &r, f->input, sha, f->content_len, 1);
         rc = insert_record(k, &r, NULL, 0, NULL, NULL, 0, -1);
         goto cleanup;
     }
@@ -1040,6 +1059,7 @@ file_finish(struct intake *k, struct file_job *f)
         /* Same content as an earlier record: reuse its blob. */
         padded = existing.padded_size;
         ev_blob_row_free(&existing);
+        fill_content(k, &r, f->input, sha, f->content_len, 0);
         rc = insert_record(k, &r, blob_id, padded, NULL, NULL, 0, -1);
         goto cleanup;
     }
@@ -1110,40 +1130,28 @@ file_finish(struct intake *k, struct file_job *f)
         } else {
             rc = early_keep(k, f, sha, padded, off);
         }
-        free(r.tags);
-        r.tags = NULL;
-        goto cleanup_early;
-    }
-    rc = ev_dek_wrap(v, wrapped, blob_id, f->dek, f->stored_len,
-                     f->content_len);
-    if (rc != EV_OK) {
         goto cleanup;
     }
     if (f->out_fd >= 0) {
-        int fd = f->out_fd, err = ev_awriter_finish(k->aw);
+        int err = ev_awriter_finish(k->aw);
         ev_awriter_free(k->aw);
         k->aw = NULL;
         if (err != 0) {
             rc = sink_fail(k, f, err);
             goto cleanup;
         }
-        f->out_fd = -1;
-        rc = ev_store_tmp_commit(v->store, fd, f->tmpname, blob_id,
-                                 v->errmsg, sizeof v->errmsg);
-        if (rc != EV_OK) {
-            ev_os.unlink(f->tmpname);
-            goto cleanup;
-        }
-        rc = insert_record(k, &r, blob_id, padded, wrapped, NULL, 0, -1);
-    } else {
-        rc = insert_record(k, &r, blob_id, padded, wrapped, f->mem,
-                           f->mem_len, -1);
+    }
+    fill_content(k, &r, f->input, sha, f->content_len, 0);
+    {
+        int in_mem = f->out_fd < 0; /* else the blob file */
+        rc = insert_new_blob(k, &r, blob_id, f->dek, f->stored_len, padded,
+                             &f->out_fd, f->tmpname, in_mem ? f->mem : NULL,
+                             in_mem ? f->mem_len : 0, -1);
     }
 cleanup:
     if (rc != EV_OK) {
         free(r.tags);
     }
-cleanup_early:
     free(index);
     free(pad);
     return rc;
